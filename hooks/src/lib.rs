@@ -1,0 +1,64 @@
+//! The three skillopt hook binaries share this library: read the payload, do the smallest
+//! durable write, hand off to the detached worker, exit 0 with nothing on stdout.
+//!
+//! Rules every hook keeps (SPEC §3): stdin capped at 16 MiB, exit code always 0, stdout never
+//! written (it would become model context), errors go to `log/hooks.log`, no network, no
+//! database, no waiting for the worker. `SKILLOPT_DISABLED=1` or `SKILLOPT_WORKER=1` make every
+//! hook a no-op.
+
+pub mod prompt_submit;
+pub mod session_start;
+pub mod spawn;
+pub mod tool_use;
+
+use std::io::Read;
+
+use skillopt_shared::config::{self, MAX_STDIN_BYTES};
+use skillopt_shared::HookPayload;
+use skillopt_state::Paths;
+
+/// What a hook body returns: `Err` is logged, never shown.
+pub type HookResult = Result<(), String>;
+
+/// Reads stdin up to the cap; bytes past it are drained and dropped so the agent's write never
+/// fails. `None` when the payload was over the cap.
+fn read_stdin() -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut stdin = std::io::stdin().lock();
+    let mut limited = (&mut stdin).take(MAX_STDIN_BYTES as u64 + 1);
+    if limited.read_to_end(&mut buf).is_err() {
+        return Some(buf);
+    }
+    if buf.len() > MAX_STDIN_BYTES {
+        let _ = std::io::copy(&mut stdin, &mut std::io::sink());
+        return None;
+    }
+    Some(buf)
+}
+
+/// Runs a hook body with every guarantee: no-op when disabled, payload parsed, panics caught,
+/// errors logged, exit 0.
+pub fn run(hook: &str, body: fn(&Paths, &HookPayload) -> HookResult) -> ! {
+    std::panic::set_hook(Box::new(|_| {}));
+    if !config::hooks_disabled() {
+        let input = read_stdin();
+        let outcome = std::panic::catch_unwind(|| {
+            let paths = Paths::from_env().map_err(|e| e.to_string())?;
+            let result = match input {
+                None => Err(format!(
+                    "payload larger than {MAX_STDIN_BYTES} bytes ignored"
+                )),
+                Some(bytes) => match HookPayload::parse(&bytes) {
+                    Ok(payload) => body(&paths, &payload),
+                    Err(e) => Err(e.to_string()),
+                },
+            };
+            if let Err(msg) = &result {
+                skillopt_state::log::hook_error(&paths, hook, msg);
+            }
+            Ok::<(), String>(())
+        });
+        drop(outcome);
+    }
+    std::process::exit(0)
+}

@@ -1,0 +1,64 @@
+//! UserPromptSubmit (and Claude Code's UserPromptExpansion): a prompt that invokes an org skill
+//! (`/name`, `$name`) arms a window; any other non-empty prompt while a window is open spends
+//! one unit, queues a durable judge job and spawns the worker.
+
+use skillopt_shared::config::MAX_REACTION_CHARS;
+use skillopt_shared::text::take_chars;
+use skillopt_shared::{bucket, skill_use, HookPayload};
+use skillopt_state::jobs::{Job, JobKind, Queue};
+use skillopt_state::{pending, Paths};
+
+use crate::tool_use::arm_if_org;
+use crate::HookResult;
+
+/// The hook body.
+pub fn handle(paths: &Paths, p: &HookPayload) -> HookResult {
+    let sid = p
+        .session_id
+        .as_deref()
+        .ok_or("payload without session_id")?;
+    if p.hook_event_name.as_deref() == Some("UserPromptExpansion") {
+        if p.command_source.as_deref() == Some("plugin") {
+            return Ok(());
+        }
+        if let Some(name) = p.command_name.as_deref() {
+            arm_if_org(paths, p, name.trim_start_matches('/'), None)?;
+        }
+        return Ok(());
+    }
+    let prompt = p.prompt.as_deref().unwrap_or("");
+    if prompt.trim().is_empty() {
+        return Ok(());
+    }
+    let mut armed = false;
+    for candidate in skill_use::refs_in_prompt(prompt) {
+        armed |= arm_if_org(paths, p, &candidate, None)?;
+    }
+    if armed {
+        // This prompt invokes the skill; the reaction comes in the next prompts.
+        return Ok(());
+    }
+    let queue = Queue::new(paths);
+    let fired = pending::spend(paths, sid, |w| {
+        let mut job = Job::new(JobKind::Judge);
+        job.session_id = Some(sid.to_string());
+        job.agent = Some(w.agent.clone());
+        job.skill = Some(w.skill.clone());
+        job.version = Some(w.version);
+        job.tool_use_id = w.tool_use_id.clone();
+        job.transcript_path = p
+            .transcript_path
+            .clone()
+            .or_else(|| w.transcript_path.clone());
+        job.cwd = p.cwd.clone();
+        job.reaction = Some(take_chars(prompt, MAX_REACTION_CHARS));
+        job.bucket = Some(bucket(sid));
+        queue.enqueue(&job)?;
+        Ok(job.id)
+    })
+    .map_err(|e| e.to_string())?;
+    if let Some(job_id) = fired {
+        crate::spawn::spawn_worker(&job_id)?;
+    }
+    Ok(())
+}

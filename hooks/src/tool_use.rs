@@ -1,0 +1,54 @@
+//! PreToolUse: when a tool call uses an org skill (per the manifest), arm the session's
+//! judgment window. Never blocks or alters the tool call.
+
+use skillopt_shared::{config, skill_use, HookPayload, SkillRef};
+use skillopt_state::manifest::Manifest;
+use skillopt_state::pending::{self, Pending};
+use skillopt_state::{now_rfc3339, Paths};
+
+use crate::HookResult;
+
+/// Arms the window of `p`'s session for `candidate` if it is an installed org skill.
+/// Returns whether it armed.
+pub fn arm_if_org(
+    paths: &Paths,
+    p: &HookPayload,
+    candidate: &str,
+    tool_use_id: Option<String>,
+) -> Result<bool, String> {
+    let Ok(r) = SkillRef::parse(candidate) else {
+        return Ok(false);
+    };
+    let sid = p
+        .session_id
+        .as_deref()
+        .ok_or("payload without session_id")?;
+    let manifest = Manifest::load(paths).map_err(|e| e.to_string())?;
+    let Some(entry) = manifest.find(&r) else {
+        return Ok(false);
+    };
+    let window = Pending {
+        skill: r.dir_name(),
+        name: r.name.clone(),
+        author: r.author.clone(),
+        version: entry.version,
+        tool_use_id,
+        transcript_path: p.transcript_path.clone(),
+        agent: p.agent().as_str().to_string(),
+        armed_at: now_rfc3339(),
+        budget: config::judge_window(),
+    };
+    pending::arm(paths, sid, &window).map_err(|e| e.to_string())?;
+    Ok(true)
+}
+
+/// The hook body.
+pub fn handle(paths: &Paths, p: &HookPayload) -> HookResult {
+    let (Some(tool), Some(input)) = (p.tool_name.as_deref(), p.tool_input.as_ref()) else {
+        return Ok(());
+    };
+    let Some(candidate) = skill_use::from_tool_call(tool, input) else {
+        return Ok(());
+    };
+    arm_if_org(paths, p, &candidate, p.tool_use_id.clone()).map(drop)
+}

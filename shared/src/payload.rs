@@ -1,0 +1,158 @@
+//! Hook stdin payloads of Claude Code and Codex (and, best-effort, Cursor).
+//!
+//! All three send one JSON object. Claude Code and Codex use snake_case fields and a PascalCase
+//! `hook_event_name`; Codex adds `turn_id` and `model`, and its `transcript_path` is a
+//! `rollout-*.jsonl`. Cursor sends camelCase event names and `conversation_id`. Every field is
+//! optional here: a field of the wrong type reads as absent, only malformed JSON is an error.
+
+use serde_json::Value;
+
+/// The agent that ran a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Agent {
+    ClaudeCode,
+    Codex,
+    Cursor,
+}
+
+impl Agent {
+    /// Wire name used in jobs, attribution and outcomes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Agent::ClaudeCode => "claude-code",
+            Agent::Codex => "codex",
+            Agent::Cursor => "cursor",
+        }
+    }
+
+    /// Parses a wire name (also accepts the CLI names).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "claude-code" | "claude" | "claude_code" => Some(Agent::ClaudeCode),
+            "codex" => Some(Agent::Codex),
+            "cursor" | "cursor-agent" => Some(Agent::Cursor),
+            _ => None,
+        }
+    }
+}
+
+/// Why a payload could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PayloadError {
+    #[error("hook payload is empty")]
+    Empty,
+    #[error("hook payload is not a JSON object: {0}")]
+    Json(String),
+}
+
+/// One hook invocation's stdin.
+#[derive(Debug, Clone, Default)]
+pub struct HookPayload {
+    pub session_id: Option<String>,
+    pub transcript_path: Option<String>,
+    pub cwd: Option<String>,
+    pub hook_event_name: Option<String>,
+    pub source: Option<String>,
+    pub model: Option<String>,
+    pub turn_id: Option<String>,
+    pub tool_name: Option<String>,
+    pub tool_input: Option<Value>,
+    pub tool_use_id: Option<String>,
+    pub prompt: Option<String>,
+    pub command_name: Option<String>,
+    pub command_source: Option<String>,
+    pub conversation_id: Option<String>,
+    pub agent_id: Option<String>,
+}
+
+fn s(v: &Value, key: &str) -> Option<String> {
+    v.get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+impl HookPayload {
+    /// Parses stdin bytes.
+    pub fn parse(bytes: &[u8]) -> Result<Self, PayloadError> {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(PayloadError::Empty);
+        }
+        let v: Value =
+            serde_json::from_slice(bytes).map_err(|e| PayloadError::Json(e.to_string()))?;
+        if !v.is_object() {
+            return Err(PayloadError::Json("top level is not an object".into()));
+        }
+        Ok(Self {
+            session_id: s(&v, "session_id").or_else(|| s(&v, "conversation_id")),
+            transcript_path: s(&v, "transcript_path"),
+            cwd: s(&v, "cwd"),
+            hook_event_name: s(&v, "hook_event_name"),
+            source: s(&v, "source"),
+            model: s(&v, "model"),
+            turn_id: s(&v, "turn_id"),
+            tool_name: s(&v, "tool_name"),
+            tool_input: v.get("tool_input").filter(|t| !t.is_null()).cloned(),
+            tool_use_id: s(&v, "tool_use_id"),
+            prompt: v.get("prompt").and_then(Value::as_str).map(str::to_string),
+            command_name: s(&v, "command_name"),
+            command_source: s(&v, "command_source"),
+            conversation_id: s(&v, "conversation_id"),
+            agent_id: s(&v, "agent_id"),
+        })
+    }
+
+    /// Which agent sent this payload.
+    pub fn agent(&self) -> Agent {
+        let event_camel = self
+            .hook_event_name
+            .as_deref()
+            .and_then(|e| e.chars().next())
+            .is_some_and(|c| c.is_ascii_lowercase());
+        if self.conversation_id.is_some() || event_camel {
+            return Agent::Cursor;
+        }
+        let rollout = self.transcript_path.as_deref().is_some_and(|p| {
+            p.rsplit(['/', '\\'])
+                .next()
+                .is_some_and(|f| f.starts_with("rollout-"))
+                || p.contains("/.codex/")
+        });
+        if self.turn_id.is_some() || rollout {
+            Agent::Codex
+        } else {
+            Agent::ClaudeCode
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claude_and_codex_are_told_apart() {
+        let c = HookPayload::parse(br#"{"session_id":"a","transcript_path":"/h/.claude/projects/p/a.jsonl","hook_event_name":"SessionStart","source":"startup","model":"claude-sonnet-4-5"}"#).unwrap();
+        assert_eq!(c.agent(), Agent::ClaudeCode);
+        let x = HookPayload::parse(br#"{"session_id":"b","transcript_path":"/h/.codex/sessions/2026/08/20/rollout-2026-08-20T10-00-00-b.jsonl","hook_event_name":"SessionStart","model":"gpt-5","permission_mode":"default","source":"startup"}"#).unwrap();
+        assert_eq!(x.agent(), Agent::Codex);
+        let u = HookPayload::parse(br#"{"session_id":"b","transcript_path":null,"hook_event_name":"UserPromptSubmit","turn_id":"t","prompt":"hi"}"#).unwrap();
+        assert_eq!(u.agent(), Agent::Codex);
+        assert_eq!(u.transcript_path, None);
+    }
+
+    #[test]
+    fn wrong_types_read_as_absent() {
+        let p =
+            HookPayload::parse(br#"{"session_id":5,"prompt":["x"],"tool_input":null}"#).unwrap();
+        assert!(p.session_id.is_none() && p.prompt.is_none() && p.tool_input.is_none());
+    }
+
+    #[test]
+    fn garbage_is_an_error() {
+        assert!(HookPayload::parse(b"").is_err());
+        assert!(HookPayload::parse(b"\xff\xfe garbage").is_err());
+        assert!(HookPayload::parse(b"[1,2]").is_err());
+    }
+}

@@ -1,0 +1,200 @@
+//! Recognising a skill use in a hook event: which skill directory a tool call or prompt names.
+//!
+//! The result is a candidate directory name; whether it is an org skill is the manifest's call
+//! (a local skill named `x--y` is not org). Recognised:
+//! * Claude Code `Skill` tool: `tool_input.skill`, legacy `tool_input.command`; a leading `/` is
+//!   stripped; `plugin:skill` names are returned as-is and never parse as org refs.
+//! * A `Read` of `…/skills/<dir>/SKILL.md` (`file_path` or `path`).
+//! * A shell tool (`Bash`, `exec_command`, `shell`, `shell_command`, PowerShell…) whose command
+//!   reads `…/skills/<dir>/SKILL.md`.
+//! * Prompts: Codex `$skill-name` anywhere, Claude Code `/skill-name` at the start.
+
+use serde_json::Value;
+
+/// The skill directory named by a tool call, if any.
+pub fn from_tool_call(tool_name: &str, input: &Value) -> Option<String> {
+    if tool_name == "Skill" {
+        let raw = input
+            .get("skill")
+            .and_then(Value::as_str)
+            .or_else(|| input.get("command").and_then(Value::as_str))?;
+        let name = raw.trim().trim_start_matches('/');
+        let name = name.split_whitespace().next()?;
+        return Some(name.to_string());
+    }
+    if tool_name.eq_ignore_ascii_case("read") {
+        let path = input
+            .get("file_path")
+            .or_else(|| input.get("path"))
+            .and_then(Value::as_str)?;
+        return skill_dir_in_text(path);
+    }
+    let command = command_text(input)?;
+    skill_dir_in_text(&command)
+}
+
+/// The command text of a shell-like tool input: `command`/`cmd` as a string or argv array.
+pub fn command_text(input: &Value) -> Option<String> {
+    for key in ["command", "cmd", "script"] {
+        match input.get(key) {
+            Some(Value::String(s)) => return Some(s.clone()),
+            Some(Value::Array(a)) => {
+                let parts: Vec<&str> = a.iter().filter_map(Value::as_str).collect();
+                return Some(parts.join(" "));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn is_dir_char(c: char) -> bool {
+    !(c.is_whitespace()
+        || matches!(
+            c,
+            '"' | '\'' | '`' | '/' | '\\' | '$' | '(' | ')' | ';' | '|' | '&' | '<' | '>'
+        ))
+}
+
+/// Finds `…skills/…/<dir>/SKILL.md` in free text and returns `<dir>`.
+pub fn skill_dir_in_text(text: &str) -> Option<String> {
+    let mut found = None;
+    let mut from = 0;
+    while let Some(rel) = text[from..].find("SKILL.md") {
+        let at = from + rel;
+        from = at + "SKILL.md".len();
+        let before = &text[..at];
+        let Some(sep) = before.chars().last() else {
+            continue;
+        };
+        if sep != '/' && sep != '\\' {
+            continue;
+        }
+        let dir_part = &before[..before.len() - 1];
+        let start = dir_part
+            .char_indices()
+            .rev()
+            .find(|&(_, c)| !is_dir_char(c))
+            .map(|(i, c)| i + c.len_utf8())
+            .unwrap_or(0);
+        let dir = &dir_part[start..];
+        // The path must run through a `skills` directory.
+        let path_start = before[..start]
+            .char_indices()
+            .rev()
+            .find(|&(_, c)| {
+                c.is_whitespace() || matches!(c, '"' | '\'' | '`' | '(' | '=' | '<' | '>')
+            })
+            .map(|(i, c)| i + c.len_utf8())
+            .unwrap_or(0);
+        let path = &before[path_start..];
+        let through_skills = path.split(['/', '\\']).any(|seg| seg == "skills");
+        if !dir.is_empty() && through_skills {
+            found = Some(dir.to_string());
+        }
+    }
+    found
+}
+
+fn is_ref_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@' | ':')
+}
+
+/// Skill names a prompt invokes: `$name` tokens (Codex) and a leading `/name` (Claude Code).
+pub fn refs_in_prompt(prompt: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let trimmed = prompt.trim_start();
+    if let Some(rest) = trimmed.strip_prefix('/') {
+        let name: String = rest.chars().take_while(|&c| is_ref_char(c)).collect();
+        if !name.is_empty() {
+            out.push(name);
+        }
+    }
+    let chars: Vec<(usize, char)> = prompt.char_indices().collect();
+    for (i, &(pos, c)) in chars.iter().enumerate() {
+        if c != '$' {
+            continue;
+        }
+        let prev_ok = i == 0 || !is_ref_char(chars[i - 1].1);
+        if !prev_ok {
+            continue;
+        }
+        let name: String = prompt[pos + 1..]
+            .chars()
+            .take_while(|&c| is_ref_char(c))
+            .collect();
+        let name = name.trim_end_matches(['.', ':']).to_string();
+        if !name.is_empty() && !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn skill_tool_both_keys() {
+        assert_eq!(
+            from_tool_call("Skill", &json!({"skill":"deploy--alice","args":"x"})).unwrap(),
+            "deploy--alice"
+        );
+        assert_eq!(
+            from_tool_call("Skill", &json!({"command":"/deploy--alice"})).unwrap(),
+            "deploy--alice"
+        );
+        assert_eq!(
+            from_tool_call("Skill", &json!({"skill":"elixir:hex-docs-search"})).unwrap(),
+            "elixir:hex-docs-search"
+        );
+    }
+
+    #[test]
+    fn reads_and_shell_reads() {
+        let r = json!({"file_path":"/home/dev/.claude/skills/deploy-checklist--alice/SKILL.md"});
+        assert_eq!(
+            from_tool_call("Read", &r).unwrap(),
+            "deploy-checklist--alice"
+        );
+        let b = json!({"command":"sed -n '1,200p' /home/dev/.agents/skills/deploy-checklist--alice/SKILL.md"});
+        assert_eq!(
+            from_tool_call("Bash", &b).unwrap(),
+            "deploy-checklist--alice"
+        );
+        let w = json!({"command":"Get-Content -Path C:/Users/k/.codex/skills/.system/skill-installer/SKILL.md"});
+        assert_eq!(
+            from_tool_call("shell_command", &w).unwrap(),
+            "skill-installer"
+        );
+        let a = json!({"command":["bash","-lc","cat ~/.agents/skills/x--y/SKILL.md"]});
+        assert_eq!(from_tool_call("shell", &a).unwrap(), "x--y");
+        let e = json!({"cmd":"cat \"/h/.agents/skills/x--y/SKILL.md\" | head"});
+        assert_eq!(from_tool_call("exec_command", &e).unwrap(), "x--y");
+    }
+
+    #[test]
+    fn non_skill_calls() {
+        assert!(from_tool_call("Bash", &json!({"command":"npm test"})).is_none());
+        assert!(from_tool_call("Read", &json!({"file_path":"/repo/README.md"})).is_none());
+        assert!(from_tool_call("Bash", &json!({"command":"sed -n 1,20p SKILL.md"})).is_none());
+        assert!(from_tool_call("Read", &json!({"file_path":"/repo/docs/SKILL.md"})).is_none());
+        assert!(from_tool_call("Edit", &json!({"old_string":"x"})).is_none());
+    }
+
+    #[test]
+    fn prompt_refs() {
+        assert_eq!(
+            refs_in_prompt("$deploy-checklist--alice ship it"),
+            vec!["deploy-checklist--alice"]
+        );
+        assert_eq!(
+            refs_in_prompt("/deploy--alice staging"),
+            vec!["deploy--alice"]
+        );
+        assert!(refs_in_prompt("costs $5 and a/b").iter().all(|r| r == "5"));
+        assert!(refs_in_prompt("echo a$b").is_empty());
+    }
+}

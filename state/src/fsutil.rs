@@ -1,0 +1,188 @@
+//! Atomic writes, private directories and fs4 file locks with a bounded wait.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::{io_err, Result, StateError};
+
+/// How long a lock is waited for before giving up. Long enough for any read-modify-write we do,
+/// short enough that a stuck holder never wedges a hook.
+pub const LOCK_WAIT: Duration = Duration::from_secs(5);
+
+/// Creates `dir` and its parents with mode 0700.
+pub fn ensure_dir(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(io_err(dir))
+}
+
+/// Writes `data` to `path` atomically: a 0600 temp file in the same directory, fsync, rename.
+pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+    write_atomic_mode(path, data, 0o600)
+}
+
+/// [`write_atomic`] with an explicit mode (installed SKILL.md files are 0644).
+pub fn write_atomic_mode(path: &Path, data: &[u8], mode: u32) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    ensure_dir(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".skillopt-tmp-")
+        .tempfile_in(dir)
+        .map_err(io_err(dir))?;
+    tmp.as_file()
+        .set_permissions(fs::Permissions::from_mode(mode))
+        .map_err(io_err(path))?;
+    tmp.write_all(data).map_err(io_err(path))?;
+    tmp.as_file().sync_data().map_err(io_err(path))?;
+    tmp.persist(path).map_err(|e| StateError::Io {
+        path: path.to_path_buf(),
+        source: e.error,
+    })?;
+    Ok(())
+}
+
+/// Writes `value` as pretty JSON, atomically.
+pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
+    let mut data = serde_json::to_vec_pretty(value).map_err(|e| StateError::Corrupt {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    data.push(b'\n');
+    write_atomic(path, &data)
+}
+
+/// Reads JSON; a missing file is `Ok(None)`, a corrupt one an error.
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>> {
+    match fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| StateError::Corrupt {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err(path)(e)),
+    }
+}
+
+/// An exclusive fs4 lock on a lock file, released on drop.
+#[derive(Debug)]
+pub struct FileLock {
+    _file: File,
+    path: PathBuf,
+}
+
+impl FileLock {
+    /// Takes the lock, waiting at most [`LOCK_WAIT`].
+    pub fn acquire(path: &Path) -> Result<Self> {
+        Self::acquire_within(path, LOCK_WAIT)
+    }
+
+    /// Takes the lock, waiting at most `wait`.
+    pub fn acquire_within(path: &Path, wait: Duration) -> Result<Self> {
+        if let Some(dir) = path.parent() {
+            ensure_dir(dir)?;
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(io_err(path))?;
+        let deadline = Instant::now() + wait;
+        let mut pause = Duration::from_micros(200);
+        loop {
+            if fs4::fs_std::FileExt::try_lock_exclusive(&file).map_err(io_err(path))? {
+                return Ok(Self {
+                    _file: file,
+                    path: path.to_path_buf(),
+                });
+            }
+            if Instant::now() >= deadline {
+                return Err(StateError::LockTimeout(path.to_path_buf()));
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(20));
+        }
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Makes an arbitrary id safe as one path component: `[A-Za-z0-9_-]` kept, everything else
+/// `_`; if anything changed (or it was long), a short hash keeps distinct ids distinct.
+pub fn safe_component(id: &str) -> String {
+    let mut out: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(96)
+        .collect();
+    if out != id || out.is_empty() {
+        let h = skillopt_shared::sha256_hex(id);
+        out.push('-');
+        out.push_str(&h[..12]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_is_private() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("a/b/c.json");
+        write_atomic(&p, b"hi").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"hi");
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            fs::metadata(d.path().join("a"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o700
+        );
+    }
+
+    #[test]
+    fn lock_is_exclusive_and_bounded() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join(".lock");
+        let held = FileLock::acquire(&p).unwrap();
+        let err = FileLock::acquire_within(&p, Duration::from_millis(50)).unwrap_err();
+        assert!(matches!(err, StateError::LockTimeout(_)));
+        drop(held);
+        FileLock::acquire_within(&p, Duration::from_millis(50)).unwrap();
+    }
+
+    #[test]
+    fn safe_component_keeps_distinct_ids_distinct() {
+        assert_eq!(safe_component("abc-123"), "abc-123");
+        assert_ne!(safe_component("a/b"), safe_component("a_b"));
+        assert!(!safe_component("../../etc").contains('/'));
+    }
+}

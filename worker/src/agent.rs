@@ -1,0 +1,1 @@
+//! The agent CLI runner (claude, codex, cursor-agent, hermes, pi).

@@ -1,0 +1,59 @@
+//! `skillopt diff <skill> [A] [B]`: unified diff between two versions (default: the latest and
+//! the one before it; with only A: A against the latest).
+
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use skillopt_state::Paths;
+
+use crate::registry::{self, resolve_skill};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// `name--author` (or a unique bare name).
+    pub skill: String,
+    /// Older version.
+    pub a: Option<u32>,
+    /// Newer version.
+    pub b: Option<u32>,
+}
+
+/// Unified diff of two texts with `--- a` / `+++ b` headers.
+pub fn unified(a: &str, b: &str, a_name: &str, b_name: &str) -> String {
+    similar::TextDiff::from_lines(a, b)
+        .unified_diff()
+        .context_radius(3)
+        .header(a_name, b_name)
+        .to_string()
+}
+
+pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
+    let mut reg = registry::open(paths)?;
+    let skill = resolve_skill(reg.as_mut(), &args.skill)?;
+    let latest = reg
+        .latest(&skill)?
+        .with_context(|| format!("{skill} is not in the registry"))?
+        .version;
+    let (a, b) = match (args.a, args.b) {
+        (Some(a), Some(b)) => (a, b),
+        (Some(a), None) => (a, latest),
+        (None, _) => (latest.saturating_sub(1).max(1), latest),
+    };
+    let get = |reg: &mut dyn registry::Registry, v: u32| -> anyhow::Result<String> {
+        Ok(reg
+            .version(&skill, v)?
+            .with_context(|| format!("{skill} has no v{v} (latest is v{latest})"))?
+            .body)
+    };
+    let (ta, tb) = (get(reg.as_mut(), a)?, get(reg.as_mut(), b)?);
+    if a == b {
+        bail!("nothing to compare: both sides are v{a}");
+    }
+    let d = unified(&ta, &tb, &format!("{skill}@v{a}"), &format!("{skill}@v{b}"));
+    if d.is_empty() {
+        println!("{skill}: v{a} and v{b} are identical");
+    } else {
+        print!("{d}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

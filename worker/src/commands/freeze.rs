@@ -1,0 +1,32 @@
+//! `skillopt freeze|unfreeze <skill>`: stop or allow automatic edits of a skill (org-wide, in
+//! the registry).
+
+use std::process::ExitCode;
+
+use skillopt_state::Paths;
+
+use crate::registry::{self, resolve_skill};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// `name--author` (or a unique bare name).
+    pub skill: String,
+}
+
+pub fn run(paths: &Paths, args: Args, frozen: bool) -> anyhow::Result<ExitCode> {
+    let mut reg = registry::open(paths)?;
+    let skill = resolve_skill(reg.as_mut(), &args.skill)?;
+    if reg.latest(&skill)?.is_none() {
+        anyhow::bail!("{skill} is not in the registry");
+    }
+    reg.set_frozen(&skill, frozen)?;
+    println!(
+        "{skill}: {}",
+        if frozen {
+            "frozen (no automatic edits)"
+        } else {
+            "unfrozen (automatic edits allowed)"
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,116 @@
+//! `skillopt log <skill> [--json]`: every version with its source (push/skillopt/revert), who
+//! made it, its changeset's reason and its measured outcomes.
+
+use std::process::ExitCode;
+
+use serde::Serialize;
+use skillopt_state::Paths;
+
+use crate::registry::{self, resolve_skill, Changeset, OutcomeRow};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// `name--author` (or a unique bare name).
+    pub skill: String,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Entry {
+    version: u32,
+    source: String,
+    status: String,
+    created_by: String,
+    created_at: String,
+    parent_version: Option<u32>,
+    changeset: Option<Changeset>,
+    sessions: usize,
+    judged: usize,
+    failures: usize,
+    skill_failures: usize,
+}
+
+fn count(outcomes: &[OutcomeRow], version: u32, pred: impl Fn(&OutcomeRow) -> bool) -> usize {
+    outcomes
+        .iter()
+        .filter(|o| o.version == version && pred(o))
+        .count()
+}
+
+pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
+    let mut reg = registry::open(paths)?;
+    let skill = resolve_skill(reg.as_mut(), &args.skill)?;
+    let versions = reg.history(&skill)?;
+    if versions.is_empty() {
+        anyhow::bail!("{skill} is not in the registry");
+    }
+    let changesets = reg.changesets(&skill)?;
+    let outcomes = reg.outcomes(&skill)?;
+    let attributions = reg.attributions(&skill)?;
+    let frozen = reg.is_frozen(&skill)?;
+    let entries: Vec<Entry> = versions
+        .iter()
+        .map(|v| Entry {
+            version: v.version,
+            source: v.source.clone(),
+            status: v.status.clone(),
+            created_by: v.created_by.clone(),
+            created_at: v.created_at.clone(),
+            parent_version: v.parent_version,
+            changeset: changesets.iter().find(|c| c.version == v.version).cloned(),
+            sessions: attributions
+                .iter()
+                .filter(|a| a.version == v.version)
+                .count(),
+            judged: count(&outcomes, v.version, |o| o.outcome != "unclear"),
+            failures: count(&outcomes, v.version, |o| o.outcome == "failure"),
+            skill_failures: count(&outcomes, v.version, |o| {
+                o.outcome == "failure" && o.skill_at_fault
+            }),
+        })
+        .collect();
+    if args.json {
+        super::print_json(
+            &serde_json::json!({"skill": skill.dir_name(), "frozen": frozen, "versions": entries}),
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{skill}{}",
+        if frozen {
+            "  [frozen: no automatic edits]"
+        } else {
+            ""
+        }
+    );
+    for e in entries.iter().rev() {
+        println!(
+            "v{:<3} {:<8} {}  by {}  sessions {}  judged {}  failures {} (skill at fault {})",
+            e.version,
+            e.source,
+            e.created_at,
+            e.created_by,
+            e.sessions,
+            e.judged,
+            e.failures,
+            e.skill_failures
+        );
+        if let Some(c) = &e.changeset {
+            println!("      reason:   {}", c.reason);
+            if !c.evidence.is_empty() {
+                println!("      evidence: {}", c.evidence);
+            }
+            if c.agent != "-" {
+                println!(
+                    "      by agent {} (model {}), job {}",
+                    c.agent,
+                    c.model,
+                    c.job_id.as_deref().unwrap_or("-")
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,44 @@
+//! `skillopt pull [--dry-run] [--json]`: install or upgrade every org skill.
+
+use std::process::ExitCode;
+
+use skillopt_state::Paths;
+
+use crate::install_skill::describe;
+use crate::{registry, sync};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Show what would change; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
+    let mut reg = registry::open(paths)?;
+    let reports = sync::pull(paths, reg.as_mut(), args.dry_run)?;
+    if args.json {
+        super::print_json(&reports)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if reports.is_empty() {
+        println!("no org skills in {}", reg.describe());
+    }
+    for r in &reports {
+        let prefix = if args.dry_run && r.action != "up-to-date" {
+            "would be "
+        } else {
+            ""
+        };
+        let line = describe(r);
+        if prefix.is_empty() {
+            println!("{line}");
+        } else {
+            println!("{}: {prefix}{} (v{})", r.skill, r.action, r.version);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

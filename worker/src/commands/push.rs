@@ -1,0 +1,94 @@
+//! `skillopt push <skill-dir> [--author A]`: publish a SKILL.md as a new version.
+//!
+//! A new skill becomes v1; a changed body becomes v+1; an identical body is "unchanged" and
+//! publishes nothing. Pushing an installed copy (`<name>--<author>`, with version metadata)
+//! compares equal to the version it came from.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use skillopt_shared::skill_md::{canonical_body, SkillMd};
+use skillopt_shared::SkillRef;
+use skillopt_state::Paths;
+
+use crate::registry::{self, NewVersion, RegistryError};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Directory holding SKILL.md (or the SKILL.md itself).
+    pub dir: PathBuf,
+    /// Author part of the skill identity (default: the installed name's author,
+    /// `metadata.author`, then $USER).
+    #[arg(long)]
+    pub author: Option<String>,
+    /// Publish only if the registry's latest version is still N (0 = a new skill); otherwise
+    /// fail with a conflict. For scripts that must not race each other.
+    #[arg(long, value_name = "N")]
+    pub expect_parent: Option<u32>,
+}
+
+/// Reads a skill directory into (identity, canonical body).
+pub fn read_skill(
+    dir: &std::path::Path,
+    author: Option<&str>,
+) -> anyhow::Result<(SkillRef, String)> {
+    let file = if dir.is_dir() {
+        dir.join("SKILL.md")
+    } else {
+        dir.to_path_buf()
+    };
+    let text = std::fs::read_to_string(&file)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    let doc = SkillMd::parse(&text).with_context(|| file.display().to_string())?;
+    let name_field = doc.field("name").unwrap_or_default();
+    let skill = match (SkillRef::parse(&name_field), author) {
+        (Ok(r), None) => r,
+        (Ok(r), Some(a)) if r.author == a => r,
+        (_, explicit) => {
+            let author = explicit
+                .map(str::to_string)
+                .or_else(|| doc.metadata("author"))
+                .unwrap_or_else(super::current_user)
+                .to_lowercase();
+            let bare = SkillRef::parse(&name_field)
+                .map(|r| r.name)
+                .unwrap_or(name_field);
+            SkillRef::new(&bare, &author).with_context(|| file.display().to_string())?
+        }
+    };
+    let body = canonical_body(&text, &skill.name)?;
+    Ok((skill, body))
+}
+
+pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
+    let (skill, body) = read_skill(&args.dir, args.author.as_deref())?;
+    let mut reg = registry::open(paths)?;
+    let latest = reg.latest(&skill)?;
+    if latest.as_ref().is_some_and(|l| l.body == body) {
+        println!(
+            "{skill}: unchanged (v{})",
+            latest.map(|l| l.version).unwrap_or(0)
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let new = NewVersion {
+        skill: skill.clone(),
+        parent_version: args
+            .expect_parent
+            .unwrap_or_else(|| latest.map(|l| l.version).unwrap_or(0)),
+        body,
+        source: "push".into(),
+        created_by: super::current_user(),
+    };
+    match reg.publish(&new, None) {
+        Ok(v) => {
+            println!("{skill}: published v{}", v.version);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(RegistryError::Conflict(why)) => {
+            bail!("{skill}: conflict: {why}; someone published first, pull and push again")
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,141 @@
+//! `skillopt status [--json]`: installed org skills (and whether a copy was edited by hand),
+//! the registry and its latest versions, queued jobs, the outbox and the last sync.
+
+use std::process::ExitCode;
+
+use serde::Serialize;
+use skillopt_shared::sha256_hex;
+use skillopt_state::jobs::{JobState, Queue};
+use skillopt_state::manifest::Manifest;
+use skillopt_state::{outbox, sync_marker, Paths};
+
+use crate::registry::RegistryUrl;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Installed {
+    skill: String,
+    version: u32,
+    latest: Option<u32>,
+    paths: Vec<String>,
+    missing: Vec<String>,
+    hand_edited: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct Status {
+    state_dir: String,
+    registry: String,
+    registry_reachable: bool,
+    registry_error: Option<String>,
+    installed: Vec<Installed>,
+    jobs: serde_json::Value,
+    outbox: usize,
+    last_sync_at: Option<String>,
+    last_sync_error: Option<String>,
+}
+
+pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
+    let url = RegistryUrl::from_env(paths)?;
+    let (mut reg, reg_err) = match url.open() {
+        Ok(r) => (Some(r), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    let manifest = Manifest::load(paths)?;
+    let installed = manifest
+        .skills
+        .iter()
+        .map(|e| {
+            let latest = reg
+                .as_mut()
+                .and_then(|r| e.skill_ref().and_then(|s| r.latest(&s).ok().flatten()))
+                .map(|v| v.version);
+            let mut missing = Vec::new();
+            let mut edited = Vec::new();
+            for p in &e.paths {
+                match std::fs::read(p) {
+                    Ok(b) if sha256_hex(&b) != e.sha256 => edited.push(p.display().to_string()),
+                    Ok(_) => {}
+                    Err(_) => missing.push(p.display().to_string()),
+                }
+            }
+            Installed {
+                skill: e.dir_name(),
+                version: e.version,
+                latest,
+                paths: e.paths.iter().map(|p| p.display().to_string()).collect(),
+                missing,
+                hand_edited: edited,
+            }
+        })
+        .collect();
+    let q = Queue::new(paths);
+    let mut jobs = serde_json::Map::new();
+    for s in JobState::ALL {
+        let key = serde_json::to_value(s)?
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        jobs.insert(key, q.ids(s)?.len().into());
+    }
+    let marker = sync_marker::load(paths);
+    let status = Status {
+        state_dir: paths.state_dir.display().to_string(),
+        registry: url.redacted(),
+        registry_reachable: reg.is_some(),
+        registry_error: reg_err,
+        installed,
+        jobs: jobs.into(),
+        outbox: outbox::list(paths)?.len(),
+        last_sync_at: marker.last_sync_at.map(|t| t.to_rfc3339()),
+        last_sync_error: marker.last_error,
+    };
+    if args.json {
+        super::print_json(&status)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("state:    {}", status.state_dir);
+    match &status.registry_error {
+        None => println!("registry: {}", status.registry),
+        Some(e) => println!("registry: {} (unreachable: {e})", status.registry),
+    }
+    println!(
+        "sync:     last {}{}",
+        status.last_sync_at.as_deref().unwrap_or("never"),
+        status
+            .last_sync_error
+            .as_deref()
+            .map(|e| format!(" (last error: {e})"))
+            .unwrap_or_default()
+    );
+    println!("jobs:     {}", status.jobs);
+    println!(
+        "outbox:   {} event(s) waiting for the registry",
+        status.outbox
+    );
+    if status.installed.is_empty() {
+        println!("installed org skills: none (run `skillopt pull`)");
+    } else {
+        println!("installed org skills:");
+        for i in &status.installed {
+            let latest = match i.latest {
+                Some(l) if l > i.version => format!(" (v{l} available: skillopt pull)"),
+                _ => String::new(),
+            };
+            println!("  {} v{}{latest}", i.skill, i.version);
+            for p in &i.hand_edited {
+                println!("    edited by hand: {p}");
+            }
+            for p in &i.missing {
+                println!("    missing: {p}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

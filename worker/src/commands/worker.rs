@@ -1,0 +1,63 @@
+//! `skillopt worker run --job <id>` (what hooks spawn) and `skillopt worker drain` (every queued
+//! job, after re-queuing running jobs whose heartbeat is stale or whose worker died).
+
+use std::process::ExitCode;
+
+use skillopt_shared::config::STALE_JOB;
+use skillopt_state::jobs::{JobState, Queue};
+use skillopt_state::Paths;
+
+use crate::pipeline;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Run one queued job.
+    Run {
+        /// The job id (a ULID).
+        #[arg(long)]
+        job: String,
+    },
+    /// Run every queued job (and re-queue stale running ones first).
+    Drain {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(paths: &Paths, cmd: Command) -> anyhow::Result<ExitCode> {
+    let q = Queue::new(paths);
+    match cmd {
+        Command::Run { job } => {
+            if !skillopt_state::jobs::valid_id(&job) {
+                anyhow::bail!("{job:?} is not a job id (expected a ULID)");
+            }
+            match pipeline::run_job(paths, &q, &job)? {
+                Some(r) => println!("{job}: {} ({}) {}", r.outcome, r.action, r.reason),
+                None => match q.find(&job)? {
+                    Some((state, _)) => println!("{job}: not queued (it is {state:?})"),
+                    None => anyhow::bail!("no job {job}"),
+                },
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Drain { json } => {
+            let requeued = q.requeue_stale(STALE_JOB)?;
+            let mut results = Vec::new();
+            for id in q.ids(JobState::Queued)? {
+                if let Some(r) = pipeline::run_job(paths, &q, &id)? {
+                    results.push(serde_json::json!({"job": id, "result": r}));
+                    if !json {
+                        println!("{id}: {} ({}) {}", r.outcome, r.action, r.reason);
+                    }
+                }
+            }
+            if json {
+                super::print_json(&serde_json::json!({"requeued": requeued, "ran": results}))?;
+            } else if results.is_empty() {
+                println!("no queued jobs");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

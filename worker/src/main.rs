@@ -1,0 +1,96 @@
+//! `skillopt`: the CLI and the detached worker.
+//!
+//! Human output by default, `--json` where a machine reads it; bad input gets a one-line error
+//! naming the problem and exit code 1 (2 for usage errors, from clap), never a panic.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use skillopt_worker::{commands, logging};
+
+/// Self-improving, org-shared Agent Skills for Claude Code and Codex.
+#[derive(Debug, Parser)]
+#[command(name = "skillopt", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Publish a skill directory (with a SKILL.md) to the registry as a new version.
+    Push(commands::push::Args),
+    /// Install or upgrade the latest version of every org skill for Claude Code and Codex.
+    Pull(commands::pull::Args),
+    /// List a skill's versions, where each came from and how it did.
+    Log(commands::history::Args),
+    /// Unified diff between two versions of a skill.
+    Diff(commands::diff::Args),
+    /// What is installed, queued and waiting to upload.
+    Status(commands::status::Args),
+    /// Per skill version: sessions, judged uses, failures, failure rate.
+    Stats(commands::stats::Args),
+    /// Add skillopt's hooks to Claude Code and/or Codex settings.
+    Install(commands::hooks_config::Args),
+    /// Remove skillopt's hooks from Claude Code and/or Codex settings.
+    Uninstall(commands::hooks_config::Args),
+    /// Publish an earlier version's body as a new version.
+    Revert(commands::revert::Args),
+    /// Stop automatic edits of a skill.
+    Freeze(commands::freeze::Args),
+    /// Allow automatic edits of a skill again.
+    Unfreeze(commands::freeze::Args),
+    /// Judge one skill use by hand (the same pipeline the worker runs).
+    Judge(commands::judge::Args),
+    /// Look inside transcripts: skill uses and judgment windows.
+    #[command(subcommand)]
+    Inspect(commands::inspect::Command),
+    /// Run queued jobs (what the hooks spawn).
+    #[command(subcommand)]
+    Worker(commands::worker::Command),
+    /// Check the installation.
+    Doctor,
+    /// Show the whole loop in a throwaway sandbox on the embedded registry.
+    Demo(commands::demo::Args),
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let paths = skillopt_state::Paths::from_env()?;
+    match cli.command {
+        Command::Push(a) => commands::push::run(&paths, a),
+        Command::Pull(a) => commands::pull::run(&paths, a),
+        Command::Log(a) => commands::history::run(&paths, a),
+        Command::Diff(a) => commands::diff::run(&paths, a),
+        Command::Status(a) => commands::status::run(&paths, a),
+        Command::Stats(a) => commands::stats::run(&paths, a),
+        Command::Install(a) => commands::hooks_config::install(&paths, a),
+        Command::Uninstall(a) => commands::hooks_config::uninstall(&paths, a),
+        Command::Revert(a) => commands::revert::run(&paths, a),
+        Command::Freeze(a) => commands::freeze::run(&paths, a, true),
+        Command::Unfreeze(a) => commands::freeze::run(&paths, a, false),
+        Command::Judge(a) => commands::judge::run(&paths, a),
+        Command::Inspect(c) => commands::inspect::run(&paths, c),
+        Command::Worker(c) => commands::worker::run(&paths, c),
+        Command::Doctor => commands::doctor::run(&paths),
+        Command::Demo(a) => commands::demo::run(a),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            let msg = format!("{e:#}").replace('\n', " ");
+            eprintln!("skillopt: error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}

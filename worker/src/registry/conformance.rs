@@ -1,0 +1,262 @@
+//! The registry conformance suite: the same cases, unchanged, against SQLite (always) and
+//! PostgreSQL (when `SKILLOPT_TEST_POSTGRES_URL` is set; skipped with a message otherwise). Each
+//! PostgreSQL run uses its own schema so runs never see each other's rows.
+
+use std::sync::{Arc, Barrier};
+
+use skillopt_shared::SkillRef;
+
+use super::*;
+
+fn pg_base() -> Option<String> {
+    std::env::var("SKILLOPT_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// A fresh, isolated registry URL per backend.
+fn backends() -> Vec<(&'static str, RegistryUrl, Option<tempfile::TempDir>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = vec![(
+        "sqlite",
+        RegistryUrl::Sqlite(dir.path().join("r.sqlite3")),
+        Some(dir),
+    )];
+    match pg_base() {
+        Some(base) => {
+            let schema = format!("t_{}", ulid::Ulid::new().to_string().to_lowercase());
+            let sep = if base.contains('?') { '&' } else { '?' };
+            v.push((
+                "postgres",
+                RegistryUrl::Postgres(format!("{base}{sep}schema={schema}")),
+                None,
+            ));
+        }
+        None => eprintln!("skipped: PostgreSQL conformance cases (set SKILLOPT_TEST_POSTGRES_URL)"),
+    }
+    v
+}
+
+fn skill() -> SkillRef {
+    SkillRef::new("deploy-checklist", "alice").unwrap()
+}
+
+fn new_version(parent: u32, body: &str, source: &str) -> NewVersion {
+    NewVersion {
+        skill: skill(),
+        parent_version: parent,
+        body: body.into(),
+        source: source.into(),
+        created_by: "alice".into(),
+    }
+}
+
+fn changeset(job: &str, fp: &str) -> Changeset {
+    Changeset {
+        id: ulid::Ulid::new().to_string(),
+        name: String::new(),
+        author: String::new(),
+        version: 0,
+        parent_version: 0,
+        fingerprint: fp.into(),
+        edits: "[]".into(),
+        diff: "-a\n+b\n".into(),
+        reason: "skipped the migration".into(),
+        evidence: "deploy failed".into(),
+        job_id: Some(job.into()),
+        agent: "claude".into(),
+        model: "haiku".into(),
+        contributor: "skillopt".into(),
+        created_at: String::new(),
+    }
+}
+
+fn versions_and_changesets(reg: &mut dyn Registry) {
+    let s = skill();
+    assert!(reg.latest(&s).unwrap().is_none());
+    let v1 = reg
+        .publish(&new_version(0, "body one", "push"), None)
+        .unwrap();
+    assert_eq!((v1.version, v1.parent_version), (1, None));
+    assert!(matches!(
+        reg.publish(&new_version(0, "again", "push"), None),
+        Err(RegistryError::Conflict(_))
+    ));
+    let v2 = reg
+        .publish(
+            &new_version(1, "body two", "skillopt"),
+            Some(&changeset("job-1", "fp-1")),
+        )
+        .unwrap();
+    assert_eq!((v2.version, v2.parent_version), (2, Some(1)));
+    assert!(matches!(
+        reg.publish(
+            &new_version(2, "body three", "skillopt"),
+            Some(&changeset("job-1", "fp-2"))
+        ),
+        Err(RegistryError::DuplicateJob(_))
+    ));
+    assert!(matches!(
+        reg.publish(&new_version(1, "stale parent", "push"), None),
+        Err(RegistryError::Conflict(_))
+    ));
+    assert_eq!(reg.latest(&s).unwrap().unwrap().body, "body two");
+    assert_eq!(reg.version(&s, 1).unwrap().unwrap().body, "body one");
+    assert_eq!(reg.history(&s).unwrap().len(), 2);
+    let cs = reg.changeset_for_job("job-1").unwrap().unwrap();
+    assert_eq!(
+        (cs.version, cs.parent_version, cs.name.as_str()),
+        (2, 1, "deploy-checklist")
+    );
+    assert!(reg.fingerprint_exists(&s, "fp-1").unwrap());
+    assert!(!reg.fingerprint_exists(&s, "fp-2").unwrap());
+    assert_eq!(
+        reg.versions_since(&s, "skillopt", "2000-01-01T00:00:00Z")
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        reg.versions_since(&s, "skillopt", "2999-01-01T00:00:00Z")
+            .unwrap(),
+        0
+    );
+    let latest = reg.all_latest_active().unwrap();
+    assert_eq!(latest.len(), 1);
+    assert_eq!(latest[0].version, 2);
+    assert_eq!(reg.changesets(&s).unwrap().len(), 1);
+}
+
+fn events_and_stats(reg: &mut dyn Registry) {
+    let s = skill();
+    reg.publish(&new_version(0, "b", "push"), None).unwrap();
+    let a = AttributionRow {
+        session_hash: "h1".into(),
+        bucket: 42,
+        name: s.name.clone(),
+        author: s.author.clone(),
+        version: 1,
+        agent: "claude-code".into(),
+        started_at: "2026-11-21T00:00:00.000Z".into(),
+    };
+    assert!(reg.add_attribution(&a).unwrap());
+    assert!(!reg.add_attribution(&a).unwrap(), "attribution duplicated");
+    let mut o = OutcomeRow {
+        id: "o1".into(),
+        job_id: "j1".into(),
+        name: s.name.clone(),
+        author: s.author.clone(),
+        version: 1,
+        bucket: 42,
+        outcome: "failure".into(),
+        skill_at_fault: true,
+        confidence: 0.9,
+        reason: "r".into(),
+        agent: "claude".into(),
+        model: "haiku".into(),
+        judged_at: "2026-11-21T00:00:01.000Z".into(),
+    };
+    assert!(reg.add_outcome(&o).unwrap());
+    o.id = "o2".into();
+    assert!(!reg.add_outcome(&o).unwrap(), "second outcome for one job");
+    o.id = "o3".into();
+    o.job_id = "j2".into();
+    o.outcome = "success".into();
+    o.skill_at_fault = false;
+    assert!(reg.add_outcome(&o).unwrap());
+    let outcomes = reg.outcomes(&s).unwrap();
+    assert_eq!(outcomes.len(), 2);
+    assert!((outcomes[0].confidence - 0.9).abs() < 1e-9 && outcomes[0].skill_at_fault);
+    let st = reg.stats().unwrap();
+    assert_eq!(st.len(), 1);
+    assert_eq!(
+        (
+            st[0].sessions,
+            st[0].judged,
+            st[0].failures,
+            st[0].skill_failures
+        ),
+        (1, 2, 1, 1)
+    );
+    assert_eq!(st[0].failure_rate(), Some(0.5));
+    assert_eq!(reg.attributions(&s).unwrap(), vec![a]);
+    assert!(!reg.is_frozen(&s).unwrap());
+    reg.set_frozen(&s, true).unwrap();
+    assert!(reg.is_frozen(&s).unwrap());
+    reg.set_frozen(&s, false).unwrap();
+    assert!(!reg.is_frozen(&s).unwrap());
+}
+
+fn concurrent_publishers(url: &RegistryUrl) {
+    url.open()
+        .unwrap()
+        .publish(&new_version(0, "v1", "push"), None)
+        .unwrap();
+    let n = 8;
+    let barrier = Arc::new(Barrier::new(n));
+    let handles: Vec<_> = (0..n)
+        .map(|i| {
+            let url = url.clone();
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                let mut reg = url.open().unwrap();
+                barrier.wait();
+                reg.publish(&new_version(1, &format!("v2 from {i}"), "skillopt"), None)
+            })
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let wins = results.iter().filter(|r| r.is_ok()).count();
+    let conflicts = results
+        .iter()
+        .filter(|r| matches!(r, Err(RegistryError::Conflict(_))))
+        .count();
+    assert_eq!((wins, conflicts), (1, n - 1), "{results:?}");
+    assert_eq!(url.open().unwrap().history(&skill()).unwrap().len(), 2);
+}
+
+/// Runs `case` against a fresh registry of every backend.
+fn each_backend(case: fn(&mut dyn Registry)) {
+    for (name, url, _guard) in backends() {
+        eprintln!("conformance on {name}");
+        let mut reg = url.open().unwrap_or_else(|e| panic!("{name}: {e}"));
+        case(reg.as_mut());
+    }
+}
+
+#[test]
+fn conformance_versions_and_changesets() {
+    each_backend(versions_and_changesets);
+}
+
+#[test]
+fn conformance_events_and_stats() {
+    each_backend(events_and_stats);
+}
+
+#[test]
+fn conformance_concurrent_publishers() {
+    for (name, url, _guard) in backends() {
+        eprintln!("conformance on {name}");
+        concurrent_publishers(&url);
+    }
+}
+
+#[test]
+fn reopening_does_not_remigrate() {
+    for (_, url, _guard) in backends() {
+        url.open()
+            .unwrap()
+            .publish(&new_version(0, "x", "push"), None)
+            .unwrap();
+        assert_eq!(url.open().unwrap().history(&skill()).unwrap().len(), 1);
+    }
+}
+
+#[test]
+fn unreachable_postgres_is_reported_as_such() {
+    let url = RegistryUrl::Postgres("postgres://nobody@127.0.0.1:1/none?connect_timeout=2".into());
+    assert!(matches!(
+        url.open().err(),
+        Some(RegistryError::Unreachable(_))
+    ));
+}

@@ -1,0 +1,315 @@
+//! The org registry: versions, changesets, attribution and outcomes behind one trait, with an
+//! embedded SQLite backend (default) and a PostgreSQL backend for teams.
+//!
+//! Selected by `SKILLOPT_REGISTRY` (`sqlite:///path` | `postgres://…`); the default is
+//! `<data dir>/registry.sqlite3`. The schema is created and migrated on open; there is never an
+//! in-memory fallback. Publishing is atomic on the parent version: it succeeds only while the
+//! parent is the latest version, so of N concurrent publishers exactly one wins and the others
+//! get [`RegistryError::Conflict`].
+
+#[cfg(test)]
+mod conformance;
+mod postgres;
+pub mod queries;
+mod sqlite;
+
+use serde::Serialize;
+use skillopt_shared::SkillRef;
+use skillopt_state::Paths;
+
+/// Registry failures callers tell apart.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegistryError {
+    /// The parent is no longer the latest version (someone published first).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// This job already published a version.
+    #[error("job {0} already published a version")]
+    DuplicateJob(String),
+    /// The registry cannot be reached now; try again later.
+    #[error("registry unreachable: {0}")]
+    Unreachable(String),
+    #[error("registry error: {0}")]
+    Backend(String),
+    #[error("bad registry URL {0:?}: expected sqlite:///path or postgres://…")]
+    BadUrl(String),
+}
+
+/// Result alias.
+pub type Result<T, E = RegistryError> = std::result::Result<T, E>;
+
+/// One stored version of a skill.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SkillVersion {
+    pub name: String,
+    pub author: String,
+    pub version: u32,
+    pub body: String,
+    pub sha256: String,
+    pub status: String,
+    pub parent_version: Option<u32>,
+    pub source: String,
+    pub created_by: String,
+    pub created_at: String,
+}
+
+impl SkillVersion {
+    /// The identity.
+    pub fn skill_ref(&self) -> SkillRef {
+        SkillRef {
+            name: self.name.clone(),
+            author: self.author.clone(),
+        }
+    }
+}
+
+/// A version to publish on top of `parent_version` (0 = a new skill).
+#[derive(Debug, Clone)]
+pub struct NewVersion {
+    pub skill: SkillRef,
+    pub parent_version: u32,
+    pub body: String,
+    /// `push` | `skillopt` | `revert`.
+    pub source: String,
+    pub created_by: String,
+}
+
+/// Why a version exists (skillopt edits and reverts carry one).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Changeset {
+    pub id: String,
+    pub name: String,
+    pub author: String,
+    pub version: u32,
+    pub parent_version: u32,
+    pub fingerprint: String,
+    /// JSON array of edits.
+    pub edits: String,
+    pub diff: String,
+    pub reason: String,
+    pub evidence: String,
+    pub job_id: Option<String>,
+    pub agent: String,
+    pub model: String,
+    pub contributor: String,
+    pub created_at: String,
+}
+
+/// One session that had one skill version.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AttributionRow {
+    pub session_hash: String,
+    pub bucket: u8,
+    pub name: String,
+    pub author: String,
+    pub version: u32,
+    pub agent: String,
+    pub started_at: String,
+}
+
+/// One judged use of a skill version.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct OutcomeRow {
+    pub id: String,
+    pub job_id: String,
+    pub name: String,
+    pub author: String,
+    pub version: u32,
+    pub bucket: u8,
+    pub outcome: String,
+    pub skill_at_fault: bool,
+    pub confidence: f64,
+    pub reason: String,
+    pub agent: String,
+    pub model: String,
+    pub judged_at: String,
+}
+
+/// Measured value of one skill version.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VersionStats {
+    pub name: String,
+    pub author: String,
+    pub version: u32,
+    pub sessions: u64,
+    pub judged: u64,
+    pub failures: u64,
+    pub skill_failures: u64,
+}
+
+impl VersionStats {
+    /// Skill-at-fault failures per judged use.
+    pub fn failure_rate(&self) -> Option<f64> {
+        (self.judged > 0).then(|| self.skill_failures as f64 / self.judged as f64)
+    }
+}
+
+/// The registry operations skillopt needs. Both backends pass the same conformance suite.
+pub trait Registry {
+    /// Human description with secrets redacted.
+    fn describe(&self) -> String;
+    /// The highest version of a skill, whatever its status.
+    fn latest(&mut self, skill: &SkillRef) -> Result<Option<SkillVersion>>;
+    /// One version.
+    fn version(&mut self, skill: &SkillRef, version: u32) -> Result<Option<SkillVersion>>;
+    /// Every version, oldest first.
+    fn history(&mut self, skill: &SkillRef) -> Result<Vec<SkillVersion>>;
+    /// The latest active version of every skill, by name.
+    fn all_latest_active(&mut self) -> Result<Vec<SkillVersion>>;
+    /// Publishes `new` (and its changeset) atomically on its parent.
+    fn publish(&mut self, new: &NewVersion, changeset: Option<&Changeset>) -> Result<SkillVersion>;
+    /// Changesets of a skill, oldest first.
+    fn changesets(&mut self, skill: &SkillRef) -> Result<Vec<Changeset>>;
+    /// The changeset a job published, if any.
+    fn changeset_for_job(&mut self, job_id: &str) -> Result<Option<Changeset>>;
+    /// True when this skill already has a changeset with `fingerprint`.
+    fn fingerprint_exists(&mut self, skill: &SkillRef, fingerprint: &str) -> Result<bool>;
+    /// Versions of `source` created at or after `since` (RFC 3339).
+    fn versions_since(&mut self, skill: &SkillRef, source: &str, since: &str) -> Result<u32>;
+    /// Records an attribution; false when it was already there.
+    fn add_attribution(&mut self, row: &AttributionRow) -> Result<bool>;
+    /// Records an outcome; false when its job already has one.
+    fn add_outcome(&mut self, row: &OutcomeRow) -> Result<bool>;
+    /// Outcomes of a skill, oldest first.
+    fn outcomes(&mut self, skill: &SkillRef) -> Result<Vec<OutcomeRow>>;
+    /// Per-version attribution and outcome counts of every skill.
+    fn stats(&mut self) -> Result<Vec<VersionStats>>;
+    /// Attribution rows of a skill.
+    fn attributions(&mut self, skill: &SkillRef) -> Result<Vec<AttributionRow>>;
+    /// Freezes or unfreezes automatic edits.
+    fn set_frozen(&mut self, skill: &SkillRef, frozen: bool) -> Result<()>;
+    /// True when automatic edits are frozen.
+    fn is_frozen(&mut self, skill: &SkillRef) -> Result<bool>;
+}
+
+/// Where the registry is.
+#[derive(Clone, PartialEq, Eq)]
+pub enum RegistryUrl {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl std::fmt::Debug for RegistryUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl RegistryUrl {
+    /// Parses `sqlite:///abs/path`, `sqlite:relative`, `postgres://…` / `postgresql://…`.
+    pub fn parse(raw: &str) -> Result<Self> {
+        let raw = raw.trim();
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            return Ok(Self::Postgres(raw.to_string()));
+        }
+        if let Some(rest) = raw
+            .strip_prefix("sqlite://")
+            .or_else(|| raw.strip_prefix("sqlite:"))
+        {
+            if rest.is_empty() || rest == ":memory:" {
+                return Err(RegistryError::BadUrl(raw.to_string()));
+            }
+            return Ok(Self::Sqlite(rest.into()));
+        }
+        Err(RegistryError::BadUrl(raw.to_string()))
+    }
+
+    /// `SKILLOPT_REGISTRY`, else the embedded default in the data dir.
+    pub fn from_env(paths: &Paths) -> Result<Self> {
+        match std::env::var("SKILLOPT_REGISTRY") {
+            Ok(v) if !v.trim().is_empty() => Self::parse(&v),
+            _ => Ok(Self::Sqlite(paths.default_registry())),
+        }
+    }
+
+    /// The URL with any password replaced by `***`.
+    pub fn redacted(&self) -> String {
+        match self {
+            Self::Sqlite(p) => format!("sqlite://{}", p.display()),
+            Self::Postgres(u) => redact_password(u),
+        }
+    }
+
+    /// Opens (creating and migrating the schema).
+    pub fn open(&self) -> Result<Box<dyn Registry>> {
+        match self {
+            Self::Sqlite(p) => Ok(Box::new(sqlite::SqliteRegistry::open(p)?)),
+            Self::Postgres(u) => Ok(Box::new(postgres::PgRegistry::connect(u)?)),
+        }
+    }
+}
+
+fn redact_password(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end + 3..];
+    let Some(at) = rest.find('@') else {
+        return url.to_string();
+    };
+    let userinfo = &rest[..at];
+    match userinfo.find(':') {
+        Some(colon) => format!(
+            "{}{}:***{}",
+            &url[..scheme_end + 3],
+            &userinfo[..colon],
+            &rest[at..]
+        ),
+        None => url.to_string(),
+    }
+}
+
+/// Opens the registry configured for this machine.
+pub fn open(paths: &Paths) -> Result<Box<dyn Registry>> {
+    RegistryUrl::from_env(paths)?.open()
+}
+
+/// Resolves a CLI skill argument: `name--author`, or a bare name that is unique in the registry.
+pub fn resolve_skill(reg: &mut dyn Registry, arg: &str) -> anyhow::Result<SkillRef> {
+    if let Ok(r) = SkillRef::parse(arg) {
+        return Ok(r);
+    }
+    let matches: Vec<SkillRef> = reg
+        .all_latest_active()?
+        .into_iter()
+        .filter(|v| v.name == arg)
+        .map(|v| v.skill_ref())
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => anyhow::bail!("no org skill named {arg:?} in the registry"),
+        many => anyhow::bail!(
+            "{arg:?} is ambiguous: {}",
+            many.iter()
+                .map(|r| r.dir_name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            RegistryUrl::parse("sqlite:///tmp/r.db").unwrap(),
+            RegistryUrl::Sqlite("/tmp/r.db".into())
+        );
+        assert!(matches!(
+            RegistryUrl::parse("postgres://u:pw@h/db").unwrap(),
+            RegistryUrl::Postgres(_)
+        ));
+        assert!(RegistryUrl::parse("mysql://x").is_err());
+        assert!(RegistryUrl::parse("sqlite::memory:").is_err());
+        assert_eq!(
+            RegistryUrl::parse("postgres://u:secret@h:5432/db")
+                .unwrap()
+                .redacted(),
+            "postgres://u:***@h:5432/db"
+        );
+    }
+}

@@ -1,0 +1,444 @@
+//! PostgreSQL backend for teams (`SKILLOPT_REGISTRY=postgres://…`).
+//!
+//! An optional `schema=<ident>` query parameter (skillopt's own, stripped before connecting)
+//! puts every table in that schema, created on first use; tests use it to isolate runs.
+//! Migrations run under a transaction-scoped advisory lock so concurrent first connections
+//! migrate once.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use postgres::error::SqlState;
+use postgres::types::ToSql;
+use postgres::{Client, NoTls, Row};
+use skillopt_shared::{sha256_hex, SkillRef};
+
+use super::queries as q;
+use super::{
+    AttributionRow, Changeset, NewVersion, OutcomeRow, Registry, RegistryError, Result,
+    SkillVersion, VersionStats,
+};
+
+/// Advisory lock key for schema creation and migrations ("skillopt" in ASCII, truncated).
+const MIGRATION_LOCK: i64 = 0x736b_696c_6c6f_70;
+
+/// The PostgreSQL registry.
+pub struct PgRegistry {
+    client: Client,
+    described: String,
+}
+
+fn pg_err(e: postgres::Error) -> RegistryError {
+    if let Some(db) = e.as_db_error() {
+        if db.code() == &SqlState::UNIQUE_VIOLATION {
+            return RegistryError::Conflict(db.message().to_string());
+        }
+        return RegistryError::Backend(db.message().to_string());
+    }
+    if e.is_closed() || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>()) {
+        return RegistryError::Unreachable(e.to_string());
+    }
+    RegistryError::Backend(e.to_string())
+}
+
+/// Splits skillopt's `schema=` parameter off a URL.
+fn split_schema(url: &str) -> Result<(String, Option<String>)> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_string(), None));
+    };
+    let mut schema = None;
+    let mut rest = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.strip_prefix("schema=") {
+            Some(s) => schema = Some(s.to_string()),
+            None => rest.push(pair),
+        }
+    }
+    if let Some(s) = &schema {
+        let ok = !s.is_empty()
+            && s.len() <= 63
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            && !s.as_bytes()[0].is_ascii_digit();
+        if !ok {
+            return Err(RegistryError::BadUrl(format!(
+                "schema {s:?} must be [a-z_][a-z0-9_]*"
+            )));
+        }
+    }
+    let url = if rest.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", rest.join("&"))
+    };
+    Ok((url, schema))
+}
+
+fn skill_row(r: &Row) -> SkillVersion {
+    SkillVersion {
+        name: r.get(0),
+        author: r.get(1),
+        version: r.get::<_, i32>(2) as u32,
+        body: r.get(3),
+        sha256: r.get(4),
+        status: r.get(5),
+        parent_version: r.get::<_, Option<i32>>(6).map(|v| v as u32),
+        source: r.get(7),
+        created_by: r.get(8),
+        created_at: r.get(9),
+    }
+}
+
+fn changeset_row(r: &Row) -> Changeset {
+    Changeset {
+        id: r.get(0),
+        name: r.get(1),
+        author: r.get(2),
+        version: r.get::<_, i32>(3) as u32,
+        parent_version: r.get::<_, i32>(4) as u32,
+        fingerprint: r.get(5),
+        edits: r.get(6),
+        diff: r.get(7),
+        reason: r.get(8),
+        evidence: r.get(9),
+        job_id: r.get(10),
+        agent: r.get(11),
+        model: r.get(12),
+        contributor: r.get(13),
+        created_at: r.get(14),
+    }
+}
+
+fn outcome_row(r: &Row) -> OutcomeRow {
+    OutcomeRow {
+        id: r.get(0),
+        job_id: r.get(1),
+        name: r.get(2),
+        author: r.get(3),
+        version: r.get::<_, i32>(4) as u32,
+        bucket: r.get::<_, i32>(5) as u8,
+        outcome: r.get(6),
+        skill_at_fault: r.get(7),
+        confidence: r.get(8),
+        reason: r.get(9),
+        agent: r.get(10),
+        model: r.get(11),
+        judged_at: r.get(12),
+    }
+}
+
+fn v32(v: u32) -> i32 {
+    i32::try_from(v).unwrap_or(i32::MAX)
+}
+
+impl PgRegistry {
+    /// Connects (5 s timeout unless the URL sets one), selects the schema, migrates.
+    pub fn connect(url: &str) -> Result<Self> {
+        let (conn_url, schema) = split_schema(url)?;
+        let mut config = postgres::Config::from_str(&conn_url)
+            .map_err(|e| RegistryError::BadUrl(format!("{}: {e}", super::redact_password(url))))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(5));
+        }
+        let client = config
+            .connect(NoTls)
+            .map_err(|e| RegistryError::Unreachable(e.to_string()))?;
+        let mut reg = Self {
+            client,
+            described: super::redact_password(url),
+        };
+        reg.migrate(schema.as_deref())?;
+        Ok(reg)
+    }
+
+    fn migrate(&mut self, schema: Option<&str>) -> Result<()> {
+        let mut tx = self.client.transaction().map_err(pg_err)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .map_err(pg_err)?;
+        if let Some(s) = schema {
+            tx.batch_execute(&format!(
+                "CREATE SCHEMA IF NOT EXISTS {s}; SET search_path TO {s}"
+            ))
+            .map_err(pg_err)?;
+        }
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL)",
+        )
+        .map_err(pg_err)?;
+        for (version, sql) in q::POSTGRES_MIGRATIONS {
+            let done = tx
+                .query_opt(
+                    "SELECT version FROM schema_version WHERE version = $1",
+                    &[version],
+                )
+                .map_err(pg_err)?;
+            if done.is_none() {
+                tx.batch_execute(sql).map_err(pg_err)?;
+                tx.execute(
+                    "INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)",
+                    &[version, &skillopt_state::now_rfc3339()],
+                )
+                .map_err(pg_err)?;
+            }
+        }
+        tx.commit().map_err(pg_err)?;
+        if let Some(s) = schema {
+            // `SET` inside the committed transaction persists for the session; repeat it for
+            // clarity should the transaction semantics ever change.
+            self.client
+                .batch_execute(&format!("SET search_path TO {s}"))
+                .map_err(pg_err)?;
+        }
+        Ok(())
+    }
+
+    fn rows(&mut self, sql: &str, p: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
+        self.client.query(sql, p).map_err(pg_err)
+    }
+
+    fn count(&mut self, sql: &str, p: &[&(dyn ToSql + Sync)]) -> Result<i64> {
+        Ok(self.client.query_one(sql, p).map_err(pg_err)?.get(0))
+    }
+}
+
+impl Registry for PgRegistry {
+    fn describe(&self) -> String {
+        self.described.clone()
+    }
+
+    fn latest(&mut self, s: &SkillRef) -> Result<Option<SkillVersion>> {
+        Ok(self
+            .rows(q::LATEST, &[&s.name, &s.author])?
+            .first()
+            .map(skill_row))
+    }
+
+    fn version(&mut self, s: &SkillRef, version: u32) -> Result<Option<SkillVersion>> {
+        Ok(self
+            .rows(q::VERSION, &[&s.name, &s.author, &v32(version)])?
+            .first()
+            .map(skill_row))
+    }
+
+    fn history(&mut self, s: &SkillRef) -> Result<Vec<SkillVersion>> {
+        Ok(self
+            .rows(q::HISTORY, &[&s.name, &s.author])?
+            .iter()
+            .map(skill_row)
+            .collect())
+    }
+
+    fn all_latest_active(&mut self) -> Result<Vec<SkillVersion>> {
+        Ok(self
+            .rows(q::ALL_LATEST_ACTIVE, &[])?
+            .iter()
+            .map(skill_row)
+            .collect())
+    }
+
+    fn publish(&mut self, new: &NewVersion, cs: Option<&Changeset>) -> Result<SkillVersion> {
+        let mut tx = self.client.transaction().map_err(pg_err)?;
+        if let Some(job) = cs.and_then(|c| c.job_id.as_deref()) {
+            let n: i64 = tx
+                .query_one(q::JOB_PUBLISHED, &[&job])
+                .map_err(pg_err)?
+                .get(0);
+            if n > 0 {
+                return Err(RegistryError::DuplicateJob(job.to_string()));
+            }
+        }
+        let max: i32 = tx
+            .query_one(q::MAX_VERSION, &[&new.skill.name, &new.skill.author])
+            .map_err(pg_err)?
+            .get(0);
+        if max != v32(new.parent_version) {
+            return Err(RegistryError::Conflict(format!(
+                "{} is at v{max}, not v{}",
+                new.skill, new.parent_version
+            )));
+        }
+        let row = SkillVersion {
+            name: new.skill.name.clone(),
+            author: new.skill.author.clone(),
+            version: new.parent_version + 1,
+            body: new.body.clone(),
+            sha256: sha256_hex(&new.body),
+            status: "active".into(),
+            parent_version: (new.parent_version > 0).then_some(new.parent_version),
+            source: new.source.clone(),
+            created_by: new.created_by.clone(),
+            created_at: skillopt_state::now_rfc3339(),
+        };
+        let parent: Option<i32> = row.parent_version.map(v32);
+        tx.execute(
+            q::INSERT_SKILL,
+            &[
+                &row.name,
+                &row.author,
+                &v32(row.version),
+                &row.body,
+                &row.sha256,
+                &parent,
+                &row.source,
+                &row.created_by,
+                &row.created_at,
+            ],
+        )
+        .map_err(pg_err)?;
+        if let Some(c) = cs {
+            tx.execute(
+                q::INSERT_CHANGESET,
+                &[
+                    &c.id,
+                    &row.name,
+                    &row.author,
+                    &v32(row.version),
+                    &v32(new.parent_version),
+                    &c.fingerprint,
+                    &c.edits,
+                    &c.diff,
+                    &c.reason,
+                    &c.evidence,
+                    &c.job_id,
+                    &c.agent,
+                    &c.model,
+                    &c.contributor,
+                    &row.created_at,
+                ],
+            )
+            .map_err(|e| match pg_err(e) {
+                RegistryError::Conflict(_) if c.job_id.is_some() => {
+                    RegistryError::DuplicateJob(c.job_id.clone().unwrap_or_default())
+                }
+                other => other,
+            })?;
+        }
+        tx.commit().map_err(pg_err)?;
+        Ok(row)
+    }
+
+    fn changesets(&mut self, s: &SkillRef) -> Result<Vec<Changeset>> {
+        Ok(self
+            .rows(q::CHANGESETS, &[&s.name, &s.author])?
+            .iter()
+            .map(changeset_row)
+            .collect())
+    }
+
+    fn changeset_for_job(&mut self, job_id: &str) -> Result<Option<Changeset>> {
+        Ok(self
+            .rows(q::CHANGESET_FOR_JOB, &[&job_id])?
+            .first()
+            .map(changeset_row))
+    }
+
+    fn fingerprint_exists(&mut self, s: &SkillRef, fp: &str) -> Result<bool> {
+        Ok(self.count(q::FINGERPRINT_EXISTS, &[&s.name, &s.author, &fp])? > 0)
+    }
+
+    fn versions_since(&mut self, s: &SkillRef, source: &str, since: &str) -> Result<u32> {
+        Ok(self.count(q::VERSIONS_SINCE, &[&s.name, &s.author, &source, &since])? as u32)
+    }
+
+    fn add_attribution(&mut self, a: &AttributionRow) -> Result<bool> {
+        let n = self
+            .client
+            .execute(
+                q::INSERT_ATTRIBUTION,
+                &[
+                    &a.session_hash,
+                    &i32::from(a.bucket),
+                    &a.name,
+                    &a.author,
+                    &v32(a.version),
+                    &a.agent,
+                    &a.started_at,
+                ],
+            )
+            .map_err(pg_err)?;
+        Ok(n > 0)
+    }
+
+    fn add_outcome(&mut self, o: &OutcomeRow) -> Result<bool> {
+        let n = self
+            .client
+            .execute(
+                q::INSERT_OUTCOME,
+                &[
+                    &o.id,
+                    &o.job_id,
+                    &o.name,
+                    &o.author,
+                    &v32(o.version),
+                    &i32::from(o.bucket),
+                    &o.outcome,
+                    &o.skill_at_fault,
+                    &o.confidence,
+                    &o.reason,
+                    &o.agent,
+                    &o.model,
+                    &o.judged_at,
+                ],
+            )
+            .map_err(pg_err)?;
+        Ok(n > 0)
+    }
+
+    fn outcomes(&mut self, s: &SkillRef) -> Result<Vec<OutcomeRow>> {
+        Ok(self
+            .rows(q::OUTCOMES, &[&s.name, &s.author])?
+            .iter()
+            .map(outcome_row)
+            .collect())
+    }
+
+    fn stats(&mut self) -> Result<Vec<VersionStats>> {
+        Ok(self
+            .rows(q::STATS, &[])?
+            .iter()
+            .map(|r| VersionStats {
+                name: r.get(0),
+                author: r.get(1),
+                version: r.get::<_, i32>(2) as u32,
+                sessions: r.get::<_, i64>(3) as u64,
+                judged: r.get::<_, i64>(4) as u64,
+                failures: r.get::<_, i64>(5) as u64,
+                skill_failures: r.get::<_, i64>(6) as u64,
+            })
+            .collect())
+    }
+
+    fn attributions(&mut self, s: &SkillRef) -> Result<Vec<AttributionRow>> {
+        Ok(self
+            .rows(q::ATTRIBUTIONS, &[&s.name, &s.author])?
+            .iter()
+            .map(|r| AttributionRow {
+                session_hash: r.get(0),
+                bucket: r.get::<_, i32>(1) as u8,
+                name: r.get(2),
+                author: r.get(3),
+                version: r.get::<_, i32>(4) as u32,
+                agent: r.get(5),
+                started_at: r.get(6),
+            })
+            .collect())
+    }
+
+    fn set_frozen(&mut self, s: &SkillRef, frozen: bool) -> Result<()> {
+        self.client
+            .execute(
+                q::SET_FROZEN,
+                &[&s.name, &s.author, &frozen, &skillopt_state::now_rfc3339()],
+            )
+            .map_err(pg_err)?;
+        Ok(())
+    }
+
+    fn is_frozen(&mut self, s: &SkillRef) -> Result<bool> {
+        Ok(self
+            .rows(q::IS_FROZEN, &[&s.name, &s.author])?
+            .first()
+            .map(|r| r.get::<_, bool>(0))
+            .unwrap_or(false))
+    }
+}

@@ -1,0 +1,54 @@
+//! SQL shared by both backends. Placeholders are `$N` and first appear in numeric order, which
+//! PostgreSQL reads natively and SQLite binds positionally.
+
+pub const LATEST: &str = "SELECT name, author, version, body, sha256, status, parent_version, source, created_by, created_at FROM skills WHERE name = $1 AND author = $2 ORDER BY version DESC LIMIT 1";
+
+pub const VERSION: &str = "SELECT name, author, version, body, sha256, status, parent_version, source, created_by, created_at FROM skills WHERE name = $1 AND author = $2 AND version = $3";
+
+pub const HISTORY: &str = "SELECT name, author, version, body, sha256, status, parent_version, source, created_by, created_at FROM skills WHERE name = $1 AND author = $2 ORDER BY version";
+
+pub const ALL_LATEST_ACTIVE: &str = "SELECT s.name, s.author, s.version, s.body, s.sha256, s.status, s.parent_version, s.source, s.created_by, s.created_at FROM skills s WHERE s.status = 'active' AND s.version = (SELECT MAX(t.version) FROM skills t WHERE t.name = s.name AND t.author = s.author AND t.status = 'active') ORDER BY s.name, s.author";
+
+pub const MAX_VERSION: &str =
+    "SELECT COALESCE(MAX(version), 0) FROM skills WHERE name = $1 AND author = $2";
+
+pub const INSERT_SKILL: &str = "INSERT INTO skills (name, author, version, body, sha256, status, parent_version, source, created_by, created_at) VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $8, $9)";
+
+pub const JOB_PUBLISHED: &str = "SELECT COUNT(*) FROM changesets WHERE job_id = $1";
+
+pub const INSERT_CHANGESET: &str = "INSERT INTO changesets (id, name, author, version, parent_version, fingerprint, edits, diff, reason, evidence, job_id, agent, model, contributor, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+
+pub const CHANGESETS: &str = "SELECT id, name, author, version, parent_version, fingerprint, edits, diff, reason, evidence, job_id, agent, model, contributor, created_at FROM changesets WHERE name = $1 AND author = $2 ORDER BY version";
+
+pub const CHANGESET_FOR_JOB: &str = "SELECT id, name, author, version, parent_version, fingerprint, edits, diff, reason, evidence, job_id, agent, model, contributor, created_at FROM changesets WHERE job_id = $1";
+
+pub const FINGERPRINT_EXISTS: &str =
+    "SELECT COUNT(*) FROM changesets WHERE name = $1 AND author = $2 AND fingerprint = $3";
+
+pub const VERSIONS_SINCE: &str = "SELECT COUNT(*) FROM skills WHERE name = $1 AND author = $2 AND source = $3 AND created_at >= $4";
+
+pub const INSERT_ATTRIBUTION: &str = "INSERT INTO attributions (session_hash, bucket, name, author, version, agent, started_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING";
+
+pub const ATTRIBUTIONS: &str = "SELECT session_hash, bucket, name, author, version, agent, started_at FROM attributions WHERE name = $1 AND author = $2 ORDER BY started_at, session_hash";
+
+pub const INSERT_OUTCOME: &str = "INSERT INTO outcomes (id, job_id, name, author, version, bucket, outcome, skill_at_fault, confidence, reason, agent, model, judged_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING";
+
+pub const OUTCOMES: &str = "SELECT id, job_id, name, author, version, bucket, outcome, skill_at_fault, confidence, reason, agent, model, judged_at FROM outcomes WHERE name = $1 AND author = $2 ORDER BY judged_at, id";
+
+/// Per version: sessions attributed, uses judged, failures, skill-at-fault failures.
+pub const STATS: &str = "SELECT s.name, s.author, s.version, \
+ (SELECT COUNT(*) FROM attributions a WHERE a.name = s.name AND a.author = s.author AND a.version = s.version), \
+ (SELECT COUNT(*) FROM outcomes o WHERE o.name = s.name AND o.author = s.author AND o.version = s.version AND o.outcome <> 'unclear'), \
+ (SELECT COUNT(*) FROM outcomes o WHERE o.name = s.name AND o.author = s.author AND o.version = s.version AND o.outcome = 'failure'), \
+ (SELECT COUNT(*) FROM outcomes o WHERE o.name = s.name AND o.author = s.author AND o.version = s.version AND o.outcome = 'failure' AND o.skill_at_fault) \
+ FROM skills s ORDER BY s.name, s.author, s.version";
+
+pub const SET_FROZEN: &str = "INSERT INTO skill_flags (name, author, frozen, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (name, author) DO UPDATE SET frozen = excluded.frozen, updated_at = excluded.updated_at";
+
+pub const IS_FROZEN: &str = "SELECT frozen FROM skill_flags WHERE name = $1 AND author = $2";
+
+/// Migrations: (version, SQL) per backend, applied in order, recorded in `schema_version`.
+pub const SQLITE_MIGRATIONS: &[(i64, &str)] =
+    &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+pub const POSTGRES_MIGRATIONS: &[(i64, &str)] =
+    &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];

@@ -1,0 +1,392 @@
+//! Embedded SQLite backend: one file (WAL mode), writers serialised by `BEGIN IMMEDIATE`, a
+//! 30 s busy timeout so concurrent worker processes queue instead of failing.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use skillopt_shared::{sha256_hex, SkillRef};
+
+use super::queries as q;
+use super::{
+    AttributionRow, Changeset, NewVersion, OutcomeRow, Registry, RegistryError, Result,
+    SkillVersion, VersionStats,
+};
+
+/// The SQLite registry.
+pub struct SqliteRegistry {
+    conn: Connection,
+    path: std::path::PathBuf,
+}
+
+fn backend(e: rusqlite::Error) -> RegistryError {
+    if let rusqlite::Error::SqliteFailure(f, _) = &e {
+        if f.code == rusqlite::ErrorCode::ConstraintViolation {
+            return RegistryError::Conflict(e.to_string());
+        }
+        if matches!(
+            f.code,
+            rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::DatabaseBusy
+        ) {
+            return RegistryError::Unreachable(e.to_string());
+        }
+    }
+    RegistryError::Backend(e.to_string())
+}
+
+fn skill_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SkillVersion> {
+    Ok(SkillVersion {
+        name: r.get(0)?,
+        author: r.get(1)?,
+        version: r.get::<_, i64>(2)? as u32,
+        body: r.get(3)?,
+        sha256: r.get(4)?,
+        status: r.get(5)?,
+        parent_version: r.get::<_, Option<i64>>(6)?.map(|v| v as u32),
+        source: r.get(7)?,
+        created_by: r.get(8)?,
+        created_at: r.get(9)?,
+    })
+}
+
+fn changeset_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Changeset> {
+    Ok(Changeset {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        author: r.get(2)?,
+        version: r.get::<_, i64>(3)? as u32,
+        parent_version: r.get::<_, i64>(4)? as u32,
+        fingerprint: r.get(5)?,
+        edits: r.get(6)?,
+        diff: r.get(7)?,
+        reason: r.get(8)?,
+        evidence: r.get(9)?,
+        job_id: r.get(10)?,
+        agent: r.get(11)?,
+        model: r.get(12)?,
+        contributor: r.get(13)?,
+        created_at: r.get(14)?,
+    })
+}
+
+fn outcome_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutcomeRow> {
+    Ok(OutcomeRow {
+        id: r.get(0)?,
+        job_id: r.get(1)?,
+        name: r.get(2)?,
+        author: r.get(3)?,
+        version: r.get::<_, i64>(4)? as u32,
+        bucket: r.get::<_, i64>(5)? as u8,
+        outcome: r.get(6)?,
+        skill_at_fault: r.get(7)?,
+        confidence: r.get(8)?,
+        reason: r.get(9)?,
+        agent: r.get(10)?,
+        model: r.get(11)?,
+        judged_at: r.get(12)?,
+    })
+}
+
+impl SqliteRegistry {
+    /// Opens (creating the file and its directory) and migrates.
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            skillopt_state::fsutil::ensure_dir(dir)
+                .map_err(|e| RegistryError::Unreachable(e.to_string()))?;
+        }
+        let conn = Connection::open(path)
+            .map_err(|e| RegistryError::Unreachable(format!("{}: {e}", path.display())))?;
+        conn.busy_timeout(Duration::from_secs(30))
+            .map_err(backend)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(backend)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(backend)?;
+        let mut reg = Self {
+            conn,
+            path: path.to_path_buf(),
+        };
+        reg.migrate()?;
+        Ok(reg)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        self.conn
+            .execute_batch(
+                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+            )
+            .map_err(backend)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        for (version, sql) in q::SQLITE_MIGRATIONS {
+            let done: Option<i64> = tx
+                .query_row(
+                    "SELECT version FROM schema_version WHERE version = $1",
+                    params![version],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(backend)?;
+            if done.is_none() {
+                tx.execute_batch(sql).map_err(backend)?;
+                tx.execute(
+                    "INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)",
+                    params![version, skillopt_state::now_rfc3339()],
+                )
+                .map_err(backend)?;
+            }
+        }
+        tx.commit().map_err(backend)
+    }
+
+    fn skills(&self, sql: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<SkillVersion>> {
+        let mut st = self.conn.prepare_cached(sql).map_err(backend)?;
+        let rows = st.query_map(p, skill_row).map_err(backend)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(backend)
+    }
+
+    fn count(&self, sql: &str, p: &[&dyn rusqlite::ToSql]) -> Result<i64> {
+        self.conn.query_row(sql, p, |r| r.get(0)).map_err(backend)
+    }
+}
+
+impl Registry for SqliteRegistry {
+    fn describe(&self) -> String {
+        format!("sqlite://{}", self.path.display())
+    }
+
+    fn latest(&mut self, s: &SkillRef) -> Result<Option<SkillVersion>> {
+        Ok(self.skills(q::LATEST, params![s.name, s.author])?.pop())
+    }
+
+    fn version(&mut self, s: &SkillRef, version: u32) -> Result<Option<SkillVersion>> {
+        Ok(self
+            .skills(q::VERSION, params![s.name, s.author, version])?
+            .pop())
+    }
+
+    fn history(&mut self, s: &SkillRef) -> Result<Vec<SkillVersion>> {
+        self.skills(q::HISTORY, params![s.name, s.author])
+    }
+
+    fn all_latest_active(&mut self) -> Result<Vec<SkillVersion>> {
+        self.skills(q::ALL_LATEST_ACTIVE, params![])
+    }
+
+    fn publish(&mut self, new: &NewVersion, cs: Option<&Changeset>) -> Result<SkillVersion> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        if let Some(job) = cs.and_then(|c| c.job_id.as_deref()) {
+            let n: i64 = tx
+                .query_row(q::JOB_PUBLISHED, params![job], |r| r.get(0))
+                .map_err(backend)?;
+            if n > 0 {
+                return Err(RegistryError::DuplicateJob(job.to_string()));
+            }
+        }
+        let max: i64 = tx
+            .query_row(
+                q::MAX_VERSION,
+                params![new.skill.name, new.skill.author],
+                |r| r.get(0),
+            )
+            .map_err(backend)?;
+        if max != i64::from(new.parent_version) {
+            return Err(RegistryError::Conflict(format!(
+                "{} is at v{max}, not v{}",
+                new.skill, new.parent_version
+            )));
+        }
+        let row = SkillVersion {
+            name: new.skill.name.clone(),
+            author: new.skill.author.clone(),
+            version: new.parent_version + 1,
+            body: new.body.clone(),
+            sha256: sha256_hex(&new.body),
+            status: "active".into(),
+            parent_version: (new.parent_version > 0).then_some(new.parent_version),
+            source: new.source.clone(),
+            created_by: new.created_by.clone(),
+            created_at: skillopt_state::now_rfc3339(),
+        };
+        tx.execute(
+            q::INSERT_SKILL,
+            params![
+                row.name,
+                row.author,
+                row.version,
+                row.body,
+                row.sha256,
+                row.parent_version,
+                row.source,
+                row.created_by,
+                row.created_at
+            ],
+        )
+        .map_err(backend)?;
+        if let Some(c) = cs {
+            tx.execute(
+                q::INSERT_CHANGESET,
+                params![
+                    c.id,
+                    row.name,
+                    row.author,
+                    row.version,
+                    new.parent_version,
+                    c.fingerprint,
+                    c.edits,
+                    c.diff,
+                    c.reason,
+                    c.evidence,
+                    c.job_id,
+                    c.agent,
+                    c.model,
+                    c.contributor,
+                    row.created_at
+                ],
+            )
+            .map_err(|e| match backend(e) {
+                RegistryError::Conflict(_) if c.job_id.is_some() => {
+                    RegistryError::DuplicateJob(c.job_id.clone().unwrap_or_default())
+                }
+                other => other,
+            })?;
+        }
+        tx.commit().map_err(backend)?;
+        Ok(row)
+    }
+
+    fn changesets(&mut self, s: &SkillRef) -> Result<Vec<Changeset>> {
+        let mut st = self.conn.prepare_cached(q::CHANGESETS).map_err(backend)?;
+        let rows = st
+            .query_map(params![s.name, s.author], changeset_row)
+            .map_err(backend)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(backend)
+    }
+
+    fn changeset_for_job(&mut self, job_id: &str) -> Result<Option<Changeset>> {
+        self.conn
+            .query_row(q::CHANGESET_FOR_JOB, params![job_id], changeset_row)
+            .optional()
+            .map_err(backend)
+    }
+
+    fn fingerprint_exists(&mut self, s: &SkillRef, fp: &str) -> Result<bool> {
+        Ok(self.count(q::FINGERPRINT_EXISTS, params![s.name, s.author, fp])? > 0)
+    }
+
+    fn versions_since(&mut self, s: &SkillRef, source: &str, since: &str) -> Result<u32> {
+        Ok(self.count(q::VERSIONS_SINCE, params![s.name, s.author, source, since])? as u32)
+    }
+
+    fn add_attribution(&mut self, a: &AttributionRow) -> Result<bool> {
+        let n = self
+            .conn
+            .execute(
+                q::INSERT_ATTRIBUTION,
+                params![
+                    a.session_hash,
+                    a.bucket,
+                    a.name,
+                    a.author,
+                    a.version,
+                    a.agent,
+                    a.started_at
+                ],
+            )
+            .map_err(backend)?;
+        Ok(n > 0)
+    }
+
+    fn add_outcome(&mut self, o: &OutcomeRow) -> Result<bool> {
+        let n = self
+            .conn
+            .execute(
+                q::INSERT_OUTCOME,
+                params![
+                    o.id,
+                    o.job_id,
+                    o.name,
+                    o.author,
+                    o.version,
+                    o.bucket,
+                    o.outcome,
+                    o.skill_at_fault,
+                    o.confidence,
+                    o.reason,
+                    o.agent,
+                    o.model,
+                    o.judged_at
+                ],
+            )
+            .map_err(backend)?;
+        Ok(n > 0)
+    }
+
+    fn outcomes(&mut self, s: &SkillRef) -> Result<Vec<OutcomeRow>> {
+        let mut st = self.conn.prepare_cached(q::OUTCOMES).map_err(backend)?;
+        let rows = st
+            .query_map(params![s.name, s.author], outcome_row)
+            .map_err(backend)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(backend)
+    }
+
+    fn stats(&mut self) -> Result<Vec<VersionStats>> {
+        let mut st = self.conn.prepare_cached(q::STATS).map_err(backend)?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(VersionStats {
+                    name: r.get(0)?,
+                    author: r.get(1)?,
+                    version: r.get::<_, i64>(2)? as u32,
+                    sessions: r.get::<_, i64>(3)? as u64,
+                    judged: r.get::<_, i64>(4)? as u64,
+                    failures: r.get::<_, i64>(5)? as u64,
+                    skill_failures: r.get::<_, i64>(6)? as u64,
+                })
+            })
+            .map_err(backend)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(backend)
+    }
+
+    fn attributions(&mut self, s: &SkillRef) -> Result<Vec<AttributionRow>> {
+        let mut st = self.conn.prepare_cached(q::ATTRIBUTIONS).map_err(backend)?;
+        let rows = st
+            .query_map(params![s.name, s.author], |r| {
+                Ok(AttributionRow {
+                    session_hash: r.get(0)?,
+                    bucket: r.get::<_, i64>(1)? as u8,
+                    name: r.get(2)?,
+                    author: r.get(3)?,
+                    version: r.get::<_, i64>(4)? as u32,
+                    agent: r.get(5)?,
+                    started_at: r.get(6)?,
+                })
+            })
+            .map_err(backend)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(backend)
+    }
+
+    fn set_frozen(&mut self, s: &SkillRef, frozen: bool) -> Result<()> {
+        self.conn
+            .execute(
+                q::SET_FROZEN,
+                params![s.name, s.author, frozen, skillopt_state::now_rfc3339()],
+            )
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn is_frozen(&mut self, s: &SkillRef) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row(q::IS_FROZEN, params![s.name, s.author], |r| r.get(0))
+            .optional()
+            .map_err(backend)?
+            .unwrap_or(false))
+    }
+}

@@ -167,10 +167,12 @@ impl SkillMd {
 
     /// Drops `metadata.skillopt-version` (and an empty `metadata:` left behind).
     pub fn remove_version(&mut self) {
+        let marker = format!("# skillopt: {VERSION_KEY}");
         self.frontmatter.retain(|l| {
             let t = l.trim_start();
-            !(l.starts_with([' ', '\t']) && t.starts_with(VERSION_KEY) && t.contains(':'))
-                && !l.starts_with(&format!("# skillopt: {VERSION_KEY}"))
+            let nested_key =
+                l.starts_with([' ', '\t']) && t.starts_with(VERSION_KEY) && t.contains(':');
+            !nested_key && !l.starts_with(&marker)
         });
         if let Some(i) = self.key_line("metadata") {
             let inline_empty = self.frontmatter[i]

@@ -1,1 +1,243 @@
-//! placeholder
+//! Test harness for black-box tests: a [`Sandbox`] with its own HOME, state dir and registry,
+//! that runs the real skillopt binaries as separate processes.
+//!
+//! The binaries come from the workspace's target dir (`cargo build --workspace` first; the
+//! README's test command does). Real-world fixtures are read from `../shared/fixtures` when it
+//! is present; tests that need them skip with a message otherwise.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// Path of a workspace binary next to the test executable's target dir.
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let p = dir.join(name);
+    assert!(
+        p.is_file(),
+        "{} is missing: run `cargo build --workspace` before the tests",
+        p.display()
+    );
+    p
+}
+
+/// `../shared/fixtures`, if present.
+pub fn fixtures() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures");
+    if p.is_dir() {
+        Some(p)
+    } else {
+        eprintln!("skipped: ../shared/fixtures is not present");
+        None
+    }
+}
+
+/// A PostgreSQL registry URL in a fresh schema, or `None` (with a message) when
+/// `SKILLOPT_TEST_POSTGRES_URL` is unset.
+pub fn postgres_url() -> Option<String> {
+    let Some(base) = std::env::var("SKILLOPT_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())
+    else {
+        eprintln!("skipped: PostgreSQL case (set SKILLOPT_TEST_POSTGRES_URL)");
+        return None;
+    };
+    let schema = format!("t_{}_{}", std::process::id(), unique());
+    let sep = if base.contains('?') { '&' } else { '?' };
+    Some(format!("{base}{sep}schema={schema}"))
+}
+
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    t ^ (N.fetch_add(1, Ordering::Relaxed) << 48)
+}
+
+/// A throwaway machine: HOME, XDG dirs, state dir, registry.
+pub struct Sandbox {
+    pub root: tempfile::TempDir,
+    pub registry: String,
+    pub env: Vec<(String, String)>,
+}
+
+impl Default for Sandbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sandbox {
+    /// A sandbox on an embedded SQLite registry.
+    pub fn new() -> Self {
+        let root = tempfile::tempdir().expect("tempdir");
+        let registry = format!("sqlite://{}", root.path().join("registry.sqlite3").display());
+        let sb = Self { root, registry, env: Vec::new() };
+        std::fs::create_dir_all(sb.home()).unwrap();
+        sb
+    }
+
+    /// A sandbox on another registry URL.
+    pub fn with_registry(url: &str) -> Self {
+        let mut sb = Self::new();
+        sb.registry = url.to_string();
+        sb
+    }
+
+    pub fn path(&self) -> &Path {
+        self.root.path()
+    }
+    pub fn home(&self) -> PathBuf {
+        self.path().join("home")
+    }
+    pub fn state(&self) -> PathBuf {
+        self.path().join("state")
+    }
+    pub fn claude_skills(&self) -> PathBuf {
+        self.home().join(".claude/skills")
+    }
+    pub fn codex_skills(&self) -> PathBuf {
+        self.home().join(".agents/skills")
+    }
+    pub fn bin_dir(&self) -> PathBuf {
+        self.path().join("bin")
+    }
+
+    /// Sets an extra environment variable for every command.
+    pub fn set_env(&mut self, k: &str, v: &str) {
+        self.env.retain(|(key, _)| key != k);
+        self.env.push((k.into(), v.into()));
+    }
+
+    /// A command for a workspace binary with the sandbox's environment (and nothing of the
+    /// caller's skillopt/agent configuration).
+    pub fn cmd(&self, name: &str) -> Command {
+        let mut c = Command::new(bin(name));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("SKILLOPT_") || k == "CLAUDE_CONFIG_DIR" || k == "CODEX_HOME" || k.starts_with("XDG_") {
+                c.env_remove(k);
+            }
+        }
+        let path = format!(
+            "{}:{}",
+            self.bin_dir().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        c.env("HOME", self.home())
+            .env("PATH", path)
+            .env("XDG_STATE_HOME", self.path().join("xdg-state"))
+            .env("XDG_DATA_HOME", self.path().join("xdg-data"))
+            .env("XDG_CONFIG_HOME", self.path().join("xdg-config"))
+            .env("SKILLOPT_STATE_DIR", self.state())
+            .env("SKILLOPT_REGISTRY", &self.registry)
+            .env("SKILLOPT_USER", "tester")
+            .current_dir(self.path());
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        c
+    }
+
+    /// Runs `skillopt <args>`.
+    pub fn skillopt(&self, args: &[&str]) -> Output {
+        self.cmd("skillopt")
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run skillopt")
+    }
+
+    /// Runs `skillopt <args>` and returns stdout, panicking with stderr on failure.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.skillopt(args);
+        assert!(
+            out.status.success(),
+            "skillopt {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs a hook binary with `stdin`.
+    pub fn hook(&self, name: &str, stdin: &[u8]) -> Output {
+        let mut child = self
+            .cmd(name)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn hook");
+        let mut input = child.stdin.take().unwrap();
+        let data = stdin.to_vec();
+        let writer = std::thread::spawn(move || {
+            let _ = input.write_all(&data);
+        });
+        let out = child.wait_with_output().expect("hook output");
+        let _ = writer.join();
+        out
+    }
+
+    /// Writes `<dir>/SKILL.md` under the sandbox and returns the dir.
+    pub fn write_skill(&self, dir: &str, text: &str) -> PathBuf {
+        let d = self.path().join("src-skills").join(dir);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("SKILL.md"), text).unwrap();
+        d
+    }
+
+    /// Opens the sandbox's SQLite registry directly (for assertions).
+    pub fn sqlite(&self) -> rusqlite::Connection {
+        let p = self.registry.strip_prefix("sqlite://").expect("sqlite registry");
+        rusqlite::Connection::open(p).unwrap()
+    }
+
+    /// Reads a JSON file.
+    pub fn json(&self, path: &Path) -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+            .unwrap()
+    }
+
+    /// The state dir's session directory for a session id (ids in tests are path-safe).
+    pub fn session_dir(&self, sid: &str) -> PathBuf {
+        self.state().join("sessions").join(sid)
+    }
+
+    /// Job files in a queue state.
+    pub fn jobs(&self, state: &str) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(self.state().join("jobs").join(state))
+            .map(|rd| rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    /// Waits until `cond` holds (polling), up to `secs`.
+    pub fn wait_for(&self, secs: u64, mut cond: impl FnMut() -> bool) -> bool {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        while std::time::Instant::now() < deadline {
+            if cond() {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        cond()
+    }
+}
+
+/// A SKILL.md with a name, a description and a body.
+pub fn skill_md(name: &str, body: &str) -> String {
+    format!("---\nname: {name}\ndescription: Use when deploying {name}.\n---\n{body}")
+}
+
+/// Stdout as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}

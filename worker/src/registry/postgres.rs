@@ -20,7 +20,7 @@ use super::{
 };
 
 /// Advisory lock key for schema creation and migrations ("skillopt" in ASCII, truncated).
-const MIGRATION_LOCK: i64 = 0x736b_696c_6c6f_70;
+const MIGRATION_LOCK: i64 = 0x0073_6b69_6c6c_6f70;
 
 /// The PostgreSQL registry.
 pub struct PgRegistry {

@@ -6,7 +6,8 @@
 //!   stripped; `plugin:skill` names are returned as-is and never parse as org refs.
 //! * A `Read` of `…/skills/<dir>/SKILL.md` (`file_path` or `path`).
 //! * A shell tool (`Bash`, `exec_command`, `shell`, `shell_command`, PowerShell…) whose command
-//!   reads `…/skills/<dir>/SKILL.md`.
+//!   reads `…/skills/<dir>/SKILL.md` with a reader (`cat`, `sed`, `head`, `Get-Content`, …);
+//!   `cp`/`ln`/`mkdir` naming the file are not uses.
 //! * Prompts: Codex `$skill-name` anywhere, Claude Code `/skill-name` at the start.
 
 use serde_json::Value;
@@ -30,7 +31,7 @@ pub fn from_tool_call(tool_name: &str, input: &Value) -> Option<String> {
         return skill_dir_in_text(path);
     }
     let command = command_text(input)?;
-    skill_dir_in_text(&command)
+    skill_read_by_command(&command)
 }
 
 /// The command text of a shell-like tool input: `command`/`cmd` as a string or argv array.
@@ -46,6 +47,70 @@ pub fn command_text(input: &Value) -> Option<String> {
         }
     }
     None
+}
+
+/// Commands that read a file's contents (so naming a SKILL.md means reading it).
+const READERS: &[&str] = &[
+    "cat",
+    "sed",
+    "head",
+    "tail",
+    "less",
+    "more",
+    "bat",
+    "nl",
+    "awk",
+    "get-content",
+    "gc",
+    "type",
+    "view",
+    "batcat",
+    "rg",
+    "grep",
+];
+
+/// The skill directory whose SKILL.md a shell command reads, if any. Only segments whose command
+/// is a reader count: `ln -s … skills/x/SKILL.md` or `cp` are not uses.
+pub fn skill_read_by_command(command: &str) -> Option<String> {
+    let mut found = None;
+    for segment in command.split(['\n', ';', '|', '&']) {
+        let mut words = segment
+            .split_whitespace()
+            .map(|w| w.trim_matches(['"', '\'', '(', ')', '`']))
+            .skip_while(|w| {
+                w.contains('=')
+                    || matches!(
+                        *w,
+                        "sudo"
+                            | "env"
+                            | "command"
+                            | "exec"
+                            | "-lc"
+                            | "-c"
+                            | "bash"
+                            | "zsh"
+                            | "sh"
+                            | "/bin/bash"
+                            | "/bin/zsh"
+                            | "/bin/sh"
+                            | "pwsh"
+                            | "powershell"
+                            | "-Command"
+                    )
+            });
+        let Some(first) = words.next() else { continue };
+        let exe = first
+            .rsplit(['/', '\\'])
+            .next()
+            .unwrap_or(first)
+            .to_lowercase();
+        if READERS.contains(&exe.as_str()) {
+            if let Some(dir) = skill_dir_in_text(segment) {
+                found = Some(dir);
+            }
+        }
+    }
+    found
 }
 
 fn is_dir_char(c: char) -> bool {

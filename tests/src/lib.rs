@@ -36,7 +36,9 @@ pub fn fixtures() -> Option<PathBuf> {
 /// A PostgreSQL registry URL in a fresh schema, or `None` (with a message) when
 /// `SKILLOPT_TEST_POSTGRES_URL` is unset.
 pub fn postgres_url() -> Option<String> {
-    let Some(base) = std::env::var("SKILLOPT_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())
+    let Some(base) = std::env::var("SKILLOPT_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
     else {
         eprintln!("skipped: PostgreSQL case (set SKILLOPT_TEST_POSTGRES_URL)");
         return None;
@@ -73,8 +75,15 @@ impl Sandbox {
     /// A sandbox on an embedded SQLite registry.
     pub fn new() -> Self {
         let root = tempfile::tempdir().expect("tempdir");
-        let registry = format!("sqlite://{}", root.path().join("registry.sqlite3").display());
-        let sb = Self { root, registry, env: Vec::new() };
+        let registry = format!(
+            "sqlite://{}",
+            root.path().join("registry.sqlite3").display()
+        );
+        let sb = Self {
+            root,
+            registry,
+            env: Vec::new(),
+        };
         std::fs::create_dir_all(sb.home()).unwrap();
         sb
     }
@@ -116,7 +125,11 @@ impl Sandbox {
     pub fn cmd(&self, name: &str) -> Command {
         let mut c = Command::new(bin(name));
         for (k, _) in std::env::vars() {
-            if k.starts_with("SKILLOPT_") || k == "CLAUDE_CONFIG_DIR" || k == "CODEX_HOME" || k.starts_with("XDG_") {
+            if k.starts_with("SKILLOPT_")
+                || k == "CLAUDE_CONFIG_DIR"
+                || k == "CODEX_HOME"
+                || k.starts_with("XDG_")
+            {
                 c.env_remove(k);
             }
         }
@@ -190,14 +203,19 @@ impl Sandbox {
 
     /// Opens the sandbox's SQLite registry directly (for assertions).
     pub fn sqlite(&self) -> rusqlite::Connection {
-        let p = self.registry.strip_prefix("sqlite://").expect("sqlite registry");
+        let p = self
+            .registry
+            .strip_prefix("sqlite://")
+            .expect("sqlite registry");
         rusqlite::Connection::open(p).unwrap()
     }
 
     /// Reads a JSON file.
     pub fn json(&self, path: &Path) -> serde_json::Value {
-        serde_json::from_slice(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
-            .unwrap()
+        serde_json::from_slice(
+            &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+        )
+        .unwrap()
     }
 
     /// The state dir's session directory for a session id (ids in tests are path-safe).
@@ -208,7 +226,12 @@ impl Sandbox {
     /// Job files in a queue state.
     pub fn jobs(&self, state: &str) -> Vec<PathBuf> {
         let mut v: Vec<PathBuf> = std::fs::read_dir(self.state().join("jobs").join(state))
-            .map(|rd| rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect())
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                    .collect()
+            })
             .unwrap_or_default();
         v.sort();
         v

@@ -13,13 +13,25 @@ fn install_merges_backs_up_and_is_idempotent() {
     let v = sb.json(&claude);
     assert_eq!(v["theme"], "dark");
     assert_eq!(v["hooks"]["Stop"][0]["hooks"][0]["command"], "notify.sh");
-    assert_eq!(v["hooks"]["SessionStart"][0]["hooks"][0]["command"], "skillopt-session-start");
-    assert_eq!(v["hooks"]["UserPromptExpansion"][0]["hooks"][0]["command"], "skillopt-user-prompt-submit");
+    assert_eq!(
+        v["hooks"]["SessionStart"][0]["hooks"][0]["command"],
+        "skillopt-session-start"
+    );
+    assert_eq!(
+        v["hooks"]["UserPromptExpansion"][0]["hooks"][0]["command"],
+        "skillopt-user-prompt-submit"
+    );
     let codex = sb.json(&sb.home().join(".codex/hooks.json"));
-    assert_eq!(codex["hooks"]["PreToolUse"][0]["hooks"][0]["command"], "skillopt-pre-tool-use");
+    assert_eq!(
+        codex["hooks"]["PreToolUse"][0]["hooks"][0]["command"],
+        "skillopt-pre-tool-use"
+    );
     let backups = || {
-        std::fs::read_dir(claude.parent().unwrap()).unwrap().flatten()
-            .filter(|e| e.file_name().to_string_lossy().contains("skillopt-backup")).count()
+        std::fs::read_dir(claude.parent().unwrap())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().contains("skillopt-backup"))
+            .count()
     };
     assert_eq!(backups(), 1);
     let first = std::fs::read_to_string(&claude).unwrap();
@@ -42,7 +54,10 @@ fn malformed_settings_is_an_error_and_untouched() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("not valid JSON"), "{}", stderr(&o));
     assert_eq!(std::fs::read_to_string(&claude).unwrap(), "{\"hooks\": [");
-    assert!(!sb.home().join(".codex/hooks.json").exists(), "nothing may be written");
+    assert!(
+        !sb.home().join(".codex/hooks.json").exists(),
+        "nothing may be written"
+    );
     let dry = sb.skillopt(&["install", "codex", "--dry-run"]);
     assert!(dry.status.success());
     assert!(!sb.home().join(".codex/hooks.json").exists());
@@ -51,14 +66,38 @@ fn malformed_settings_is_an_error_and_untouched() {
 #[test]
 fn hooks_crate_links_no_runtime_or_database() {
     let out = std::process::Command::new(env!("CARGO"))
-        .args(["tree", "-p", "skillopt-hooks", "-e", "normal", "--prefix", "none"])
+        .args([
+            "tree",
+            "-p",
+            "skillopt-hooks",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let tree = String::from_utf8_lossy(&out.stdout);
-    for banned in ["tokio ", "reqwest", "rusqlite", "postgres", "sqlx", "libsqlite3"] {
-        assert!(!tree.lines().any(|l| l.starts_with(banned) || l.starts_with(banned.trim())), "hooks link {banned}:\n{tree}");
+    for banned in [
+        "tokio ",
+        "reqwest",
+        "rusqlite",
+        "postgres",
+        "sqlx",
+        "libsqlite3",
+    ] {
+        assert!(
+            !tree
+                .lines()
+                .any(|l| l.starts_with(banned) || l.starts_with(banned.trim())),
+            "hooks link {banned}:\n{tree}"
+        );
     }
     assert!(tree.contains("skillopt-state"));
 }

@@ -11,23 +11,44 @@ fn race(sb: &Sandbox) {
     let n = 8;
     let children: Vec<_> = (0..n)
         .map(|i| {
-            let dir = sb.write_skill(&format!("race-{i}"), &skill_md("race", &format!("v2 from {i}\n")));
+            let dir = sb.write_skill(
+                &format!("race-{i}"),
+                &skill_md("race", &format!("v2 from {i}\n")),
+            );
             sb.cmd("skillopt")
-                .args(["push", dir.to_str().unwrap(), "--author", "team", "--expect-parent", "1"])
+                .args([
+                    "push",
+                    dir.to_str().unwrap(),
+                    "--author",
+                    "team",
+                    "--expect-parent",
+                    "1",
+                ])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
                 .unwrap()
         })
         .collect();
-    let outs: Vec<_> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+    let outs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
     let wins = outs.iter().filter(|o| o.status.success()).count();
     let conflicts = outs
         .iter()
         .filter(|o| !o.status.success() && String::from_utf8_lossy(&o.stderr).contains("conflict"))
         .count();
-    assert_eq!((wins, conflicts), (1, n - 1), "{:?}", outs.iter().map(|o| String::from_utf8_lossy(&o.stderr).into_owned()).collect::<Vec<_>>());
-    let log: serde_json::Value = serde_json::from_str(&sb.ok(&["log", "race--team", "--json"])).unwrap();
+    assert_eq!(
+        (wins, conflicts),
+        (1, n - 1),
+        "{:?}",
+        outs.iter()
+            .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+            .collect::<Vec<_>>()
+    );
+    let log: serde_json::Value =
+        serde_json::from_str(&sb.ok(&["log", "race--team", "--json"])).unwrap();
     assert_eq!(log["versions"].as_array().unwrap().len(), 2);
 }
 

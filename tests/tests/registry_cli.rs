@@ -5,9 +5,15 @@ use skillopt_tests::{skill_md, stderr, stdout, Sandbox};
 #[test]
 fn push_pull_upgrade_log_diff() {
     let sb = Sandbox::new();
-    let dir = sb.write_skill("deploy-checklist", &skill_md("deploy-checklist", "1. Run the tests.\n2. Deploy.\n"));
+    let dir = sb.write_skill(
+        "deploy-checklist",
+        &skill_md("deploy-checklist", "1. Run the tests.\n2. Deploy.\n"),
+    );
     let out = sb.ok(&["push", dir.to_str().unwrap(), "--author", "alice"]);
-    assert!(out.contains("deploy-checklist--alice: published v1"), "{out}");
+    assert!(
+        out.contains("deploy-checklist--alice: published v1"),
+        "{out}"
+    );
     let again = sb.ok(&["push", dir.to_str().unwrap(), "--author", "alice"]);
     assert!(again.contains("unchanged"), "{again}");
 
@@ -25,25 +31,42 @@ fn push_pull_upgrade_log_diff() {
 
     std::fs::write(
         dir.join("SKILL.md"),
-        skill_md("deploy-checklist", "1. Run the tests.\n2. Run the database migration.\n3. Deploy.\n"),
+        skill_md(
+            "deploy-checklist",
+            "1. Run the tests.\n2. Run the database migration.\n3. Deploy.\n",
+        ),
     )
     .unwrap();
-    assert!(sb.ok(&["push", dir.to_str().unwrap(), "--author", "alice"]).contains("published v2"));
+    assert!(sb
+        .ok(&["push", dir.to_str().unwrap(), "--author", "alice"])
+        .contains("published v2"));
     let up = sb.ok(&["pull"]);
     assert!(up.contains("upgraded v1 -> v2"), "{up}");
-    let installed = std::fs::read_to_string(sb.codex_skills().join("deploy-checklist--alice/SKILL.md")).unwrap();
-    assert!(installed.contains("database migration") && installed.contains("skillopt-version: \"2\""));
+    let installed =
+        std::fs::read_to_string(sb.codex_skills().join("deploy-checklist--alice/SKILL.md"))
+            .unwrap();
+    assert!(
+        installed.contains("database migration") && installed.contains("skillopt-version: \"2\"")
+    );
     assert!(sb.ok(&["pull"]).contains("up-to-date"));
 
     let log = sb.ok(&["log", "deploy-checklist--alice"]);
-    assert!(log.contains("v2") && log.contains("v1") && log.contains("push"), "{log}");
-    let log_json: serde_json::Value = serde_json::from_str(&sb.ok(&["log", "deploy-checklist", "--json"])).unwrap();
+    assert!(
+        log.contains("v2") && log.contains("v1") && log.contains("push"),
+        "{log}"
+    );
+    let log_json: serde_json::Value =
+        serde_json::from_str(&sb.ok(&["log", "deploy-checklist", "--json"])).unwrap();
     assert_eq!(log_json["versions"].as_array().unwrap().len(), 2);
 
     let diff = sb.ok(&["diff", "deploy-checklist--alice", "1", "2"]);
     assert!(diff.contains("+2. Run the database migration."), "{diff}");
     assert!(diff.contains("-2. Deploy."), "{diff}");
-    assert_eq!(sb.ok(&["diff", "deploy-checklist--alice"]), diff, "default diff is latest-1 vs latest");
+    assert_eq!(
+        sb.ok(&["diff", "deploy-checklist--alice"]),
+        diff,
+        "default diff is latest-1 vs latest"
+    );
     let bad = sb.skillopt(&["diff", "deploy-checklist--alice", "1", "9"]);
     assert!(!bad.status.success());
     assert!(stderr(&bad).contains("has no v9"), "{}", stderr(&bad));
@@ -74,14 +97,22 @@ fn hand_edited_install_is_backed_up_not_lost() {
     let status = sb.ok(&["status"]);
     assert!(status.contains("edited by hand"), "{status}");
 
-    std::fs::write(dir.join("SKILL.md"), skill_md("lint", "Run the linter with --fix.\n")).unwrap();
+    std::fs::write(
+        dir.join("SKILL.md"),
+        skill_md("lint", "Run the linter with --fix.\n"),
+    )
+    .unwrap();
     sb.ok(&["push", dir.to_str().unwrap(), "--author", "bob"]);
     let out = sb.ok(&["pull"]);
     assert!(out.contains("edited by hand"), "{out}");
     let backups: Vec<_> = std::fs::read_dir(file.parent().unwrap())
         .unwrap()
         .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with("SKILL.md.local-"))
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("SKILL.md.local-")
+        })
         .collect();
     assert_eq!(backups.len(), 1);
     assert_eq!(std::fs::read_to_string(backups[0].path()).unwrap(), mine);
@@ -108,12 +139,20 @@ fn bad_input_gets_one_line_errors() {
     assert!(stderr(&o).contains("frontmatter"), "{}", stderr(&o));
     let bad_name = sb.write_skill("Bad", &skill_md("Bad Name", "x\n"));
     let o = sb.skillopt(&["push", bad_name.to_str().unwrap(), "--author", "a"]);
-    assert!(!o.status.success() && stderr(&o).contains("skill name"), "{}", stderr(&o));
+    assert!(
+        !o.status.success() && stderr(&o).contains("skill name"),
+        "{}",
+        stderr(&o)
+    );
     let o = sb.skillopt(&["log", "nothing--here"]);
     assert!(!o.status.success() && stderr(&o).contains("not in the registry"));
     let mut bad_reg = Sandbox::new();
     bad_reg.registry = "mysql://nope".into();
     let o = bad_reg.skillopt(&["pull"]);
-    assert!(!o.status.success() && stderr(&o).contains("bad registry URL"), "{}", stderr(&o));
+    assert!(
+        !o.status.success() && stderr(&o).contains("bad registry URL"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!stderr(&o).contains("panicked") && stdout(&o).is_empty());
 }

@@ -19,7 +19,11 @@ fn installed() -> Sandbox {
 /// Marks a sync as just requested so SessionStart spawns no worker.
 fn no_sync(sb: &mut Sandbox) {
     sb.set_env("SKILLOPT_SYNC_INTERVAL", "1h");
-    std::fs::write(sb.state().join("sync.json"), r#"{"last_request_at":"2999-01-01T00:00:00Z"}"#).unwrap();
+    std::fs::write(
+        sb.state().join("sync.json"),
+        r#"{"last_request_at":"2999-01-01T00:00:00Z"}"#,
+    )
+    .unwrap();
 }
 
 fn payload(name: &str) -> Option<Vec<u8>> {
@@ -33,13 +37,25 @@ fn expected_bucket(sid: &str) -> u64 {
 #[test]
 fn claude_and_codex_payloads_write_attribution() {
     for (file, sid, agent) in [
-        ("claude-session-start.json", "00893aaf-19fa-41d2-8238-13269b9b3ca0", "claude-code"),
-        ("codex-session-start.json", "019a2d7a-41c4-78b1-b7cc-a45d62a89cd5", "codex"),
+        (
+            "claude-session-start.json",
+            "00893aaf-19fa-41d2-8238-13269b9b3ca0",
+            "claude-code",
+        ),
+        (
+            "codex-session-start.json",
+            "019a2d7a-41c4-78b1-b7cc-a45d62a89cd5",
+            "codex",
+        ),
     ] {
         let Some(bytes) = payload(file) else { return };
         let mut sb = installed();
         sb.set_env("SKILLOPT_SYNC_INTERVAL", "1h");
-        std::fs::write(sb.state().join("sync.json"), format!("{{\"last_sync_at\":\"{}\"}}", chrono_now())).unwrap();
+        std::fs::write(
+            sb.state().join("sync.json"),
+            format!("{{\"last_sync_at\":\"{}\"}}", chrono_now()),
+        )
+        .unwrap();
         let out = sb.hook("skillopt-session-start", &bytes);
         assert!(out.status.success());
         assert!(out.stdout.is_empty(), "hook wrote to stdout");
@@ -47,18 +63,37 @@ fn claude_and_codex_payloads_write_attribution() {
         assert_eq!(a["agent"], agent);
         assert_eq!(a["bucket"].as_u64().unwrap(), expected_bucket(sid));
         let skills = a["skills"].as_array().unwrap();
-        let v = |n: &str| skills.iter().find(|s| s["name"] == n).map(|s| s["version"].as_u64().unwrap());
+        let v = |n: &str| {
+            skills
+                .iter()
+                .find(|s| s["name"] == n)
+                .map(|s| s["version"].as_u64().unwrap())
+        };
         assert_eq!((v("deploy-checklist"), v("lint")), (Some(2), Some(1)));
         assert_eq!(skills[0]["sha256"].as_str().unwrap().len(), 64);
-        assert_eq!(std::fs::read_dir(sb.state().join("outbox")).unwrap().count(), 1);
-        assert!(sb.jobs("queued").is_empty(), "sync requested although the last one is fresh");
+        assert_eq!(
+            std::fs::read_dir(sb.state().join("outbox"))
+                .unwrap()
+                .count(),
+            1
+        );
+        assert!(
+            sb.jobs("queued").is_empty(),
+            "sync requested although the last one is fresh"
+        );
     }
 }
 
 fn chrono_now() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     // RFC 3339 via the `date` tool keeps this test free of a time crate.
-    let out = std::process::Command::new("date").args(["-u", "-d", &format!("@{secs}"), "+%Y-%m-%dT%H:%M:%SZ"]).output().unwrap();
+    let out = std::process::Command::new("date")
+        .args(["-u", "-d", &format!("@{secs}"), "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .unwrap();
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
@@ -73,7 +108,12 @@ fn resume_updates_instead_of_duplicating() {
     let a = sb.json(&sb.session_dir("s-resume").join("attribution.json"));
     assert_eq!(a["source"], "resume");
     assert_eq!(a["skills"].as_array().unwrap().len(), 2);
-    assert_eq!(std::fs::read_dir(sb.state().join("outbox")).unwrap().count(), 1);
+    assert_eq!(
+        std::fs::read_dir(sb.state().join("outbox"))
+            .unwrap()
+            .count(),
+        1
+    );
 }
 
 #[test]
@@ -81,24 +121,49 @@ fn skills_whose_files_are_gone_are_not_attributed() {
     let sb = installed();
     std::fs::remove_dir_all(sb.claude_skills().join("lint--bob")).unwrap();
     std::fs::remove_dir_all(sb.codex_skills().join("lint--bob")).unwrap();
-    sb.hook("skillopt-session-start", br#"{"session_id":"s-gone","hook_event_name":"SessionStart","source":"startup"}"#);
+    sb.hook(
+        "skillopt-session-start",
+        br#"{"session_id":"s-gone","hook_event_name":"SessionStart","source":"startup"}"#,
+    );
     let a = sb.json(&sb.session_dir("s-gone").join("attribution.json"));
-    let names: Vec<_> = a["skills"].as_array().unwrap().iter().map(|s| s["name"].clone()).collect();
+    let names: Vec<_> = a["skills"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].clone())
+        .collect();
     assert_eq!(names, vec![serde_json::json!("deploy-checklist")]);
 }
 
 #[test]
 fn stale_sync_enqueues_a_job_and_spawns_the_worker() {
     let sb = installed();
-    sb.hook("skillopt-session-start", br#"{"session_id":"s-sync","hook_event_name":"SessionStart","source":"startup"}"#);
+    sb.hook(
+        "skillopt-session-start",
+        br#"{"session_id":"s-sync","hook_event_name":"SessionStart","source":"startup"}"#,
+    );
     // The detached worker runs the sync job: it ends in done/ and the outbox is uploaded.
-    assert!(sb.wait_for(20, || sb.jobs("done").len() == 1), "sync job did not finish: queued {:?} failed {:?}", sb.jobs("queued"), sb.jobs("failed"));
-    let n: i64 = sb.sqlite().query_row("SELECT COUNT(*) FROM attributions", [], |r| r.get(0)).unwrap();
+    assert!(
+        sb.wait_for(20, || sb.jobs("done").len() == 1),
+        "sync job did not finish: queued {:?} failed {:?}",
+        sb.jobs("queued"),
+        sb.jobs("failed")
+    );
+    let n: i64 = sb
+        .sqlite()
+        .query_row("SELECT COUNT(*) FROM attributions", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(n, 2);
     // A second session within the interval does not ask again.
-    sb.hook("skillopt-session-start", br#"{"session_id":"s-sync2","hook_event_name":"SessionStart","source":"startup"}"#);
+    sb.hook(
+        "skillopt-session-start",
+        br#"{"session_id":"s-sync2","hook_event_name":"SessionStart","source":"startup"}"#,
+    );
     std::thread::sleep(std::time::Duration::from_millis(300));
-    assert_eq!(sb.jobs("done").len() + sb.jobs("queued").len() + sb.jobs("running").len(), 1);
+    assert_eq!(
+        sb.jobs("done").len() + sb.jobs("queued").len() + sb.jobs("running").len(),
+        1
+    );
 }
 
 #[test]
@@ -110,9 +175,16 @@ fn hooks_never_hurt_the_agent() {
         ("garbage", vec![0xff, 0xfe, 0x00, 0x13, 0x37]),
         ("20 MiB", big),
         ("array", b"[1,2,3]".to_vec()),
-        ("no session", br#"{"hook_event_name":"SessionStart"}"#.to_vec()),
+        (
+            "no session",
+            br#"{"hook_event_name":"SessionStart"}"#.to_vec(),
+        ),
     ];
-    for hook in ["skillopt-session-start", "skillopt-pre-tool-use", "skillopt-user-prompt-submit"] {
+    for hook in [
+        "skillopt-session-start",
+        "skillopt-pre-tool-use",
+        "skillopt-user-prompt-submit",
+    ] {
         for (what, input) in &inputs {
             let out = sb.hook(hook, input);
             assert_eq!(out.status.code(), Some(0), "{hook} on {what}");
@@ -120,17 +192,26 @@ fn hooks_never_hurt_the_agent() {
         }
     }
     let log = std::fs::read_to_string(sb.state().join("log/hooks.log")).unwrap();
-    assert!(log.contains("hook payload is empty") && log.contains("larger than"), "{log}");
+    assert!(
+        log.contains("hook payload is empty") && log.contains("larger than"),
+        "{log}"
+    );
 }
 
 #[test]
 fn disabled_hooks_do_nothing() {
     let mut sb = installed();
     sb.set_env("SKILLOPT_DISABLED", "1");
-    sb.hook("skillopt-session-start", br#"{"session_id":"s-off","hook_event_name":"SessionStart"}"#);
+    sb.hook(
+        "skillopt-session-start",
+        br#"{"session_id":"s-off","hook_event_name":"SessionStart"}"#,
+    );
     assert!(!sb.session_dir("s-off").exists());
     let mut sb2 = installed();
     sb2.set_env("SKILLOPT_WORKER", "1");
-    sb2.hook("skillopt-session-start", br#"{"session_id":"s-off","hook_event_name":"SessionStart"}"#);
+    sb2.hook(
+        "skillopt-session-start",
+        br#"{"session_id":"s-off","hook_event_name":"SessionStart"}"#,
+    );
     assert!(!sb2.session_dir("s-off").exists());
 }

@@ -11,12 +11,23 @@ fn outbox_survives_an_unreachable_registry() {
     sb.ok(&["push", d.to_str().unwrap(), "--author", "bob"]);
     sb.ok(&["pull"]);
     sb.set_env("SKILLOPT_SYNC_INTERVAL", "1h");
-    std::fs::write(sb.state().join("sync.json"), r#"{"last_request_at":"2999-01-01T00:00:00Z"}"#).unwrap();
+    std::fs::write(
+        sb.state().join("sync.json"),
+        r#"{"last_request_at":"2999-01-01T00:00:00Z"}"#,
+    )
+    .unwrap();
     for i in 0..3 {
-        let p = format!(r#"{{"session_id":"s{i}","hook_event_name":"SessionStart","source":"startup"}}"#);
+        let p = format!(
+            r#"{{"session_id":"s{i}","hook_event_name":"SessionStart","source":"startup"}}"#
+        );
         sb.hook("skillopt-session-start", p.as_bytes());
     }
-    assert_eq!(std::fs::read_dir(sb.state().join("outbox")).unwrap().count(), 3);
+    assert_eq!(
+        std::fs::read_dir(sb.state().join("outbox"))
+            .unwrap()
+            .count(),
+        3
+    );
 
     // Registry down: a closed port.
     sb.registry = "postgres://nobody@127.0.0.1:9/none?connect_timeout=2".into();
@@ -31,8 +42,16 @@ fn outbox_survives_an_unreachable_registry() {
     let p = br#"{"session_id":"s9","hook_event_name":"SessionStart","source":"startup"}"#;
     sb.hook("skillopt-session-start", p);
     // The spawned worker (next to the hook) runs the sync against the dead registry.
-    assert!(sb.wait_for(20, || !sb.jobs("failed").is_empty()), "sync did not fail");
-    assert_eq!(std::fs::read_dir(sb.state().join("outbox")).unwrap().count(), 4);
+    assert!(
+        sb.wait_for(20, || !sb.jobs("failed").is_empty()),
+        "sync did not fail"
+    );
+    assert_eq!(
+        std::fs::read_dir(sb.state().join("outbox"))
+            .unwrap()
+            .count(),
+        4
+    );
     let status: serde_json::Value = serde_json::from_str(&sb.ok(&["status", "--json"])).unwrap();
     assert_eq!(status["outbox"], 4);
     assert_eq!(status["registry_reachable"], false);
@@ -41,18 +60,34 @@ fn outbox_survives_an_unreachable_registry() {
     sb.registry = good;
     std::fs::write(sb.state().join("sync.json"), "{}").unwrap();
     sb.hook("skillopt-session-start", p);
-    assert!(sb.wait_for(20, || sb.jobs("done").len() == 1), "sync did not finish");
-    assert!(sb.wait_for(5, || std::fs::read_dir(sb.state().join("outbox")).unwrap().count() == 0));
+    assert!(
+        sb.wait_for(20, || sb.jobs("done").len() == 1),
+        "sync did not finish"
+    );
+    assert!(
+        sb.wait_for(5, || std::fs::read_dir(sb.state().join("outbox"))
+            .unwrap()
+            .count()
+            == 0)
+    );
     let rows: Vec<(String, i64)> = {
         let c = sb.sqlite();
-        let mut st = c.prepare("SELECT session_hash, COUNT(*) FROM attributions GROUP BY session_hash").unwrap();
-        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+        let mut st = c
+            .prepare("SELECT session_hash, COUNT(*) FROM attributions GROUP BY session_hash")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
     };
     assert_eq!(rows.len(), 4, "{rows:?}");
     assert!(rows.iter().all(|(_, n)| *n == 1));
     // Re-running the upload path (as after a crash before the outbox delete) adds nothing.
     let again = sb.ok(&["worker", "drain"]);
     assert!(again.contains("no queued jobs"));
-    let total: i64 = sb.sqlite().query_row("SELECT COUNT(*) FROM attributions", [], |r| r.get(0)).unwrap();
+    let total: i64 = sb
+        .sqlite()
+        .query_row("SELECT COUNT(*) FROM attributions", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(total, 4);
 }

@@ -43,7 +43,11 @@ impl DemoBox {
     pub fn new() -> anyhow::Result<Self> {
         let exe = std::env::current_exe()?;
         let bin_dir = exe.parent().context("no binary dir")?.to_path_buf();
-        for hook in ["skillopt-session-start", "skillopt-pre-tool-use", "skillopt-user-prompt-submit"] {
+        for hook in [
+            "skillopt-session-start",
+            "skillopt-pre-tool-use",
+            "skillopt-user-prompt-submit",
+        ] {
             if !bin_dir.join(hook).is_file() {
                 bail!(
                     "{hook} not found next to {}: build the whole workspace (cargo build --workspace)",
@@ -51,9 +55,15 @@ impl DemoBox {
                 );
             }
         }
-        let dir = tempfile::Builder::new().prefix("skillopt-demo-").tempdir()?;
+        let dir = tempfile::Builder::new()
+            .prefix("skillopt-demo-")
+            .tempdir()?;
         std::fs::create_dir_all(dir.path().join("home"))?;
-        Ok(Self { dir, bin_dir, extra_path: None })
+        Ok(Self {
+            dir,
+            bin_dir,
+            extra_path: None,
+        })
     }
 
     pub fn root(&self) -> &Path {
@@ -84,7 +94,13 @@ impl DemoBox {
             .env("XDG_DATA_HOME", self.root().join("xdg-data"))
             .env("XDG_CONFIG_HOME", self.root().join("xdg-config"))
             .env("SKILLOPT_STATE_DIR", self.root().join("state"))
-            .env("SKILLOPT_REGISTRY", format!("sqlite://{}", self.root().join("registry.sqlite3").display()))
+            .env(
+                "SKILLOPT_REGISTRY",
+                format!(
+                    "sqlite://{}",
+                    self.root().join("registry.sqlite3").display()
+                ),
+            )
             .env("SKILLOPT_USER", "alice")
             .current_dir(self.root());
         c
@@ -102,7 +118,11 @@ impl DemoBox {
             println!("    {line}");
         }
         if !out.status.success() {
-            bail!("skillopt {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
+            bail!(
+                "skillopt {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
         }
         Ok(text)
     }
@@ -130,7 +150,11 @@ impl DemoBox {
     /// outlives the sandbox.
     pub fn wait_idle(&self) {
         let jobs = self.root().join("state/jobs");
-        let busy = |d: &str| std::fs::read_dir(jobs.join(d)).map(|r| r.count() > 0).unwrap_or(false);
+        let busy = |d: &str| {
+            std::fs::read_dir(jobs.join(d))
+                .map(|r| r.count() > 0)
+                .unwrap_or(false)
+        };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while (busy("queued") || busy("running")) && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(20));
@@ -144,7 +168,10 @@ fn step(n: u32, what: &str) {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let sb = DemoBox::new()?;
-    println!("skillopt demo: a throwaway sandbox at {}", sb.root().display());
+    println!(
+        "skillopt demo: a throwaway sandbox at {}",
+        sb.root().display()
+    );
     println!("(embedded SQLite registry; HOME, state and registry all live inside the sandbox)");
 
     step(1, "push a sample org skill to the registry");
@@ -167,8 +194,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }),
     )?;
     println!("    hook exit code {code}, {stdout_bytes} bytes on stdout");
-    let attribution = sb.root().join("state/sessions").join(sid).join("attribution.json");
-    println!("    attribution: {}", std::fs::read_to_string(&attribution).unwrap_or_default().replace('\n', "\n    "));
+    let attribution = sb
+        .root()
+        .join("state/sessions")
+        .join(sid)
+        .join("attribution.json");
+    println!(
+        "    attribution: {}",
+        std::fs::read_to_string(&attribution)
+            .unwrap_or_default()
+            .replace('\n', "\n    ")
+    );
 
     sb.wait_idle();
 

@@ -8,7 +8,9 @@ const CLOSE: &str = "UNTRUSTED_DATA>>>";
 
 /// Wraps untrusted text in the fence, neutralising any marker inside it.
 pub fn fence(label: &str, text: &str) -> String {
-    let safe = text.replace(OPEN, "<<<untrusted_data").replace(CLOSE, "untrusted_data>>>");
+    let safe = text
+        .replace(OPEN, "<<<untrusted_data")
+        .replace(CLOSE, "untrusted_data>>>");
     format!("{OPEN} {label}\n{safe}\n{CLOSE}")
 }
 
@@ -65,7 +67,12 @@ pub fn proposer_prompt(
     } else {
         prior
             .iter()
-            .map(|p| format!("- v{}: {} (later: {})", p.version, p.summary, p.later_outcomes))
+            .map(|p| {
+                format!(
+                    "- v{}: {} (later: {})",
+                    p.version, p.summary, p.later_outcomes
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n")
     };

@@ -8,16 +8,31 @@ use regex::Regex;
 
 /// (rule name, pattern). Order matters: specific token shapes before generic assignments.
 const PATTERNS: &[(&str, &str)] = &[
-    ("private-key", r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----(?s:.*?)(-----END [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----|\z)"),
-    ("aws-access-key", r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b"),
-    ("aws-secret-key", r"(?i)aws_?secret_?access_?key\s*[:=]\s*['\x22]?[A-Za-z0-9/+=]{30,}"),
-    ("github-token", r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})"),
+    (
+        "private-key",
+        r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----(?s:.*?)(-----END [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----|\z)",
+    ),
+    (
+        "aws-access-key",
+        r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b",
+    ),
+    (
+        "aws-secret-key",
+        r"(?i)aws_?secret_?access_?key\s*[:=]\s*['\x22]?[A-Za-z0-9/+=]{30,}",
+    ),
+    (
+        "github-token",
+        r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})",
+    ),
     ("slack-token", r"\bxox[abprse]-[A-Za-z0-9-]{10,}"),
     ("anthropic-key", r"\bsk-ant-[A-Za-z0-9_-]{20,}"),
     ("openai-key", r"\bsk-(?:proj-|svcacct-)?[A-Za-z0-9_-]{20,}"),
     ("google-api-key", r"\bAIza[0-9A-Za-z_-]{35}\b"),
     ("bearer-token", r"(?i)\bbearer\s+[A-Za-z0-9._~+/-]{20,}=*"),
-    ("assigned-secret", r#"(?i)\b(?:api[_-]?key|secret[_-]?key|access[_-]?token|auth[_-]?token|password|passwd|client[_-]?secret)\b\s*[:=]\s*['"]?[^\s'"]{8,}"#),
+    (
+        "assigned-secret",
+        r#"(?i)\b(?:api[_-]?key|secret[_-]?key|access[_-]?token|auth[_-]?token|password|passwd|client[_-]?secret)\b\s*[:=]\s*['"]?[^\s'"]{8,}"#,
+    ),
 ];
 
 fn compiled() -> &'static [(&'static str, Regex)] {
@@ -60,12 +75,21 @@ mod tests {
     fn redacts_known_shapes() {
         let cases = [
             ("key AKIAIOSFODNN7EXAMPLE here", "aws-access-key"),
-            ("token ghp_abcdefghijklmnopqrstuvwxyz0123456789", "github-token"),
+            (
+                "token ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+                "github-token",
+            ),
             ("xoxb-1234567890-abcdefghij", "slack-token"),
             ("sk-ant-api03-abcdefghijklmnopqrstuv", "anthropic-key"),
             ("OPENAI=sk-proj-abcdefghijklmnopqrstuvwx", "openai-key"),
-            ("-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----", "private-key"),
-            ("Authorization: Bearer abcdefghijklmnopqrstuvwxyz012345", "bearer-token"),
+            (
+                "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----",
+                "private-key",
+            ),
+            (
+                "Authorization: Bearer abcdefghijklmnopqrstuvwxyz012345",
+                "bearer-token",
+            ),
             ("password = hunter2hunter2", "assigned-secret"),
         ];
         for (text, rule) in cases {

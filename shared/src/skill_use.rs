@@ -121,7 +121,19 @@ fn is_dir_char(c: char) -> bool {
         ))
 }
 
-/// Finds `…skills/…/<dir>/SKILL.md` in free text and returns `<dir>`.
+/// Agent config roots that hold skill directories (`~/.claude/skills`, `~/.agents/skills`,
+/// `$CODEX_HOME/skills`, `/etc/codex/skills`, plugin caches under them). A `skills/` folder
+/// elsewhere (a project's own sources) is a skill under development, not a skill in use.
+const SKILL_ROOTS: &[&str] = &[".claude", ".agents", ".codex", "codex", ".cursor", ".hermes", ".pi"];
+
+fn through_known_skills_dir(path: &str) -> bool {
+    let segs: Vec<&str> = path.split(['/', '\\']).collect();
+    segs.iter()
+        .enumerate()
+        .any(|(i, seg)| *seg == "skills" && segs[..i].iter().any(|s| SKILL_ROOTS.contains(s)))
+}
+
+/// Finds `<root>/…skills/…/<dir>/SKILL.md` in free text and returns `<dir>`.
 pub fn skill_dir_in_text(text: &str) -> Option<String> {
     let mut found = None;
     let mut from = 0;
@@ -153,7 +165,7 @@ pub fn skill_dir_in_text(text: &str) -> Option<String> {
             .map(|(i, c)| i + c.len_utf8())
             .unwrap_or(0);
         let path = &before[path_start..];
-        let through_skills = path.split(['/', '\\']).any(|seg| seg == "skills");
+        let through_skills = through_known_skills_dir(path);
         if !dir.is_empty() && through_skills {
             found = Some(dir.to_string());
         }
@@ -246,6 +258,8 @@ mod tests {
         assert!(from_tool_call("Read", &json!({"file_path":"/repo/README.md"})).is_none());
         assert!(from_tool_call("Bash", &json!({"command":"sed -n 1,20p SKILL.md"})).is_none());
         assert!(from_tool_call("Read", &json!({"file_path":"/repo/docs/SKILL.md"})).is_none());
+        let dev = json!({"command":"sed -n '1,8p' .dazi/skills/dazi/SKILL.md"});
+        assert!(from_tool_call("Bash", &dev).is_none(), "a project's own skills/ is not a use");
         assert!(from_tool_call("Edit", &json!({"old_string":"x"})).is_none());
     }
 

@@ -109,13 +109,19 @@ fn balanced_spans(text: &str, open: u8, close: u8) -> Vec<&str> {
 
 /// The first JSON value of the wanted shape found in a reply (fenced blocks first).
 pub fn extract_json(reply: &str, want_array: bool) -> Option<Value> {
-    let (open, close) = if want_array { (b'[', b']') } else { (b'{', b'}') };
+    let (open, close) = if want_array {
+        (b'[', b']')
+    } else {
+        (b'{', b'}')
+    };
     let mut candidates: Vec<&str> = Vec::new();
     let mut rest = reply;
     while let Some(start) = rest.find("```") {
         let after = &rest[start + 3..];
         let body_start = after.find('\n').map(|n| n + 1).unwrap_or(0);
-        let Some(end) = after[body_start..].find("```") else { break };
+        let Some(end) = after[body_start..].find("```") else {
+            break;
+        };
         candidates.push(&after[body_start..body_start + end]);
         rest = &after[body_start + end + 3..];
     }
@@ -167,7 +173,12 @@ pub fn parse_verdict(reply: &str) -> Option<Verdict> {
         "unclear" | "unknown" => Outcome::Unclear,
         _ => return None,
     };
-    let text = |k: &str| v.get(k).and_then(Value::as_str).map(clean).unwrap_or_default();
+    let text = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .map(clean)
+            .unwrap_or_default()
+    };
     Some(Verdict {
         outcome,
         skill_at_fault: outcome == Outcome::Failure && as_bool(v.get("skill_at_fault")),
@@ -202,7 +213,13 @@ mod tests {
 
     #[test]
     fn garbage_is_none() {
-        for reply in ["", "no json here", "{\"outcome\":\"maybe\"}", "[1,2]", "{broken"] {
+        for reply in [
+            "",
+            "no json here",
+            "{\"outcome\":\"maybe\"}",
+            "[1,2]",
+            "{broken",
+        ] {
             assert!(parse_verdict(reply).is_none(), "{reply}");
         }
     }
@@ -210,7 +227,10 @@ mod tests {
     #[test]
     fn success_is_never_skill_at_fault_and_fields_are_bounded() {
         let long = "x".repeat(1000);
-        let v = parse_verdict(&format!(r#"{{"outcome":"success","skill_at_fault":true,"confidence":700,"reason":"{long}"}}"#)).unwrap();
+        let v = parse_verdict(&format!(
+            r#"{{"outcome":"success","skill_at_fault":true,"confidence":700,"reason":"{long}"}}"#
+        ))
+        .unwrap();
         assert!(!v.skill_at_fault);
         assert_eq!(v.confidence, 1.0);
         assert_eq!(v.reason.chars().count(), MAX_REASON_CHARS);

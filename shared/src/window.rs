@@ -64,7 +64,11 @@ fn cut(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_string()
     } else {
-        format!("{}… [{} chars cut]", take_chars(s, max), s.chars().count() - max)
+        format!(
+            "{}… [{} chars cut]",
+            take_chars(s, max),
+            s.chars().count() - max
+        )
     }
 }
 
@@ -73,9 +77,17 @@ pub fn render_event(e: &Event) -> String {
     match e {
         Event::User(t) => format!("[user] {}\n", cut(t, TEXT_CUT)),
         Event::Assistant(t) => format!("[assistant] {}\n", cut(t, TEXT_CUT)),
-        Event::ToolCall { name, input, .. } => format!("[tool call {name}] {}\n", cut(input, TOOL_CUT)),
-        Event::ToolResult { output, is_error, .. } => {
-            let tag = if *is_error { "tool ERROR" } else { "tool result" };
+        Event::ToolCall { name, input, .. } => {
+            format!("[tool call {name}] {}\n", cut(input, TOOL_CUT))
+        }
+        Event::ToolResult {
+            output, is_error, ..
+        } => {
+            let tag = if *is_error {
+                "tool ERROR"
+            } else {
+                "tool result"
+            };
             format!("[{tag}] {}\n", cut(output, TOOL_CUT))
         }
         Event::SkillLoaded { skill, chars } => {
@@ -93,7 +105,10 @@ fn open(path: &Path) -> Result<LineReader<BufReader<File>>, WindowError> {
         path: path.display().to_string(),
         source,
     })?;
-    Ok(LineReader::new(BufReader::with_capacity(1 << 16, f), MAX_LINE_BYTES))
+    Ok(LineReader::new(
+        BufReader::with_capacity(1 << 16, f),
+        MAX_LINE_BYTES,
+    ))
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> WindowError + '_ {
@@ -111,7 +126,9 @@ fn locate(path: &Path, target: &Target) -> Result<(SkillUse, usize), WindowError
     // User-turn line numbers per thread (main, sidechain): bounded by the number of prompts.
     let mut turns: [Vec<usize>; 2] = [Vec::new(), Vec::new()];
     while let Some((lineno, line)) = reader.next_line().map_err(io(path))? {
-        let Some(rec) = line.and_then(|l| parse_line(&l)) else { continue };
+        let Some(rec) = line.and_then(|l| parse_line(&l)) else {
+            continue;
+        };
         if rec.is_user_turn() {
             turns[usize::from(rec.sidechain)].push(lineno);
         }
@@ -128,7 +145,11 @@ fn locate(path: &Path, target: &Target) -> Result<(SkillUse, usize), WindowError
             if target.tool_use_id.is_some() && u.tool_use_id == target.tool_use_id {
                 pinned = Some(u.clone());
             }
-            if target.skill.as_deref().is_some_and(|s| matches_skill(&u, s)) {
+            if target
+                .skill
+                .as_deref()
+                .is_some_and(|s| matches_skill(&u, s))
+            {
                 latest = Some(u);
             }
         }
@@ -143,7 +164,11 @@ fn locate(path: &Path, target: &Target) -> Result<(SkillUse, usize), WindowError
         )
     })?;
     let thread = &turns[usize::from(invocation.sidechain)];
-    let before: Vec<usize> = thread.iter().copied().filter(|&l| l < invocation.line).collect();
+    let before: Vec<usize> = thread
+        .iter()
+        .copied()
+        .filter(|&l| l < invocation.line)
+        .collect();
     let start = before
         .len()
         .checked_sub(TURNS_BEFORE)
@@ -196,7 +221,9 @@ pub fn build(path: &Path, target: &Target, reaction: Option<&str>) -> Result<Win
         if lineno < start {
             continue;
         }
-        let Some(rec) = line.and_then(|l| parse_line(&l)) else { continue };
+        let Some(rec) = line.and_then(|l| parse_line(&l)) else {
+            continue;
+        };
         if rec.sidechain != invocation.sidechain {
             continue;
         }
@@ -255,7 +282,8 @@ mod tests {
         serde_json::json!({"type":"assistant","message":{"content":[{"type":"tool_use","id":id,"name":"Skill","input":{"skill":name}}]}}).to_string()
     }
     fn says(t: &str) -> String {
-        serde_json::json!({"type":"assistant","message":{"content":[{"type":"text","text":t}]}}).to_string()
+        serde_json::json!({"type":"assistant","message":{"content":[{"type":"text","text":t}]}})
+            .to_string()
     }
 
     fn file(lines: &[String]) -> tempfile_like::Tmp {
@@ -270,7 +298,10 @@ mod tests {
                 let p = std::env::temp_dir().join(format!(
                     "skillopt-window-{}-{}.jsonl",
                     std::process::id(),
-                    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap()
+                        .as_nanos()
                 ));
                 let mut f = std::fs::File::create(&p).unwrap();
                 super::Write::write_all(&mut f, content.as_bytes()).unwrap();
@@ -299,7 +330,10 @@ mod tests {
         ]);
         let w = build(
             &t.0,
-            &Target { tool_use_id: Some("toolu_A".into()), skill: Some("deploy--alice".into()) },
+            &Target {
+                tool_use_id: Some("toolu_A".into()),
+                skill: Some("deploy--alice".into()),
+            },
             Some("it failed: my key is sk-ant-api03-abcdefghijklmnopqrstuv"),
         )
         .unwrap();
@@ -311,13 +345,36 @@ mod tests {
         assert!(w.text.contains("[user reaction] it failed"));
         assert!(w.text.contains("[REDACTED:anthropic-key]") && !w.text.contains("sk-ant-api03"));
         // Without the pin: the latest use.
-        let latest = build(&t.0, &Target { tool_use_id: None, skill: Some("deploy--alice".into()) }, None).unwrap();
+        let latest = build(
+            &t.0,
+            &Target {
+                tool_use_id: None,
+                skill: Some("deploy--alice".into()),
+            },
+            None,
+        )
+        .unwrap();
         assert_eq!(latest.invocation.line, 8);
         // Unknown pin falls back to the latest use.
-        let fallback = build(&t.0, &Target { tool_use_id: Some("nope".into()), skill: Some("deploy--alice".into()) }, None).unwrap();
+        let fallback = build(
+            &t.0,
+            &Target {
+                tool_use_id: Some("nope".into()),
+                skill: Some("deploy--alice".into()),
+            },
+            None,
+        )
+        .unwrap();
         assert_eq!(fallback.invocation.line, 8);
         assert!(matches!(
-            build(&t.0, &Target { tool_use_id: None, skill: Some("other--x".into()) }, None),
+            build(
+                &t.0,
+                &Target {
+                    tool_use_id: None,
+                    skill: Some("other--x".into())
+                },
+                None
+            ),
             Err(WindowError::NotFound(_))
         ));
     }
@@ -330,7 +387,15 @@ mod tests {
         }
         lines.push(says("FINAL STEP"));
         let t = file(&lines);
-        let w = build(&t.0, &Target { tool_use_id: Some("toolu_A".into()), skill: None }, Some("bad")).unwrap();
+        let w = build(
+            &t.0,
+            &Target {
+                tool_use_id: Some("toolu_A".into()),
+                skill: None,
+            },
+            Some("bad"),
+        )
+        .unwrap();
         assert!(w.text.chars().count() <= WINDOW_BUDGET, "{}", w.text.len());
         assert!(w.text.contains("step 0 ") && w.text.contains("FINAL STEP"));
         assert!(w.text.contains("chars elided"));

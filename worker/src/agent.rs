@@ -1,1 +1,434 @@
-//! The agent CLI runner (claude, codex, cursor-agent, hermes, pi).
+//! The agent CLI runner: asks the user's own agent CLI (run without tools) a question.
+//!
+//! Only whitelisted binaries (claude, codex, cursor-agent, hermes, pi) are run, found by walking
+//! PATH; argv is built without a shell; the prompt goes on stdin where the CLI reads it there.
+//! The child gets `SKILLOPT_WORKER=1` (so skillopt's own hooks stay quiet inside it), runs in its
+//! own process group, and is killed with its whole group at the timeout. A non-zero exit or an
+//! empty reply is an error.
+
+use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Agent CLIs skillopt may run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentKind {
+    Claude,
+    Codex,
+    CursorAgent,
+    Hermes,
+    Pi,
+}
+
+/// What the agent is asked to do (selects the model).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Judge,
+    Proposer,
+}
+
+impl Role {
+    fn env(self) -> &'static str {
+        match self {
+            Role::Judge => "JUDGE",
+            Role::Proposer => "PROPOSER",
+        }
+    }
+}
+
+/// Runner failures.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error("agent CLI {0} not found on PATH")]
+    NotFound(&'static str),
+    #[error("{0} timed out after {1:?} (killed with its process group)")]
+    Timeout(&'static str, Duration),
+    #[error("{name} exited with {code}: {stderr}")]
+    Exit {
+        name: &'static str,
+        code: String,
+        stderr: String,
+    },
+    #[error("{0} replied with nothing")]
+    Empty(&'static str),
+    #[error("{0} reply unusable: {1}")]
+    BadReply(&'static str, String),
+    #[error("running {0}: {1}")]
+    Spawn(&'static str, std::io::Error),
+}
+
+impl AgentKind {
+    /// The binary name.
+    pub fn binary(self) -> &'static str {
+        match self {
+            AgentKind::Claude => "claude",
+            AgentKind::Codex => "codex",
+            AgentKind::CursorAgent => "cursor-agent",
+            AgentKind::Hermes => "hermes",
+            AgentKind::Pi => "pi",
+        }
+    }
+
+    fn env_name(self) -> &'static str {
+        match self {
+            AgentKind::Claude => "CLAUDE",
+            AgentKind::Codex => "CODEX",
+            AgentKind::CursorAgent => "CURSOR",
+            AgentKind::Hermes => "HERMES",
+            AgentKind::Pi => "PI",
+        }
+    }
+
+    /// Parses a binary or agent name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim() {
+            "claude" | "claude-code" | "claude_code" => Some(AgentKind::Claude),
+            "codex" => Some(AgentKind::Codex),
+            "cursor-agent" | "cursor" => Some(AgentKind::CursorAgent),
+            "hermes" => Some(AgentKind::Hermes),
+            "pi" => Some(AgentKind::Pi),
+            _ => None,
+        }
+    }
+
+    /// `SKILLOPT_AGENT`, else the job's agent, else claude.
+    pub fn choose(job_agent: Option<&str>) -> Result<Self, String> {
+        if let Ok(v) = std::env::var("SKILLOPT_AGENT") {
+            if !v.trim().is_empty() {
+                return Self::parse(&v).ok_or_else(|| {
+                    format!("SKILLOPT_AGENT={v:?} is not one of claude, codex, cursor-agent, hermes, pi")
+                });
+            }
+        }
+        Ok(job_agent.and_then(Self::parse).unwrap_or(AgentKind::Claude))
+    }
+
+    /// `SKILLOPT_<AGENT>_<ROLE>_MODEL`, then `SKILLOPT_<AGENT>_MODEL`, then the default.
+    pub fn model(self, role: Role) -> Option<String> {
+        let get = |k: String| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        get(format!("SKILLOPT_{}_{}_MODEL", self.env_name(), role.env()))
+            .or_else(|| get(format!("SKILLOPT_{}_MODEL", self.env_name())))
+            .or_else(|| match (self, role) {
+                (AgentKind::Claude, Role::Judge) => Some("haiku".into()),
+                (AgentKind::Claude, Role::Proposer) => Some("sonnet".into()),
+                _ => None,
+            })
+    }
+}
+
+/// A fully built invocation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invocation {
+    pub kind: AgentKind,
+    pub args: Vec<String>,
+    pub stdin: Option<String>,
+    pub model: Option<String>,
+}
+
+/// Builds the argv (no shell) for asking `kind` with `system` and `prompt`.
+pub fn build(kind: AgentKind, role: Role, system: &str, prompt: &str) -> Invocation {
+    let model = kind.model(role);
+    let s = |x: &str| x.to_string();
+    let (args, stdin) = match kind {
+        AgentKind::Claude => {
+            let mut a = vec![s("-p"), s("--output-format"), s("json")];
+            if let Some(m) = &model {
+                a.extend([s("--model"), m.clone()]);
+            }
+            a.extend([
+                s("--no-session-persistence"),
+                s("--tools"),
+                s(""),
+                s("--strict-mcp-config"),
+                s("--disable-slash-commands"),
+                s("--max-turns"),
+                s("1"),
+                s("--settings"),
+                s(r#"{"disableAllHooks":true}"#),
+                s("--system-prompt"),
+                s(system),
+            ]);
+            (a, Some(prompt.to_string()))
+        }
+        AgentKind::Codex => {
+            let mut a = vec![
+                s("exec"),
+                s("--skip-git-repo-check"),
+                s("-s"),
+                s("read-only"),
+                s("--ephemeral"),
+                s("--disable"),
+                s("hooks"),
+            ];
+            if let Some(m) = &model {
+                a.extend([s("-m"), m.clone()]);
+            }
+            a.push(s("-"));
+            (a, Some(format!("{system}\n\n{prompt}")))
+        }
+        AgentKind::CursorAgent => {
+            let mut a = vec![
+                s("--print"),
+                s("--mode"),
+                s("ask"),
+                s("--output-format"),
+                s("text"),
+            ];
+            if let Some(m) = &model {
+                a.extend([s("--model"), m.clone()]);
+            }
+            a.push(format!("{system}\n\n{prompt}"));
+            (a, None)
+        }
+        AgentKind::Hermes => {
+            let mut a = vec![s("chat"), s("--quiet")];
+            if let Some(m) = &model {
+                a.extend([s("--model"), m.clone()]);
+            }
+            a.extend([s("-q"), format!("{system}\n\n{prompt}")]);
+            (a, None)
+        }
+        AgentKind::Pi => {
+            let mut a = vec![s("--print"), s("--no-session"), s("--no-tools")];
+            if let Some(m) = &model {
+                a.extend([s("--model"), m.clone()]);
+            }
+            a.push(format!("{system}\n\n{prompt}"));
+            (a, None)
+        }
+    };
+    Invocation {
+        kind,
+        args,
+        stdin,
+        model,
+    }
+}
+
+/// The binary on PATH (a regular, executable file).
+pub fn find_on_path(name: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| {
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+#[allow(unsafe_code)]
+fn kill_group(pid: u32) {
+    if let Ok(pid) = libc::pid_t::try_from(pid) {
+        // SAFETY: sends SIGKILL to the process group we created for the child (pgid == pid);
+        // no memory is touched.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+}
+
+fn read_all(mut r: impl Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = r.read_to_end(&mut buf);
+        let _ = tx.send(buf);
+    });
+    rx
+}
+
+/// Runs an invocation and returns the reply text.
+pub fn run(inv: &Invocation, timeout: Duration) -> Result<String, AgentError> {
+    let name = inv.kind.binary();
+    let program = find_on_path(name).ok_or(AgentError::NotFound(name))?;
+    let mut cmd = Command::new(program);
+    cmd.args(&inv.args)
+        .env("SKILLOPT_WORKER", "1")
+        .stdin(if inv.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let mut child = cmd.spawn().map_err(|e| AgentError::Spawn(name, e))?;
+    let pid = child.id();
+    if let (Some(text), Some(mut stdin)) = (inv.stdin.clone(), child.stdin.take()) {
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(text.as_bytes());
+        });
+    }
+    let out_rx = read_all(child.stdout.take().ok_or(AgentError::Empty(name))?);
+    let err_rx = read_all(child.stderr.take().ok_or(AgentError::Empty(name))?);
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() >= deadline => {
+                kill_group(pid);
+                let _ = child.wait();
+                return Err(AgentError::Timeout(name, timeout));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(AgentError::Spawn(name, e)),
+        }
+    };
+    // Reap stragglers the CLI left in its group, so nothing outlives the job.
+    kill_group(pid);
+    let grace = Duration::from_secs(2);
+    let stdout = out_rx.recv_timeout(grace).unwrap_or_default();
+    let stderr = err_rx.recv_timeout(grace).unwrap_or_default();
+    if !status.success() {
+        let stderr = String::from_utf8_lossy(&stderr);
+        return Err(AgentError::Exit {
+            name,
+            code: status
+                .code()
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "a signal".into()),
+            stderr: skillopt_shared::text::preview(&stderr, 300),
+        });
+    }
+    let text = String::from_utf8_lossy(&stdout).into_owned();
+    let reply = extract_reply(inv.kind, &text)?;
+    if reply.trim().is_empty() {
+        return Err(AgentError::Empty(name));
+    }
+    Ok(reply)
+}
+
+/// The reply text from a CLI's stdout (`claude --output-format json` → `.result`).
+pub fn extract_reply(kind: AgentKind, stdout: &str) -> Result<String, AgentError> {
+    let name = kind.binary();
+    if stdout.trim().is_empty() {
+        return Err(AgentError::Empty(name));
+    }
+    match kind {
+        AgentKind::Claude => {
+            let v: serde_json::Value = serde_json::from_str(stdout.trim())
+                .map_err(|e| AgentError::BadReply(name, format!("not JSON: {e}")))?;
+            if v.get("is_error").and_then(|b| b.as_bool()) == Some(true) {
+                let sub = v.get("subtype").and_then(|s| s.as_str()).unwrap_or("error");
+                return Err(AgentError::BadReply(name, sub.to_string()));
+            }
+            v.get("result")
+                .and_then(|r| r.as_str())
+                .map(str::to_string)
+                .ok_or_else(|| AgentError::BadReply(name, "no .result".into()))
+        }
+        _ => Ok(stdout.to_string()),
+    }
+}
+
+/// Asks the agent for `role`; returns (reply, model used).
+pub fn ask(
+    kind: AgentKind,
+    role: Role,
+    system: &str,
+    prompt: &str,
+) -> Result<(String, Option<String>), AgentError> {
+    let inv = build(kind, role, system, prompt);
+    let reply = run(&inv, skillopt_shared::config::agent_timeout())?;
+    Ok((reply, inv.model))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claude_argv() {
+        let inv = build(AgentKind::Claude, Role::Judge, "SYS", "PROMPT");
+        assert_eq!(
+            inv.args,
+            [
+                "-p",
+                "--output-format",
+                "json",
+                "--model",
+                "haiku",
+                "--no-session-persistence",
+                "--tools",
+                "",
+                "--strict-mcp-config",
+                "--disable-slash-commands",
+                "--max-turns",
+                "1",
+                "--settings",
+                r#"{"disableAllHooks":true}"#,
+                "--system-prompt",
+                "SYS"
+            ]
+        );
+        assert_eq!(inv.stdin.as_deref(), Some("PROMPT"));
+        assert_eq!(
+            build(AgentKind::Claude, Role::Proposer, "", "")
+                .model
+                .as_deref(),
+            Some("sonnet")
+        );
+    }
+
+    #[test]
+    fn codex_argv() {
+        let inv = build(AgentKind::Codex, Role::Judge, "SYS", "PROMPT");
+        assert_eq!(
+            inv.args,
+            [
+                "exec",
+                "--skip-git-repo-check",
+                "-s",
+                "read-only",
+                "--ephemeral",
+                "--disable",
+                "hooks",
+                "-"
+            ]
+        );
+        assert_eq!(inv.stdin.as_deref(), Some("SYS\n\nPROMPT"));
+    }
+
+    #[test]
+    fn best_effort_argv() {
+        let c = build(AgentKind::CursorAgent, Role::Judge, "S", "P");
+        assert_eq!(
+            c.args,
+            [
+                "--print",
+                "--mode",
+                "ask",
+                "--output-format",
+                "text",
+                "S\n\nP"
+            ]
+        );
+        assert!(c.stdin.is_none());
+        let h = build(AgentKind::Hermes, Role::Judge, "S", "P");
+        assert_eq!(h.args, ["chat", "--quiet", "-q", "S\n\nP"]);
+        let p = build(AgentKind::Pi, Role::Proposer, "S", "P");
+        assert_eq!(p.args, ["--print", "--no-session", "--no-tools", "S\n\nP"]);
+    }
+
+    #[test]
+    fn claude_reply_is_unwrapped() {
+        assert_eq!(
+            extract_reply(
+                AgentKind::Claude,
+                r#"{"type":"result","is_error":false,"result":"hi"}"#
+            )
+            .unwrap(),
+            "hi"
+        );
+        assert!(extract_reply(
+            AgentKind::Claude,
+            r#"{"is_error":true,"subtype":"error_max_turns"}"#
+        )
+        .is_err());
+        assert!(extract_reply(AgentKind::Claude, "plain text").is_err());
+        assert!(extract_reply(AgentKind::Codex, "  ").is_err());
+    }
+}

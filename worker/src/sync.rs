@@ -104,7 +104,7 @@ pub fn upload_outbox(
 /// Queues an event, then tries to deliver the whole outbox right away (best effort).
 pub fn record_event(
     paths: &Paths,
-    reg: Option<&mut dyn Registry>,
+    reg: Option<&mut (dyn Registry + '_)>,
     event: Event,
 ) -> anyhow::Result<bool> {
     outbox::put(paths, &event)?;

@@ -1,6 +1,8 @@
 //! Running one job: claim it (atomic rename), keep its heartbeat fresh, dispatch on its kind,
 //! and move it to done/failed with a result record (outcome, action, reason, timings).
 
+pub mod judge;
+
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -50,12 +52,61 @@ fn dispatch(paths: &Paths, job: &Job) -> Outcome {
     }
 }
 
-fn judge_job(_paths: &Paths, _job: &Job) -> Outcome {
+/// The judge job's input from the queued record.
+pub fn judge_input(job: &Job) -> Result<judge::JudgeInput, String> {
+    let skill_dir = job.skill.as_deref().ok_or("judge job without skill")?;
+    let skill = skillopt_shared::SkillRef::parse(skill_dir).map_err(|e| e.to_string())?;
+    Ok(judge::JudgeInput {
+        job_id: job.id.clone(),
+        skill,
+        version: job.version.ok_or("judge job without version")?,
+        transcript: job
+            .transcript_path
+            .as_deref()
+            .ok_or("judge job without transcript_path")?
+            .into(),
+        tool_use_id: job.tool_use_id.clone(),
+        reaction: job.reaction.clone(),
+        agent: job.agent.clone(),
+        bucket: job.bucket.unwrap_or_else(|| {
+            skillopt_shared::bucket(job.session_id.as_deref().unwrap_or_default())
+        }),
+    })
+}
+
+fn judge_job(paths: &Paths, job: &Job) -> Outcome {
+    let input = match judge_input(job) {
+        Ok(i) => i,
+        Err(e) => {
+            return Outcome {
+                outcome: "error".into(),
+                action: "none".into(),
+                reason: e,
+                ok: false,
+            }
+        }
+    };
+    let mut reg = crate::registry::open(paths)
+        .map_err(|e| tracing::warn!("registry unavailable, outcome goes to the outbox: {e}"))
+        .ok();
+    let judged = judge::judge_job(paths, reg.as_deref_mut(), &input);
+    let action = match judge::record(paths, reg.as_deref_mut(), &input, &judged) {
+        Ok(true) => "recorded".to_string(),
+        Ok(false) => "outboxed".to_string(),
+        Err(e) => {
+            return Outcome {
+                outcome: judged.verdict.outcome.as_str().into(),
+                action: "none".into(),
+                reason: format!("recording the outcome failed: {e:#}"),
+                ok: false,
+            }
+        }
+    };
     Outcome {
-        outcome: "unclear".into(),
-        action: "none".into(),
-        reason: "judging is not available in this build".into(),
-        ok: false,
+        outcome: judged.verdict.outcome.as_str().into(),
+        action,
+        reason: judged.verdict.reason.clone(),
+        ok: true,
     }
 }
 

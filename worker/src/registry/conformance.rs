@@ -163,6 +163,8 @@ fn events_and_stats(reg: &mut dyn Registry) {
     o.outcome = "success".into();
     o.skill_at_fault = false;
     assert!(reg.add_outcome(&o).unwrap());
+    assert_eq!(reg.outcome_for_job("j1").unwrap().unwrap().id, "o1");
+    assert!(reg.outcome_for_job("nope").unwrap().is_none());
     let outcomes = reg.outcomes(&s).unwrap();
     assert_eq!(outcomes.len(), 2);
     assert!((outcomes[0].confidence - 0.9).abs() < 1e-9 && outcomes[0].skill_at_fault);

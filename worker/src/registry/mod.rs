@@ -171,6 +171,8 @@ pub trait Registry {
     fn add_attribution(&mut self, row: &AttributionRow) -> Result<bool>;
     /// Records an outcome; false when its job already has one.
     fn add_outcome(&mut self, row: &OutcomeRow) -> Result<bool>;
+    /// The outcome a job recorded, if any.
+    fn outcome_for_job(&mut self, job_id: &str) -> Result<Option<OutcomeRow>>;
     /// Outcomes of a skill, oldest first.
     fn outcomes(&mut self, skill: &SkillRef) -> Result<Vec<OutcomeRow>>;
     /// Per-version attribution and outcome counts of every skill.

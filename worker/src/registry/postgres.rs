@@ -384,6 +384,13 @@ impl Registry for PgRegistry {
         Ok(n > 0)
     }
 
+    fn outcome_for_job(&mut self, job_id: &str) -> Result<Option<OutcomeRow>> {
+        Ok(self
+            .rows(q::OUTCOME_FOR_JOB, &[&job_id])?
+            .first()
+            .map(outcome_row))
+    }
+
     fn outcomes(&mut self, s: &SkillRef) -> Result<Vec<OutcomeRow>> {
         Ok(self
             .rows(q::OUTCOMES, &[&s.name, &s.author])?

@@ -35,6 +35,8 @@ pub const INSERT_OUTCOME: &str = "INSERT INTO outcomes (id, job_id, name, author
 
 pub const OUTCOMES: &str = "SELECT id, job_id, name, author, version, bucket, outcome, skill_at_fault, confidence, reason, agent, model, judged_at FROM outcomes WHERE name = $1 AND author = $2 ORDER BY judged_at, id";
 
+pub const OUTCOME_FOR_JOB: &str = "SELECT id, job_id, name, author, version, bucket, outcome, skill_at_fault, confidence, reason, agent, model, judged_at FROM outcomes WHERE job_id = $1";
+
 /// Per version: sessions attributed, uses judged, failures, skill-at-fault failures.
 pub const STATS: &str = "SELECT s.name, s.author, s.version, \
  (SELECT COUNT(*) FROM attributions a WHERE a.name = s.name AND a.author = s.author AND a.version = s.version), \

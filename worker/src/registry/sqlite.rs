@@ -327,6 +327,13 @@ impl Registry for SqliteRegistry {
         Ok(n > 0)
     }
 
+    fn outcome_for_job(&mut self, job_id: &str) -> Result<Option<OutcomeRow>> {
+        self.conn
+            .query_row(q::OUTCOME_FOR_JOB, params![job_id], outcome_row)
+            .optional()
+            .map_err(backend)
+    }
+
     fn outcomes(&mut self, s: &SkillRef) -> Result<Vec<OutcomeRow>> {
         let mut st = self.conn.prepare_cached(q::OUTCOMES).map_err(backend)?;
         let rows = st

@@ -1,0 +1,229 @@
+//! The judge step: window → judge prompt → the agent CLI → verdict → an outcome record for the
+//! skill's version and the session's bucket (to the registry, or the outbox while it is down).
+//!
+//! Any error, timeout or unparseable reply becomes `unclear`: the worker never invents a
+//! failure. One outcome per job id: a re-run job (after a crash) reuses the outcome it already
+//! recorded instead of asking again.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+use skillopt_shared::prompts::{judge_prompt, JUDGE_SYSTEM};
+use skillopt_shared::verdict::{parse_verdict, Outcome, Verdict};
+use skillopt_shared::window::{self, Target, WindowError};
+use skillopt_shared::SkillRef;
+use skillopt_state::manifest::Manifest;
+use skillopt_state::outbox::{self, Event};
+use skillopt_state::{now_rfc3339, Paths};
+
+use crate::agent::{self, AgentKind, Role};
+use crate::registry::{OutcomeRow, Registry};
+
+/// What to judge.
+#[derive(Debug, Clone)]
+pub struct JudgeInput {
+    pub job_id: String,
+    pub skill: SkillRef,
+    pub version: u32,
+    pub transcript: PathBuf,
+    pub tool_use_id: Option<String>,
+    pub reaction: Option<String>,
+    /// The session's agent (`claude-code`, `codex`); `SKILLOPT_AGENT` overrides.
+    pub agent: Option<String>,
+    pub bucket: u8,
+}
+
+/// The judge's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct Judged {
+    pub verdict: Verdict,
+    pub agent: String,
+    pub model: String,
+    /// False when the outcome came from an earlier run of the same job.
+    pub fresh: bool,
+}
+
+/// The installed copy's body (what the agent actually followed), else the registry's.
+pub fn skill_body(
+    paths: &Paths,
+    reg: Option<&mut (dyn Registry + '_)>,
+    skill: &SkillRef,
+    version: u32,
+) -> String {
+    let installed = Manifest::load(paths).ok().and_then(|m| {
+        let e = m.find(skill)?;
+        (e.version == version).then(|| {
+            e.existing_paths()
+                .next()
+                .and_then(|p| std::fs::read_to_string(p).ok())
+        })?
+    });
+    installed
+        .or_else(|| reg.and_then(|r| r.version(skill, version).ok().flatten().map(|v| v.body)))
+        .unwrap_or_default()
+}
+
+/// Builds the window, waiting briefly when the transcript is still being written (the agent
+/// writes it asynchronously, so a just-armed use may lag).
+pub fn window_for(input: &JudgeInput, wait_for_lag: bool) -> Result<window::Window, WindowError> {
+    let target = Target {
+        tool_use_id: input.tool_use_id.clone(),
+        skill: Some(input.skill.dir_name()),
+    };
+    let mut pauses = if wait_for_lag {
+        vec![500u64, 1000, 2000]
+    } else {
+        Vec::new()
+    }
+    .into_iter();
+    loop {
+        match window::build(&input.transcript, &target, input.reaction.as_deref()) {
+            Err(WindowError::NotFound(_)) if wait_for_lag => match pauses.next() {
+                Some(ms) => std::thread::sleep(Duration::from_millis(ms)),
+                None => {
+                    return window::build(&input.transcript, &target, input.reaction.as_deref())
+                }
+            },
+            other => return other,
+        }
+    }
+}
+
+fn outbox_key(job_id: &str) -> String {
+    format!("outcome-{job_id}")
+}
+
+fn earlier_outcome(
+    paths: &Paths,
+    reg: Option<&mut (dyn Registry + '_)>,
+    job_id: &str,
+) -> Option<OutcomeRow> {
+    if let Some(row) = reg.and_then(|r| r.outcome_for_job(job_id).ok().flatten()) {
+        return Some(row);
+    }
+    outbox::list(paths)
+        .ok()?
+        .into_iter()
+        .find(|e| e.key == outbox_key(job_id))
+        .and_then(|e| serde_json::from_value(e.payload).ok())
+}
+
+/// Asks the agent. Never fails: problems become an `unclear` verdict with the reason.
+pub fn ask_judge(
+    paths: &Paths,
+    reg: Option<&mut (dyn Registry + '_)>,
+    input: &JudgeInput,
+    wait_for_lag: bool,
+) -> Judged {
+    let kind = match AgentKind::choose(input.agent.as_deref()) {
+        Ok(k) => k,
+        Err(e) => {
+            return Judged {
+                verdict: Verdict::unclear(&e),
+                agent: "-".into(),
+                model: "-".into(),
+                fresh: true,
+            }
+        }
+    };
+    let agent_name = kind.binary().to_string();
+    let unclear = |why: String, model: Option<String>| Judged {
+        verdict: Verdict::unclear(&why),
+        agent: agent_name.clone(),
+        model: model.unwrap_or_else(|| "default".into()),
+        fresh: true,
+    };
+    let window = match window_for(input, wait_for_lag) {
+        Ok(w) => w,
+        Err(e) => return unclear(format!("no window: {e}"), None),
+    };
+    let body = skill_body(paths, reg, &input.skill, input.version);
+    let prompt = judge_prompt(&input.skill.dir_name(), input.version, &body, &window.text);
+    match agent::ask(kind, Role::Judge, JUDGE_SYSTEM, &prompt) {
+        Err(e) => unclear(format!("judge error: {e}"), kind.model(Role::Judge)),
+        Ok((reply, model)) => match parse_verdict(&reply) {
+            Some(verdict) => Judged {
+                verdict,
+                agent: agent_name.clone(),
+                model: model.unwrap_or_else(|| "default".into()),
+                fresh: true,
+            },
+            None => unclear(
+                format!(
+                    "unparseable judge reply: {}",
+                    skillopt_shared::text::preview(&reply, 120)
+                ),
+                model,
+            ),
+        },
+    }
+}
+
+/// Judges once per job: an outcome already recorded for this job id is returned as is.
+pub fn judge_job(
+    paths: &Paths,
+    mut reg: Option<&mut (dyn Registry + '_)>,
+    input: &JudgeInput,
+) -> Judged {
+    if let Some(row) = earlier_outcome(paths, reg.as_deref_mut(), &input.job_id) {
+        let outcome = match row.outcome.as_str() {
+            "success" => Outcome::Success,
+            "failure" => Outcome::Failure,
+            _ => Outcome::Unclear,
+        };
+        return Judged {
+            verdict: Verdict {
+                outcome,
+                skill_at_fault: row.skill_at_fault,
+                confidence: row.confidence,
+                reason: row.reason,
+                evidence: String::new(),
+            },
+            agent: row.agent,
+            model: row.model,
+            fresh: false,
+        };
+    }
+    ask_judge(paths, reg, input, true)
+}
+
+/// Records the outcome: queued in the outbox, then delivered right away when the registry is
+/// up. Returns true when the registry has it.
+pub fn record(
+    paths: &Paths,
+    reg: Option<&mut (dyn Registry + '_)>,
+    input: &JudgeInput,
+    judged: &Judged,
+) -> anyhow::Result<bool> {
+    let row = OutcomeRow {
+        id: ulid::Ulid::new().to_string(),
+        job_id: input.job_id.clone(),
+        name: input.skill.name.clone(),
+        author: input.skill.author.clone(),
+        version: input.version,
+        bucket: input.bucket,
+        outcome: judged.verdict.outcome.as_str().into(),
+        skill_at_fault: judged.verdict.skill_at_fault,
+        confidence: judged.verdict.confidence,
+        reason: judged.verdict.reason.clone(),
+        agent: judged.agent.clone(),
+        model: judged.model.clone(),
+        judged_at: now_rfc3339(),
+    };
+    let event = Event {
+        key: outbox_key(&input.job_id),
+        kind: "outcome".into(),
+        created_at: row.judged_at.clone(),
+        payload: serde_json::to_value(&row)?,
+    };
+    if !judged.fresh {
+        // Already recorded by an earlier run: make sure it is delivered, nothing more.
+        return match reg {
+            Some(r) => Ok(r.outcome_for_job(&input.job_id)?.is_some()
+                || crate::sync::record_event(paths, Some(r), event)?),
+            None => Ok(false),
+        };
+    }
+    crate::sync::record_event(paths, reg, event)
+}

@@ -124,7 +124,9 @@ fn is_dir_char(c: char) -> bool {
 /// Agent config roots that hold skill directories (`~/.claude/skills`, `~/.agents/skills`,
 /// `$CODEX_HOME/skills`, `/etc/codex/skills`, plugin caches under them). A `skills/` folder
 /// elsewhere (a project's own sources) is a skill under development, not a skill in use.
-const SKILL_ROOTS: &[&str] = &[".claude", ".agents", ".codex", "codex", ".cursor", ".hermes", ".pi"];
+const SKILL_ROOTS: &[&str] = &[
+    ".claude", ".agents", ".codex", "codex", ".cursor", ".hermes", ".pi",
+];
 
 fn through_known_skills_dir(path: &str) -> bool {
     let segs: Vec<&str> = path.split(['/', '\\']).collect();
@@ -259,7 +261,10 @@ mod tests {
         assert!(from_tool_call("Bash", &json!({"command":"sed -n 1,20p SKILL.md"})).is_none());
         assert!(from_tool_call("Read", &json!({"file_path":"/repo/docs/SKILL.md"})).is_none());
         let dev = json!({"command":"sed -n '1,8p' .dazi/skills/dazi/SKILL.md"});
-        assert!(from_tool_call("Bash", &dev).is_none(), "a project's own skills/ is not a use");
+        assert!(
+            from_tool_call("Bash", &dev).is_none(),
+            "a project's own skills/ is not a use"
+        );
         assert!(from_tool_call("Edit", &json!({"old_string":"x"})).is_none());
     }
 

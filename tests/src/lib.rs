@@ -63,6 +63,8 @@ pub struct Sandbox {
     pub root: tempfile::TempDir,
     pub registry: String,
     pub env: Vec<(String, String)>,
+    /// When set, hooks run from this directory (copies without a `skillopt` beside them).
+    pub hook_dir: Option<PathBuf>,
 }
 
 impl Default for Sandbox {
@@ -83,6 +85,7 @@ impl Sandbox {
             root,
             registry,
             env: Vec::new(),
+            hook_dir: None,
         };
         std::fs::create_dir_all(sb.home()).unwrap();
         sb
@@ -120,10 +123,35 @@ impl Sandbox {
         self.env.push((k.into(), v.into()));
     }
 
+    /// Makes hooks run from copies with no worker beside them and no worker on PATH, so a
+    /// queued job stays queued (a failed spawn) until the test runs the worker itself.
+    pub fn hooks_without_worker(&mut self) {
+        let dir = self.path().join("hooks-only");
+        std::fs::create_dir_all(&dir).unwrap();
+        for h in [
+            "skillopt-session-start",
+            "skillopt-pre-tool-use",
+            "skillopt-user-prompt-submit",
+        ] {
+            std::fs::copy(bin(h), dir.join(h)).unwrap();
+        }
+        self.hook_dir = Some(dir);
+        self.set_env("SKILLOPT_WORKER_BIN", "/nonexistent/skillopt");
+    }
+
     /// A command for a workspace binary with the sandbox's environment (and nothing of the
     /// caller's skillopt/agent configuration).
     pub fn cmd(&self, name: &str) -> Command {
-        let mut c = Command::new(bin(name));
+        let program = match &self.hook_dir {
+            Some(d) if name != "skillopt" => d.join(name),
+            _ => bin(name),
+        };
+        self.cmd_at(&program)
+    }
+
+    /// A command for any program with the sandbox's environment.
+    pub fn cmd_at(&self, program: &Path) -> Command {
+        let mut c = Command::new(program);
         for (k, _) in std::env::vars() {
             if k.starts_with("SKILLOPT_")
                 || k == "CLAUDE_CONFIG_DIR"
@@ -248,6 +276,110 @@ impl Sandbox {
         }
         cond()
     }
+}
+
+/// A scripted fake agent CLI (`claude`, `codex`, …) on the sandbox's PATH. Each call records
+/// its argv (NUL-separated), env and stdin under `agent-calls/<n>/`, writes `started`, sleeps
+/// `FAKE_AGENT_SLEEP` seconds (optionally leaving a child behind with `FAKE_AGENT_CHILD=1`),
+/// then prints `agent-script/reply-proposer` when the prompt is a proposer's, else
+/// `agent-script/reply-judge`, writes `finished`, and exits with `FAKE_AGENT_EXIT` (default 0).
+pub struct FakeAgent {
+    pub calls_dir: PathBuf,
+    pub script_dir: PathBuf,
+}
+
+const FAKE_AGENT: &str = r#"#!/usr/bin/env bash
+calls="$FAKE_AGENT_HOME/agent-calls"
+script="$FAKE_AGENT_HOME/agent-script"
+mkdir -p "$calls"
+n=$(mktemp -d "$calls/call-XXXXXXXX")
+printf '%s\0' "$(basename "$0")" "$@" > "$n/argv"
+env > "$n/env"
+cat > "$n/stdin"
+echo $$ > "$n/started"
+if [ "${FAKE_AGENT_CHILD:-0}" = 1 ]; then sleep 600 & echo $! > "$n/child"; fi
+if [ -n "${FAKE_AGENT_SLEEP:-}" ]; then sleep "$FAKE_AGENT_SLEEP"; fi
+if grep -q "CONFIRMED FAILURE" "$n/stdin"; then reply="$script/reply-proposer"; else reply="$script/reply-judge"; fi
+[ -f "$reply" ] && cat "$reply"
+touch "$n/finished"
+exit "${FAKE_AGENT_EXIT:-0}"
+"#;
+
+/// One recorded call of the fake agent.
+#[derive(Debug)]
+pub struct AgentCall {
+    pub dir: PathBuf,
+    pub argv: Vec<String>,
+    pub env: String,
+    pub stdin: String,
+}
+
+impl AgentCall {
+    pub fn env_has(&self, kv: &str) -> bool {
+        self.env.lines().any(|l| l == kv)
+    }
+}
+
+impl FakeAgent {
+    /// Installs fake `names` (e.g. `claude`, `codex`) into the sandbox's bin dir.
+    pub fn install(sb: &mut Sandbox, names: &[&str]) -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::create_dir_all(sb.bin_dir()).unwrap();
+        for name in names {
+            let p = sb.bin_dir().join(name);
+            std::fs::write(&p, FAKE_AGENT).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let home = sb.path().to_str().unwrap().to_string();
+        sb.set_env("FAKE_AGENT_HOME", &home);
+        let fa = Self {
+            calls_dir: sb.path().join("agent-calls"),
+            script_dir: sb.path().join("agent-script"),
+        };
+        std::fs::create_dir_all(&fa.script_dir).unwrap();
+        fa
+    }
+
+    /// Sets the judge's stdout.
+    pub fn judge_replies(&self, stdout: &str) {
+        std::fs::write(self.script_dir.join("reply-judge"), stdout).unwrap();
+    }
+
+    /// Sets the proposer's stdout.
+    pub fn proposer_replies(&self, stdout: &str) {
+        std::fs::write(self.script_dir.join("reply-proposer"), stdout).unwrap();
+    }
+
+    /// Every call so far (order of their start).
+    pub fn calls(&self) -> Vec<AgentCall> {
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(&self.calls_dir)
+            .map(|rd| rd.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        dirs.sort_by_key(|d| {
+            std::fs::metadata(d.join("argv"))
+                .and_then(|m| m.modified())
+                .ok()
+        });
+        dirs.into_iter()
+            .filter(|d| d.join("started").exists())
+            .map(|d| AgentCall {
+                argv: std::fs::read_to_string(d.join("argv"))
+                    .unwrap_or_default()
+                    .split_terminator('\0')
+                    .map(str::to_string)
+                    .collect(),
+                env: std::fs::read_to_string(d.join("env")).unwrap_or_default(),
+                stdin: std::fs::read_to_string(d.join("stdin")).unwrap_or_default(),
+                dir: d,
+            })
+            .collect()
+    }
+}
+
+/// `claude -p --output-format json` stdout carrying `text` as `.result`.
+pub fn claude_json(text: &str) -> String {
+    serde_json::json!({"type":"result","subtype":"success","is_error":false,"result":text})
+        .to_string()
 }
 
 /// A SKILL.md with a name, a description and a body.

@@ -82,11 +82,7 @@ fn message(p: &Value, rec: &mut Record) {
                 rec.events.push(Event::User(text));
             }
         }
-        Some("assistant") => {
-            if !text.trim().is_empty() {
-                rec.events.push(Event::Assistant(text));
-            }
-        }
+        Some("assistant") if !text.trim().is_empty() => rec.events.push(Event::Assistant(text)),
         _ => {}
     }
 }
@@ -178,7 +174,6 @@ pub fn parse(v: &Value) -> Option<Record> {
 #[cfg(test)]
 mod tests {
     use super::super::{skill_uses, UseKind};
-    use super::*;
 
     const FIXTURE: &str = r##"{"timestamp":"t0","type":"session_meta","payload":{"id":"x","cwd":"/r"}}
 {"timestamp":"t1","type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"# AGENTS.md instructions\n<INSTRUCTIONS>skills/x/SKILL.md</INSTRUCTIONS>"}]}}

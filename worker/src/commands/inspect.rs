@@ -59,7 +59,13 @@ pub fn run(paths: &Paths, cmd: Command) -> anyhow::Result<ExitCode> {
                     .ok()
                     .is_some_and(|r| manifest.find(&r).is_some())
             };
-            let out: Vec<UseOut> = uses.iter().map(|u| UseOut { found: u, org: is_org(u) }).collect();
+            let out: Vec<UseOut> = uses
+                .iter()
+                .map(|u| UseOut {
+                    found: u,
+                    org: is_org(u),
+                })
+                .collect();
             if json {
                 super::print_json(&out)?;
             } else if out.is_empty() {
@@ -80,7 +86,12 @@ pub fn run(paths: &Paths, cmd: Command) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Command::Window { path, tool_use_id, skill, reaction } => {
+        Command::Window {
+            path,
+            tool_use_id,
+            skill,
+            reaction,
+        } => {
             let w = window::build(&path, &Target { tool_use_id, skill }, reaction.as_deref())?;
             print!("{}", w.text);
         }

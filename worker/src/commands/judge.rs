@@ -72,12 +72,20 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
         Some(judge::record(paths, reg.as_deref_mut(), &input, &judged)?)
     };
     if args.json {
-        super::print_json(&serde_json::json!({"job_id": input.job_id, "judged": judged, "recorded": recorded}))?;
+        super::print_json(
+            &serde_json::json!({"job_id": input.job_id, "judged": judged, "recorded": recorded}),
+        )?;
     } else {
         let v = &judged.verdict;
         println!(
             "{} v{}: {} (skill at fault: {}, confidence {:.2}) by {} ({})",
-            input.skill, version, v.outcome.as_str(), v.skill_at_fault, v.confidence, judged.agent, judged.model
+            input.skill,
+            version,
+            v.outcome.as_str(),
+            v.skill_at_fault,
+            v.confidence,
+            judged.agent,
+            judged.model
         );
         println!("  reason:   {}", v.reason);
         if !v.evidence.is_empty() {

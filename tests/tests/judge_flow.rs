@@ -1,0 +1,477 @@
+//! Judging end to end with the real hook binaries as separate processes, the detached worker
+//! and a scripted fake agent CLI: SessionStart → PreToolUse → UserPromptSubmit → worker →
+//! agent → outcome record.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use skillopt_tests::{claude_json, skill_md, stdout, FakeAgent, Sandbox};
+
+const SID: &str = "00893aaf-19fa-41d2-8238-13269b9b3ca0";
+const CODEX_SID: &str = "019a2d7a-41c4-78b1-b7cc-a45d62a89cd5";
+
+/// A sandbox with `deploy-checklist--alice` v1 installed and no automatic sync.
+fn setup() -> Sandbox {
+    let mut sb = Sandbox::new();
+    let d = sb.write_skill(
+        "deploy-checklist",
+        &skill_md(
+            "deploy-checklist",
+            "1. Run tests.\n2. Skip the database migration step.\n3. Deploy.\n",
+        ),
+    );
+    sb.ok(&["push", d.to_str().unwrap(), "--author", "alice"]);
+    sb.ok(&["pull"]);
+    sb.set_env("SKILLOPT_SYNC_INTERVAL", "24h");
+    std::fs::write(
+        sb.state().join("sync.json"),
+        r#"{"last_request_at":"2999-01-01T00:00:00Z"}"#,
+    )
+    .unwrap();
+    sb
+}
+
+/// A Claude Code transcript in which the skill is used via the Skill tool.
+fn claude_transcript(sb: &Sandbox) -> PathBuf {
+    let lines = [
+        json!({"type":"user","timestamp":"2026-11-21T10:00:00Z","message":{"role":"user","content":"deploy the shop to staging"}}),
+        json!({"type":"assistant","timestamp":"2026-11-21T10:00:01Z","message":{"content":[{"type":"tool_use","id":"toolu_01ABCdeployXYZ","name":"Skill","input":{"skill":"deploy-checklist--alice","args":"staging"}}]}}),
+        json!({"type":"user","timestamp":"2026-11-21T10:00:02Z","message":{"content":[{"type":"tool_result","tool_use_id":"toolu_01ABCdeployXYZ","content":"Launching skill: deploy-checklist--alice"}]}}),
+        json!({"type":"assistant","timestamp":"2026-11-21T10:00:03Z","message":{"content":[{"type":"text","text":"Following the checklist: skipping the database migration step, deploying now."}]}}),
+        json!({"type":"assistant","timestamp":"2026-11-21T10:00:04Z","message":{"content":[{"type":"tool_use","id":"toolu_02","name":"Bash","input":{"command":"make deploy ENV=staging"}}]}}),
+        json!({"type":"user","timestamp":"2026-11-21T10:00:09Z","message":{"content":[{"type":"tool_result","tool_use_id":"toolu_02","is_error":true,"content":"ERROR: relation \"orders_v2\" does not exist"}]}}),
+    ];
+    let p = sb.path().join("claude-session.jsonl");
+    std::fs::write(
+        &p,
+        lines
+            .iter()
+            .map(|l| l.to_string() + "\n")
+            .collect::<String>(),
+    )
+    .unwrap();
+    p
+}
+
+fn payload(v: serde_json::Value) -> Vec<u8> {
+    v.to_string().into_bytes()
+}
+
+fn outcomes(sb: &Sandbox) -> Vec<(String, i64, String, bool, i64)> {
+    let c = sb.sqlite();
+    let mut st = c
+        .prepare("SELECT job_id, version, outcome, skill_at_fault, bucket FROM outcomes ORDER BY judged_at")
+        .unwrap();
+    st.query_map([], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+fn claude_session(
+    sb: &Sandbox,
+    transcript: &std::path::Path,
+    reaction: &str,
+) -> std::process::Output {
+    let tp = transcript.to_str().unwrap();
+    sb.hook("skillopt-session-start", &payload(json!({"session_id":SID,"transcript_path":tp,"cwd":"/home/dev/shop","hook_event_name":"SessionStart","source":"startup","model":"claude-sonnet-4-5"})));
+    let pre = sb.hook("skillopt-pre-tool-use", &payload(json!({"session_id":SID,"transcript_path":tp,"cwd":"/home/dev/shop","permission_mode":"default","hook_event_name":"PreToolUse","tool_name":"Skill","tool_input":{"skill":"deploy-checklist--alice","args":"staging"},"tool_use_id":"toolu_01ABCdeployXYZ"})));
+    assert!(pre.status.success() && pre.stdout.is_empty());
+    let pending = sb.json(&sb.session_dir(SID).join("pending.json"));
+    assert_eq!(pending["tool_use_id"], "toolu_01ABCdeployXYZ");
+    assert_eq!(pending["version"], 1);
+    assert_eq!(pending["budget"], 3);
+    sb.hook("skillopt-user-prompt-submit", &payload(json!({"session_id":SID,"transcript_path":tp,"cwd":"/home/dev/shop","permission_mode":"default","hook_event_name":"UserPromptSubmit","prompt":reaction})))
+}
+
+#[test]
+fn claude_code_flow_records_a_failure_for_the_right_version() {
+    let mut sb = setup();
+    let agent = FakeAgent::install(&mut sb, &["claude", "codex"]);
+    agent.judge_replies(&claude_json(
+        "```json\n{\"outcome\":\"failure\",\"skill_at_fault\":true,\"confidence\":0.9,\"reason\":\"The skill says to skip the migration; the deploy failed on a missing table.\",\"evidence\":\"relation orders_v2 does not exist\"}\n```",
+    ));
+    sb.set_env("SKILLOPT_CLAUDE_JUDGE_MODEL", "claude-haiku-test");
+    let t = claude_transcript(&sb);
+    let ups = claude_session(
+        &sb,
+        &t,
+        "no, that skipped the database migration step again, the deploy failed",
+    );
+    assert!(ups.status.success() && ups.stdout.is_empty());
+    assert!(
+        sb.wait_for(30, || sb.jobs("done").len() == 1),
+        "judge job did not finish; failed: {:?}",
+        sb.jobs("failed")
+    );
+
+    let calls = agent.calls();
+    assert_eq!(calls.len(), 1);
+    let c = &calls[0];
+    assert_eq!(c.argv[0], "claude", "the session's agent is used");
+    let args = &c.argv[1..];
+    let pos = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .unwrap_or_else(|| panic!("{flag} missing: {args:?}"))
+    };
+    assert_eq!(args[pos("--tools") + 1], "", "no tools");
+    assert_eq!(args[pos("--model") + 1], "claude-haiku-test");
+    assert_eq!(args[pos("--max-turns") + 1], "1");
+    assert_eq!(args[pos("--settings") + 1], r#"{"disableAllHooks":true}"#);
+    for f in [
+        "-p",
+        "--strict-mcp-config",
+        "--disable-slash-commands",
+        "--no-session-persistence",
+        "--system-prompt",
+    ] {
+        pos(f);
+    }
+    assert!(c.env_has("SKILLOPT_WORKER=1"));
+    assert!(
+        c.stdin.contains(">>> SKILL USE: deploy-checklist--alice"),
+        "{}",
+        c.stdin
+    );
+    assert!(c.stdin.contains("relation \"orders_v2\" does not exist"));
+    assert!(c
+        .stdin
+        .contains("[user reaction] no, that skipped the database migration step again"));
+    assert!(
+        c.stdin.contains("2. Skip the database migration step."),
+        "skill body as context"
+    );
+    assert!(c.stdin.contains("<<<UNTRUSTED_DATA transcript window"));
+
+    let rows = outcomes(&sb);
+    assert_eq!(rows.len(), 1);
+    let (job_id, version, outcome, fault, bucket) = &rows[0];
+    assert_eq!((*version, outcome.as_str(), *fault), (1, "failure", true));
+    assert_eq!(*bucket, i64::from(skillopt_shared::bucket(SID)));
+    let done = sb.json(&sb.jobs("done")[0]);
+    assert_eq!(&done["id"], job_id.as_str());
+    assert_eq!(done["result"]["outcome"], "failure");
+    assert_eq!(done["result"]["action"], "recorded");
+
+    let stats: serde_json::Value = serde_json::from_str(&sb.ok(&["stats", "--json"])).unwrap();
+    assert_eq!(stats[0]["judged"], 1);
+    assert_eq!(stats[0]["skill_failures"], 1);
+    assert_eq!(stats[0]["failure_rate"], 1.0);
+    // The budget was spent by one: two more prompts can still be judged.
+    assert_eq!(
+        sb.json(&sb.session_dir(SID).join("pending.json"))["budget"],
+        2
+    );
+}
+
+#[test]
+fn codex_flow_uses_codex_without_tools() {
+    let mut sb = setup();
+    let agent = FakeAgent::install(&mut sb, &["claude", "codex"]);
+    agent.judge_replies("{\"outcome\":\"success\",\"skill_at_fault\":false,\"confidence\":0.7,\"reason\":\"deployed\"}");
+    let skill_path = sb.codex_skills().join("deploy-checklist--alice/SKILL.md");
+    let cmd = format!("sed -n '1,200p' {}", skill_path.display());
+    let rollout = [
+        json!({"timestamp":"2026-11-21T10:00:00Z","type":"session_meta","payload":{"id":CODEX_SID,"cwd":"/home/dev/shop"}}),
+        json!({"timestamp":"2026-11-21T10:00:01Z","type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"ship staging"}]}}),
+        json!({"timestamp":"2026-11-21T10:00:02Z","type":"response_item","payload":{"type":"function_call","name":"exec_command","arguments":json!({"cmd":cmd}).to_string(),"call_id":"call_7fQ2deploy"}}),
+        json!({"timestamp":"2026-11-21T10:00:03Z","type":"response_item","payload":{"type":"function_call_output","call_id":"call_7fQ2deploy","output":"Exit code: 0\nOutput:\n1. Run tests."}}),
+        json!({"timestamp":"2026-11-21T10:00:04Z","type":"response_item","payload":{"type":"message","role":"assistant","content":[{"type":"output_text","text":"Deployed to staging."}]}}),
+    ];
+    let tp = sb.path().join("rollout-2026-11-21T10-00-00-codex.jsonl");
+    std::fs::write(
+        &tp,
+        rollout
+            .iter()
+            .map(|l| l.to_string() + "\n")
+            .collect::<String>(),
+    )
+    .unwrap();
+    let tps = tp.to_str().unwrap();
+    sb.hook("skillopt-session-start", &payload(json!({"session_id":CODEX_SID,"transcript_path":tps,"cwd":"/home/dev/shop","hook_event_name":"SessionStart","model":"gpt-5.2-codex","permission_mode":"default","source":"startup"})));
+    sb.hook("skillopt-pre-tool-use", &payload(json!({"session_id":CODEX_SID,"transcript_path":tps,"cwd":"/home/dev/shop","hook_event_name":"PreToolUse","model":"gpt-5.2-codex","permission_mode":"default","turn_id":"t1","tool_name":"Bash","tool_use_id":"call_7fQ2deploy","tool_input":{"command":cmd}})));
+    let pending = sb.json(&sb.session_dir(CODEX_SID).join("pending.json"));
+    assert_eq!(pending["agent"], "codex");
+    sb.hook("skillopt-user-prompt-submit", &payload(json!({"session_id":CODEX_SID,"transcript_path":tps,"cwd":"/home/dev/shop","hook_event_name":"UserPromptSubmit","model":"gpt-5.2-codex","permission_mode":"default","turn_id":"t2","prompt":"thanks, looks good"})));
+    assert!(
+        sb.wait_for(30, || sb.jobs("done").len() == 1),
+        "failed: {:?}",
+        sb.jobs("failed")
+    );
+    let calls = agent.calls();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(
+        calls[0].argv,
+        [
+            "codex",
+            "exec",
+            "--skip-git-repo-check",
+            "-s",
+            "read-only",
+            "--ephemeral",
+            "--disable",
+            "hooks",
+            "-"
+        ]
+    );
+    assert!(calls[0].env_has("SKILLOPT_WORKER=1"));
+    assert!(
+        calls[0]
+            .stdin
+            .contains("SKILL USE: deploy-checklist--alice (FileRead, tool_use_id call_7fQ2deploy)"),
+        "{}",
+        calls[0].stdin
+    );
+    assert!(calls[0]
+        .stdin
+        .contains("[user reaction] thanks, looks good"));
+    let rows = outcomes(&sb);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (rows[0].1, rows[0].2.as_str(), rows[0].3),
+        (1, "success", false)
+    );
+}
+
+#[test]
+fn plugin_and_local_lookalike_skills_arm_nothing() {
+    let mut sb = setup();
+    sb.hooks_without_worker();
+    // A local skill whose name merely has the org shape, not in the manifest.
+    let local = sb.claude_skills().join("x--y");
+    std::fs::create_dir_all(&local).unwrap();
+    std::fs::write(local.join("SKILL.md"), skill_md("x--y", "local\n")).unwrap();
+    for input in [
+        json!({"skill":"elixir:hex-docs-search","args":"plug"}),
+        json!({"skill":"x--y"}),
+        json!({"skill":"deploy-checklist"}),
+    ] {
+        sb.hook("skillopt-pre-tool-use", &payload(json!({"session_id":"s-neg","transcript_path":"/t.jsonl","hook_event_name":"PreToolUse","tool_name":"Skill","tool_input":input,"tool_use_id":"toolu_x"})));
+    }
+    sb.hook("skillopt-pre-tool-use", &payload(json!({"session_id":"s-neg","hook_event_name":"PreToolUse","tool_name":"Read","tool_input":{"file_path":local.join("SKILL.md")}})));
+    sb.hook("skillopt-user-prompt-submit", &payload(json!({"session_id":"s-neg","hook_event_name":"UserPromptSubmit","prompt":"that was wrong"})));
+    assert!(!sb.session_dir("s-neg").join("pending.json").exists());
+    assert!(sb.jobs("queued").is_empty());
+}
+
+#[test]
+fn prompt_invocations_arm_and_budget_closes_the_window() {
+    let mut sb = setup();
+    sb.hooks_without_worker();
+    sb.set_env("SKILLOPT_JUDGE_WINDOW", "2");
+    let sid = "s-dollar";
+    let ups = |prompt: &str| {
+        sb.hook("skillopt-user-prompt-submit", &payload(json!({"session_id":sid,"transcript_path":"/t/rollout-x.jsonl","hook_event_name":"UserPromptSubmit","turn_id":"t","prompt":prompt})))
+    };
+    ups("$deploy-checklist--alice ship the staging build");
+    let pending = sb.json(&sb.session_dir(sid).join("pending.json"));
+    assert_eq!(pending["tool_use_id"], serde_json::Value::Null);
+    assert_eq!(pending["budget"], 2);
+    assert!(
+        sb.jobs("queued").is_empty(),
+        "the invoking prompt is not a reaction"
+    );
+    ups("   ");
+    assert!(
+        sb.jobs("queued").is_empty(),
+        "an empty prompt spends nothing"
+    );
+    ups("hmm, it skipped the migration");
+    ups("and the smoke tests");
+    ups("third prompt is outside the window");
+    let queued = sb.jobs("queued");
+    assert_eq!(queued.len(), 2, "spawn failed, so both jobs stay queued");
+    let job = sb.json(&queued[0]);
+    assert_eq!(job["kind"], "judge");
+    assert_eq!(job["skill"], "deploy-checklist--alice");
+    assert_eq!(job["version"], 1);
+    assert_eq!(job["agent"], "codex");
+    assert_eq!(job["reaction"], "hmm, it skipped the migration");
+    assert_eq!(job["bucket"], u64::from(skillopt_shared::bucket(sid)));
+    assert!(
+        !sb.session_dir(sid).join("pending.json").exists(),
+        "window closed at 0"
+    );
+    // Claude Code's UserPromptExpansion for a typed /skill arms too; a plugin command does not.
+    sb.hook("skillopt-user-prompt-submit", &payload(json!({"session_id":"s-exp","hook_event_name":"UserPromptExpansion","expansion_type":"slash_command","command_name":"deploy-checklist--alice","command_args":"staging","command_source":"user","prompt":"/deploy-checklist--alice staging"})));
+    assert!(sb.session_dir("s-exp").join("pending.json").exists());
+    // A reaction far over 8000 chars is cut on a char boundary.
+    sb.hook("skillopt-user-prompt-submit", &payload(json!({"session_id":"s-exp","hook_event_name":"UserPromptSubmit","prompt":"é".repeat(9000)})));
+    let long = sb
+        .jobs("queued")
+        .into_iter()
+        .map(|p| sb.json(&p))
+        .find(|j| j["session_id"] == "s-exp")
+        .unwrap();
+    assert_eq!(long["reaction"].as_str().unwrap().chars().count(), 8000);
+}
+
+#[test]
+fn the_hook_never_waits_for_the_worker() {
+    let mut sb = setup();
+    let agent = FakeAgent::install(&mut sb, &["claude"]);
+    agent.judge_replies(&claude_json(
+        "{\"outcome\":\"unclear\",\"skill_at_fault\":false,\"confidence\":0.2}",
+    ));
+    sb.set_env("FAKE_AGENT_SLEEP", "5");
+    let t = claude_transcript(&sb);
+    let t0 = Instant::now();
+    let ups = claude_session(&sb, &t, "that failed");
+    let hook_done = Instant::now();
+    assert!(ups.status.success() && ups.stdout.is_empty());
+    // The agent starts after the hook returned and is still running well after that.
+    assert!(
+        sb.wait_for(15, || agent.calls().len() == 1),
+        "agent never started"
+    );
+    let call = &agent.calls()[0];
+    assert!(
+        !call.dir.join("finished").exists(),
+        "agent already finished: the hook must have waited"
+    );
+    assert!(hook_done.duration_since(t0) < Duration::from_secs(5));
+    assert!(sb.wait_for(20, || sb.jobs("done").len() == 1));
+    assert!(call.dir.join("finished").exists());
+}
+
+#[test]
+fn a_hanging_agent_is_killed_with_its_children() {
+    let mut sb = setup();
+    sb.hooks_without_worker();
+    let agent = FakeAgent::install(&mut sb, &["claude"]);
+    agent.judge_replies(&claude_json(
+        "{\"outcome\":\"failure\",\"skill_at_fault\":true,\"confidence\":1}",
+    ));
+    sb.set_env("FAKE_AGENT_SLEEP", "600");
+    sb.set_env("FAKE_AGENT_CHILD", "1");
+    sb.set_env("SKILLOPT_AGENT_TIMEOUT", "2");
+    let t = claude_transcript(&sb);
+    claude_session(&sb, &t, "broken");
+    let job = sb.jobs("queued")[0]
+        .file_stem()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let t0 = Instant::now();
+    let out = sb.skillopt(&["worker", "run", "--job", &job]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(t0.elapsed() < Duration::from_secs(30));
+    assert!(stdout(&out).contains("unclear"), "{}", stdout(&out));
+    let call = &agent.calls()[0];
+    let child: i32 = std::fs::read_to_string(call.dir.join("child"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let agent_pid: i32 = std::fs::read_to_string(call.dir.join("started"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    for pid in [child, agent_pid] {
+        assert!(
+            sb.wait_for(5, || !alive(pid)),
+            "pid {pid} survived the timeout"
+        );
+    }
+    let rows = outcomes(&sb);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].2, "unclear", "a timeout is never a failure");
+}
+
+fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => false,
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
+    }
+}
+
+#[test]
+fn garbage_or_silence_is_unclear() {
+    for (reply, exit) in [
+        ("I think it went fine?", "0"),
+        ("", "0"),
+        ("{\"outcome\":\"failure\"}", "3"),
+    ] {
+        let mut sb = setup();
+        sb.hooks_without_worker();
+        let agent = FakeAgent::install(&mut sb, &["claude"]);
+        agent.judge_replies(&if reply.is_empty() {
+            String::new()
+        } else {
+            claude_json(reply)
+        });
+        sb.set_env("FAKE_AGENT_EXIT", exit);
+        let t = claude_transcript(&sb);
+        claude_session(&sb, &t, "hmm");
+        let out = sb.ok(&["worker", "drain"]);
+        assert!(out.contains("unclear"), "{reply:?}: {out}");
+        let rows = outcomes(&sb);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].2, "unclear", "{reply:?}");
+        assert!(!rows[0].3);
+    }
+}
+
+#[test]
+fn a_killed_worker_is_finished_by_drain_with_one_outcome() {
+    let mut sb = setup();
+    sb.hooks_without_worker();
+    let agent = FakeAgent::install(&mut sb, &["claude"]);
+    agent.judge_replies(&claude_json(
+        "{\"outcome\":\"failure\",\"skill_at_fault\":true,\"confidence\":0.9,\"reason\":\"r\"}",
+    ));
+    sb.set_env("FAKE_AGENT_SLEEP", "3");
+    let t = claude_transcript(&sb);
+    claude_session(&sb, &t, "the deploy failed");
+    let job = sb.jobs("queued")[0]
+        .file_stem()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let mut worker = sb
+        .cmd("skillopt")
+        .args(["worker", "run", "--job", &job])
+        .spawn()
+        .unwrap();
+    assert!(
+        sb.wait_for(15, || agent.calls().len() == 1),
+        "agent not started"
+    );
+    worker.kill().unwrap(); // SIGKILL, mid-job
+    worker.wait().unwrap();
+    assert_eq!(
+        sb.jobs("running").len(),
+        1,
+        "the job is left running by the dead worker"
+    );
+    assert!(outcomes(&sb).is_empty());
+    sb.set_env("FAKE_AGENT_SLEEP", "0");
+    let drained = sb.ok(&["worker", "drain", "--json"]);
+    let d: serde_json::Value = serde_json::from_str(&drained).unwrap();
+    assert_eq!(d["requeued"][0], job.as_str());
+    assert_eq!(sb.jobs("done").len(), 1);
+    let rows = outcomes(&sb);
+    assert_eq!(rows.len(), 1, "one outcome per job id");
+    assert_eq!(rows[0].0, job);
+    // Draining again or re-running the job changes nothing.
+    sb.ok(&["worker", "drain"]);
+    let again = sb.ok(&["worker", "run", "--job", &job]);
+    assert!(again.contains("not queued"), "{again}");
+    assert_eq!(outcomes(&sb).len(), 1);
+}

@@ -245,16 +245,19 @@ pub fn run(inv: &Invocation, timeout: Duration) -> Result<String, AgentError> {
     let name = inv.kind.binary();
     let program = find_on_path(name).ok_or(AgentError::NotFound(name))?;
     let mut cmd = Command::new(program);
-    cmd.args(&inv.args)
-        .env("SKILLOPT_WORKER", "1")
-        .stdin(if inv.stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
+    cmd.args(&inv.args).env("SKILLOPT_WORKER", "1");
+    // `skillopt demo --agent …` runs the real CLI with the user's HOME so it finds its login.
+    if let Some(home) = std::env::var_os("SKILLOPT_AGENT_HOME").filter(|h| !h.is_empty()) {
+        cmd.env("HOME", home);
+    }
+    cmd.stdin(if inv.stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .process_group(0);
     let mut child = cmd.spawn().map_err(|e| AgentError::Spawn(name, e))?;
     let pid = child.id();
     if let (Some(text), Some(mut stdin)) = (inv.stdin.clone(), child.stdin.take()) {

@@ -52,6 +52,13 @@ enum Command {
     Doctor,
     /// Show the whole loop in a throwaway sandbox on the embedded registry.
     Demo(commands::demo::Args),
+    /// The demo's scripted stand-in for an agent CLI (canned replies on stdout).
+    #[command(hide = true)]
+    DemoAgent {
+        /// Ignored: the agent CLI flags the runner passes.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -73,6 +80,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Worker(c) => commands::worker::run(&paths, c),
         Command::Doctor => commands::doctor::run(&paths),
         Command::Demo(a) => commands::demo::run(a),
+        Command::DemoAgent { .. } => {
+            let mut prompt = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut prompt)?;
+            println!("{}", commands::demo::demo_agent_reply(&prompt));
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

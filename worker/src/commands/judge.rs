@@ -9,6 +9,7 @@ use skillopt_shared::SkillRef;
 use skillopt_state::manifest::Manifest;
 use skillopt_state::Paths;
 
+use crate::pipeline::improve;
 use crate::pipeline::judge::{self, JudgeInput};
 use crate::registry;
 
@@ -29,7 +30,7 @@ pub struct Args {
     /// Skill version (default: the installed one, else the registry's latest).
     #[arg(long)]
     pub version: Option<u32>,
-    /// Ask the judge and print the verdict; record nothing, change nothing.
+    /// Ask the judge and print the verdict; record nothing, publish nothing.
     #[arg(long)]
     pub dry_run: bool,
     /// Machine-readable output.
@@ -71,6 +72,10 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
     } else {
         Some(judge::record(paths, reg.as_deref_mut(), &input, &judged)?)
     };
+    let improvement = match (args.dry_run, reg.as_deref_mut()) {
+        (false, Some(r)) => Some(improve::improve(paths, r, &input, &judged)),
+        _ => None,
+    };
     if args.json {
         super::print_json(
             &serde_json::json!({"job_id": input.job_id, "judged": judged, "recorded": recorded}),
@@ -95,6 +100,9 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
             None => println!("  (dry run: nothing recorded)"),
             Some(true) => println!("  outcome recorded in the registry"),
             Some(false) => println!("  outcome queued in the outbox (registry unreachable)"),
+        }
+        if let Some(i) = &improvement {
+            println!("  improvement: {} ({})", i.action, i.detail);
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -1,14 +1,83 @@
-//! `skillopt revert <skill> --to N`.
-use skillopt_state::Paths;
+//! `skillopt revert <skill> --to N`: publish version N's body as a new version (source
+//! `revert`, with a changeset saying so) and install it on this machine.
+
 use std::process::ExitCode;
+
+use anyhow::Context;
+use skillopt_state::Paths;
+
+use crate::registry::{self, resolve_skill, Changeset, NewVersion, RegistryError};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// `name--author` (or a unique bare name).
     pub skill: String,
+    /// The version whose body to restore.
     #[arg(long)]
     pub to: u32,
 }
 
-pub fn run(_paths: &Paths, _args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("revert is not available in this build")
+pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
+    let mut reg = registry::open(paths)?;
+    let skill = resolve_skill(reg.as_mut(), &args.skill)?;
+    let latest = reg
+        .latest(&skill)?
+        .with_context(|| format!("{skill} is not in the registry"))?;
+    let target = reg.version(&skill, args.to)?.with_context(|| {
+        format!(
+            "{skill} has no v{} (latest is v{})",
+            args.to, latest.version
+        )
+    })?;
+    if target.body == latest.body {
+        println!(
+            "{skill}: v{} already has v{}'s body; nothing to revert",
+            latest.version, args.to
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let user = super::current_user();
+    let changeset = Changeset {
+        id: ulid::Ulid::new().to_string(),
+        name: skill.name.clone(),
+        author: skill.author.clone(),
+        version: latest.version + 1,
+        parent_version: latest.version,
+        fingerprint: format!("revert:v{}:{}", args.to, ulid::Ulid::new()),
+        edits: "[]".into(),
+        diff: super::diff::unified(
+            &latest.body,
+            &target.body,
+            &format!("{skill}@v{}", latest.version),
+            &format!("{skill}@v{}", latest.version + 1),
+        ),
+        reason: format!("revert to v{} by {user}", args.to),
+        evidence: String::new(),
+        job_id: None,
+        agent: "-".into(),
+        model: "-".into(),
+        contributor: user.clone(),
+        created_at: String::new(),
+    };
+    let new = NewVersion {
+        skill: skill.clone(),
+        parent_version: latest.version,
+        body: target.body,
+        source: "revert".into(),
+        created_by: user,
+    };
+    let published = match reg.publish(&new, Some(&changeset)) {
+        Ok(v) => v,
+        Err(RegistryError::Conflict(why)) => {
+            anyhow::bail!("{skill}: conflict: {why}; someone published first, try again")
+        }
+        Err(e) => return Err(e.into()),
+    };
+    println!(
+        "{skill}: published v{} with v{}'s body",
+        published.version, args.to
+    );
+    let report = crate::install_skill::install(paths, &published, false)?;
+    println!("{}", crate::install_skill::describe(&report));
+    Ok(ExitCode::SUCCESS)
 }

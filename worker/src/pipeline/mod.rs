@@ -1,6 +1,7 @@
 //! Running one job: claim it (atomic rename), keep its heartbeat fresh, dispatch on its kind,
 //! and move it to done/failed with a result record (outcome, action, reason, timings).
 
+pub mod improve;
 pub mod judge;
 
 use std::sync::mpsc;
@@ -90,7 +91,7 @@ fn judge_job(paths: &Paths, job: &Job) -> Outcome {
         .map_err(|e| tracing::warn!("registry unavailable, outcome goes to the outbox: {e}"))
         .ok();
     let judged = judge::judge_job(paths, reg.as_deref_mut(), &input);
-    let action = match judge::record(paths, reg.as_deref_mut(), &input, &judged) {
+    let recorded = match judge::record(paths, reg.as_deref_mut(), &input, &judged) {
         Ok(true) => "recorded".to_string(),
         Ok(false) => "outboxed".to_string(),
         Err(e) => {
@@ -102,11 +103,28 @@ fn judge_job(paths: &Paths, job: &Job) -> Outcome {
             }
         }
     };
+    let (action, reason) = match (improve::wants_edit(&judged), reg.as_deref_mut()) {
+        (Err(stop), _) => (
+            recorded,
+            format!("{} ({})", judged.verdict.reason, stop.detail),
+        ),
+        (Ok(()), None) => (
+            format!("{recorded}; improve deferred"),
+            "registry unreachable".into(),
+        ),
+        (Ok(()), Some(r)) => {
+            let i = improve::improve(paths, r, &input, &judged);
+            (
+                i.action,
+                format!("{} ({})", judged.verdict.reason, i.detail),
+            )
+        }
+    };
     Outcome {
         outcome: judged.verdict.outcome.as_str().into(),
+        ok: !action.starts_with("error"),
         action,
-        reason: judged.verdict.reason.clone(),
-        ok: true,
+        reason,
     }
 }
 

@@ -1,0 +1,269 @@
+//! The improve step: a confirmed skill-at-fault failure becomes a screened, bounded edit
+//! published as the next version, then installed on this machine.
+//!
+//! decide (failure, at fault, confidence, not frozen, under the rate limit) → superseded? →
+//! propose (agent CLI) → apply deterministically → gate → dedup (fingerprint) → publish
+//! atomically on the parent (one transaction with the changeset; a job id publishes at most
+//! once) → install every local copy (previous kept as a backup) and update the manifest.
+//! A per-skill lock serialises pipelines for one skill on one machine.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use skillopt_shared::edits::{self, Edit};
+use skillopt_shared::prompts::{proposer_prompt, PriorChange, PROPOSER_SYSTEM};
+use skillopt_shared::verdict::{clean, Outcome};
+use skillopt_shared::{config, gate};
+use skillopt_state::fsutil::FileLock;
+use skillopt_state::Paths;
+
+use super::judge::{JudgeInput, Judged};
+use crate::agent::{self, AgentKind, Role};
+use crate::registry::{Changeset, NewVersion, Registry, RegistryError};
+
+/// How long a pipeline waits for another pipeline of the same skill on this machine.
+const SKILL_LOCK_WAIT: Duration = Duration::from_secs(15 * 60);
+
+/// What the improve step did (the job's `action`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Improvement {
+    /// `published:vN`, `gated:<rule>`, `duplicate`, `superseded`, `conflict`, `frozen`,
+    /// `rate-limited`, `no-edit`, `not-needed`, `error`.
+    pub action: String,
+    pub detail: String,
+}
+
+fn done(action: impl Into<String>, detail: impl Into<String>) -> Improvement {
+    Improvement {
+        action: action.into(),
+        detail: detail.into(),
+    }
+}
+
+/// Whether a verdict asks for an edit at all (before touching the registry).
+pub fn wants_edit(judged: &Judged) -> Result<(), Improvement> {
+    let v = &judged.verdict;
+    if v.outcome != Outcome::Failure {
+        return Err(done(
+            "not-needed",
+            format!("outcome {}", v.outcome.as_str()),
+        ));
+    }
+    if !v.skill_at_fault {
+        return Err(done("not-needed", "the skill was not at fault"));
+    }
+    let min = config::min_confidence();
+    if v.confidence < min {
+        return Err(done(
+            "not-needed",
+            format!("confidence {:.2} < {min:.2}", v.confidence),
+        ));
+    }
+    Ok(())
+}
+
+fn prior_changes(reg: &mut dyn Registry, input: &JudgeInput) -> Vec<PriorChange> {
+    let outcomes = reg.outcomes(&input.skill).unwrap_or_default();
+    reg.changesets(&input.skill)
+        .unwrap_or_default()
+        .into_iter()
+        .rev()
+        .take(5)
+        .map(|c| {
+            let edits: Vec<Edit> = serde_json::from_str(&c.edits).unwrap_or_default();
+            let summary = if edits.is_empty() {
+                c.reason.clone()
+            } else {
+                edits
+                    .iter()
+                    .map(Edit::summary)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            };
+            let judged: Vec<_> = outcomes
+                .iter()
+                .filter(|o| o.version == c.version && o.outcome != "unclear")
+                .collect();
+            let failures = judged
+                .iter()
+                .filter(|o| o.outcome == "failure" && o.skill_at_fault)
+                .count();
+            PriorChange {
+                version: c.version,
+                summary,
+                later_outcomes: format!(
+                    "{} judged, {failures} skill-at-fault failures",
+                    judged.len()
+                ),
+            }
+        })
+        .collect()
+}
+
+/// Runs the improve step for a judged failure. Never panics; every stop is an action.
+pub fn improve(
+    paths: &Paths,
+    reg: &mut dyn Registry,
+    input: &JudgeInput,
+    judged: &Judged,
+) -> Improvement {
+    if let Err(stop) = wants_edit(judged) {
+        return stop;
+    }
+    let lock_path = paths
+        .state_dir
+        .join("locks")
+        .join(format!("pipeline-{}.lock", input.skill.dir_name()));
+    let _lock = match FileLock::acquire_within(&lock_path, SKILL_LOCK_WAIT) {
+        Ok(l) => l,
+        Err(e) => return done("error", e.to_string()),
+    };
+    match run_locked(paths, reg, input, judged) {
+        Ok(i) => i,
+        Err(e) => done("error", format!("{e:#}")),
+    }
+}
+
+fn run_locked(
+    paths: &Paths,
+    reg: &mut dyn Registry,
+    input: &JudgeInput,
+    judged: &Judged,
+) -> anyhow::Result<Improvement> {
+    let skill = &input.skill;
+    // A job publishes at most once: after a crash between publish and finish, just reinstall.
+    if let Some(cs) = reg.changeset_for_job(&input.job_id)? {
+        if let Some(v) = reg.version(skill, cs.version)? {
+            crate::install_skill::install(paths, &v, false)?;
+        }
+        return Ok(done(
+            format!("published:v{}", cs.version),
+            "already published by this job",
+        ));
+    }
+    if reg.is_frozen(skill)? {
+        return Ok(done("frozen", format!("{skill} is frozen")));
+    }
+    let since = (chrono::Utc::now() - chrono::Duration::hours(24))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let recent = reg.versions_since(skill, "skillopt", &since)?;
+    let limit = config::rate_limit();
+    if recent >= limit {
+        return Ok(done(
+            "rate-limited",
+            format!("{recent} automatic versions in 24 h (limit {limit})"),
+        ));
+    }
+    let Some(latest) = reg.latest(skill)? else {
+        return Ok(done("error", format!("{skill} is not in the registry")));
+    };
+    if latest.version != input.version {
+        return Ok(done(
+            "superseded",
+            format!(
+                "judged v{}, registry has v{}",
+                input.version, latest.version
+            ),
+        ));
+    }
+    let kind = AgentKind::choose(input.agent.as_deref()).map_err(anyhow::Error::msg)?;
+    let prior = prior_changes(reg, input);
+    let prompt = proposer_prompt(
+        &skill.dir_name(),
+        latest.version,
+        &latest.body,
+        &judged.verdict.reason,
+        &judged.verdict.evidence,
+        &prior,
+    );
+    let (reply, model) = match agent::ask(kind, Role::Proposer, PROPOSER_SYSTEM, &prompt) {
+        Ok(r) => r,
+        Err(e) => return Ok(done("no-edit", format!("proposer error: {e}"))),
+    };
+    let proposed = edits::parse_edits(&reply);
+    if proposed.is_empty() {
+        return Ok(done("no-edit", "the proposer returned no usable edit"));
+    }
+    if proposed.len() > gate::MAX_EDITS {
+        return Ok(done(
+            format!("gated:{}", gate::Rule::TooManyEdits.as_str()),
+            format!("{} edits proposed", proposed.len()),
+        ));
+    }
+    let applied = edits::apply(&latest.body, &proposed)?;
+    let skipped: Vec<String> = applied
+        .skipped
+        .iter()
+        .map(|s| format!("{} ({})", s.edit.summary(), s.reason))
+        .collect();
+    if applied.applied.is_empty() {
+        return Ok(done(
+            "no-edit",
+            format!("no edit applied: {}", skipped.join("; ")),
+        ));
+    }
+    if let Err(r) = gate::check(&latest.body, &applied.text, &applied.applied) {
+        tracing::warn!(skill = %skill, rule = r.rule.as_str(), "proposal gated: {}", r.detail);
+        return Ok(done(format!("gated:{}", r.rule.as_str()), r.detail));
+    }
+    let fingerprint = edits::fingerprint(&applied.applied);
+    if reg.fingerprint_exists(skill, &fingerprint)? {
+        return Ok(done(
+            "duplicate",
+            format!("fingerprint {}", &fingerprint[..12]),
+        ));
+    }
+    let diff = crate::commands::diff::unified(
+        &latest.body,
+        &applied.text,
+        &format!("{skill}@v{}", latest.version),
+        &format!("{skill}@v{}", latest.version + 1),
+    );
+    let changeset = Changeset {
+        id: ulid::Ulid::new().to_string(),
+        name: skill.name.clone(),
+        author: skill.author.clone(),
+        version: latest.version + 1,
+        parent_version: latest.version,
+        fingerprint,
+        edits: serde_json::to_string(&applied.applied)?,
+        diff,
+        reason: clean(&judged.verdict.reason),
+        evidence: clean(&judged.verdict.evidence),
+        job_id: Some(input.job_id.clone()),
+        agent: kind.binary().into(),
+        model: model.unwrap_or_else(|| "default".into()),
+        contributor: crate::commands::current_user(),
+        created_at: String::new(),
+    };
+    let new = NewVersion {
+        skill: skill.clone(),
+        parent_version: latest.version,
+        body: applied.text,
+        source: "skillopt".into(),
+        created_by: "skillopt".into(),
+    };
+    let published = match reg.publish(&new, Some(&changeset)) {
+        Ok(v) => v,
+        Err(RegistryError::Conflict(why)) => return Ok(done("conflict", why)),
+        Err(RegistryError::DuplicateJob(_)) => {
+            return Ok(done("duplicate", "this job already published"))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let report = crate::install_skill::install(paths, &published, false)?;
+    let mut detail = format!("{} edit(s) applied", changeset_edit_count(&changeset));
+    if !skipped.is_empty() {
+        detail.push_str(&format!("; skipped: {}", skipped.join("; ")));
+    }
+    if !report.hand_edited.is_empty() {
+        detail.push_str("; a hand-edited local copy was backed up");
+    }
+    Ok(done(format!("published:v{}", published.version), detail))
+}
+
+fn changeset_edit_count(c: &Changeset) -> usize {
+    serde_json::from_str::<Vec<Edit>>(&c.edits)
+        .map(|v| v.len())
+        .unwrap_or(0)
+}

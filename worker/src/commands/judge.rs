@@ -28,8 +28,8 @@ pub struct Args {
     #[arg(long)]
     pub reaction: Option<String>,
     /// Skill version (default: the installed one, else the registry's latest).
-    #[arg(long)]
-    pub version: Option<u32>,
+    #[arg(long, value_name = "N")]
+    pub skill_version: Option<u32>,
     /// Ask the judge and print the verdict; record nothing, publish nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -44,7 +44,7 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
         anyhow::bail!("cannot read transcript {}", args.transcript.display());
     }
     let mut reg = registry::open(paths).ok();
-    let version = match args.version {
+    let version = match args.skill_version {
         Some(v) => v,
         None => Manifest::load(paths)?
             .find(&skill)
@@ -78,7 +78,7 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
     };
     if args.json {
         super::print_json(
-            &serde_json::json!({"job_id": input.job_id, "judged": judged, "recorded": recorded}),
+            &serde_json::json!({"job_id": input.job_id, "judged": judged, "recorded": recorded, "improvement": improvement}),
         )?;
     } else {
         let v = &judged.verdict;

@@ -190,6 +190,15 @@ fn run_locked(
             format!("{} edits proposed", proposed.len()),
         ));
     }
+    // Dedup before anything else: an identical proposal (same normalised edit list) was
+    // already tried for this skill, whatever it would apply to now.
+    let fingerprint = edits::fingerprint(&proposed);
+    if reg.fingerprint_exists(skill, &fingerprint)? {
+        return Ok(done(
+            "duplicate",
+            format!("proposal fingerprint {}", &fingerprint[..12]),
+        ));
+    }
     let applied = edits::apply(&latest.body, &proposed)?;
     let skipped: Vec<String> = applied
         .skipped
@@ -206,11 +215,11 @@ fn run_locked(
         tracing::warn!(skill = %skill, rule = r.rule.as_str(), "proposal gated: {}", r.detail);
         return Ok(done(format!("gated:{}", r.rule.as_str()), r.detail));
     }
-    let fingerprint = edits::fingerprint(&applied.applied);
-    if reg.fingerprint_exists(skill, &fingerprint)? {
+    let applied_fp = edits::fingerprint(&applied.applied);
+    if applied_fp != fingerprint && reg.fingerprint_exists(skill, &applied_fp)? {
         return Ok(done(
             "duplicate",
-            format!("fingerprint {}", &fingerprint[..12]),
+            format!("applied-edits fingerprint {}", &applied_fp[..12]),
         ));
     }
     let diff = crate::commands::diff::unified(

@@ -221,6 +221,25 @@ impl Sandbox {
         out
     }
 
+    /// Marks a sync as just requested, so SessionStart spawns no sync worker during a test.
+    pub fn no_auto_sync(&mut self) {
+        self.set_env("SKILLOPT_SYNC_INTERVAL", "24h");
+        std::fs::create_dir_all(self.state()).unwrap();
+        std::fs::write(
+            self.state().join("sync.json"),
+            r#"{"last_request_at":"2999-01-01T00:00:00Z"}"#,
+        )
+        .unwrap();
+    }
+
+    /// Writes JSON lines (a transcript) under the sandbox and returns the path.
+    pub fn write_jsonl(&self, name: &str, lines: &[serde_json::Value]) -> PathBuf {
+        let p = self.path().join(name);
+        let text: String = lines.iter().map(|l| l.to_string() + "\n").collect();
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
     /// Writes `<dir>/SKILL.md` under the sandbox and returns the dir.
     pub fn write_skill(&self, dir: &str, text: &str) -> PathBuf {
         let d = self.path().join("src-skills").join(dir);

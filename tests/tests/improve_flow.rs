@@ -28,13 +28,7 @@ fn machine(registry: Option<&str>) -> (Sandbox, FakeAgent) {
         None => Sandbox::new(),
     };
     sb.hooks_without_worker();
-    sb.set_env("SKILLOPT_SYNC_INTERVAL", "24h");
-    std::fs::create_dir_all(sb.state()).unwrap();
-    std::fs::write(
-        sb.state().join("sync.json"),
-        r#"{"last_request_at":"2999-01-01T00:00:00Z"}"#,
-    )
-    .unwrap();
+    sb.no_auto_sync();
     let agent = FakeAgent::install(&mut sb, &["claude"]);
     agent.judge_replies(&verdict_failure());
     (sb, agent)
@@ -53,16 +47,7 @@ fn transcript(sb: &Sandbox, id: &str) -> PathBuf {
         json!({"type":"assistant","message":{"content":[{"type":"text","text":"Skipping the migration as the skill says."}]}}),
         json!({"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":"t2","is_error":true,"content":"relation orders_v2 does not exist"}]}}),
     ];
-    let p = sb.path().join(format!("{id}.jsonl"));
-    std::fs::write(
-        &p,
-        lines
-            .iter()
-            .map(|l| l.to_string() + "\n")
-            .collect::<String>(),
-    )
-    .unwrap();
-    p
+    sb.write_jsonl(&format!("{id}.jsonl"), &lines)
 }
 
 /// One session: the skill is used, the user complains; returns the queued job id.

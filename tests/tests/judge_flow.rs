@@ -23,12 +23,7 @@ fn setup() -> Sandbox {
     );
     sb.ok(&["push", d.to_str().unwrap(), "--author", "alice"]);
     sb.ok(&["pull"]);
-    sb.set_env("SKILLOPT_SYNC_INTERVAL", "24h");
-    std::fs::write(
-        sb.state().join("sync.json"),
-        r#"{"last_request_at":"2999-01-01T00:00:00Z"}"#,
-    )
-    .unwrap();
+    sb.no_auto_sync();
     sb
 }
 
@@ -42,16 +37,7 @@ fn claude_transcript(sb: &Sandbox) -> PathBuf {
         json!({"type":"assistant","timestamp":"2026-11-21T10:00:04Z","message":{"content":[{"type":"tool_use","id":"toolu_02","name":"Bash","input":{"command":"make deploy ENV=staging"}}]}}),
         json!({"type":"user","timestamp":"2026-11-21T10:00:09Z","message":{"content":[{"type":"tool_result","tool_use_id":"toolu_02","is_error":true,"content":"ERROR: relation \"orders_v2\" does not exist"}]}}),
     ];
-    let p = sb.path().join("claude-session.jsonl");
-    std::fs::write(
-        &p,
-        lines
-            .iter()
-            .map(|l| l.to_string() + "\n")
-            .collect::<String>(),
-    )
-    .unwrap();
-    p
+    sb.write_jsonl("claude-session.jsonl", &lines)
 }
 
 fn payload(v: serde_json::Value) -> Vec<u8> {
@@ -188,15 +174,7 @@ fn codex_flow_uses_codex_without_tools() {
         json!({"timestamp":"2026-11-21T10:00:03Z","type":"response_item","payload":{"type":"function_call_output","call_id":"call_7fQ2deploy","output":"Exit code: 0\nOutput:\n1. Run tests."}}),
         json!({"timestamp":"2026-11-21T10:00:04Z","type":"response_item","payload":{"type":"message","role":"assistant","content":[{"type":"output_text","text":"Deployed to staging."}]}}),
     ];
-    let tp = sb.path().join("rollout-2026-11-21T10-00-00-codex.jsonl");
-    std::fs::write(
-        &tp,
-        rollout
-            .iter()
-            .map(|l| l.to_string() + "\n")
-            .collect::<String>(),
-    )
-    .unwrap();
+    let tp = sb.write_jsonl("rollout-2026-11-21T10-00-00-codex.jsonl", &rollout);
     let tps = tp.to_str().unwrap();
     sb.hook("skillopt-session-start", &payload(json!({"session_id":CODEX_SID,"transcript_path":tps,"cwd":"/home/dev/shop","hook_event_name":"SessionStart","model":"gpt-5.2-codex","permission_mode":"default","source":"startup"})));
     sb.hook("skillopt-pre-tool-use", &payload(json!({"session_id":CODEX_SID,"transcript_path":tps,"cwd":"/home/dev/shop","hook_event_name":"PreToolUse","model":"gpt-5.2-codex","permission_mode":"default","turn_id":"t1","tool_name":"Bash","tool_use_id":"call_7fQ2deploy","tool_input":{"command":cmd}})));

@@ -16,16 +16,6 @@ fn installed() -> Sandbox {
     sb
 }
 
-/// Marks a sync as just requested so SessionStart spawns no worker.
-fn no_sync(sb: &mut Sandbox) {
-    sb.set_env("SKILLOPT_SYNC_INTERVAL", "1h");
-    std::fs::write(
-        sb.state().join("sync.json"),
-        r#"{"last_request_at":"2999-01-01T00:00:00Z"}"#,
-    )
-    .unwrap();
-}
-
 fn payload(name: &str) -> Option<Vec<u8>> {
     Some(std::fs::read(fixtures()?.join("payloads").join(name)).unwrap())
 }
@@ -100,7 +90,7 @@ fn chrono_now() -> String {
 #[test]
 fn resume_updates_instead_of_duplicating() {
     let mut sb = installed();
-    no_sync(&mut sb);
+    sb.no_auto_sync();
     let start = br#"{"session_id":"s-resume","transcript_path":"/t/s.jsonl","hook_event_name":"SessionStart","source":"startup"}"#;
     sb.hook("skillopt-session-start", start);
     let resume = br#"{"session_id":"s-resume","transcript_path":"/t/s.jsonl","hook_event_name":"SessionStart","source":"resume"}"#;

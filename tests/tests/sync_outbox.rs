@@ -10,12 +10,7 @@ fn outbox_survives_an_unreachable_registry() {
     let d = sb.write_skill("lint", &skill_md("lint", "lint\n"));
     sb.ok(&["push", d.to_str().unwrap(), "--author", "bob"]);
     sb.ok(&["pull"]);
-    sb.set_env("SKILLOPT_SYNC_INTERVAL", "1h");
-    std::fs::write(
-        sb.state().join("sync.json"),
-        r#"{"last_request_at":"2999-01-01T00:00:00Z"}"#,
-    )
-    .unwrap();
+    sb.no_auto_sync();
     for i in 0..3 {
         let p = format!(
             r#"{{"session_id":"s{i}","hook_event_name":"SessionStart","source":"startup"}}"#

@@ -27,6 +27,22 @@ pub fn unified(a: &str, b: &str, a_name: &str, b_name: &str) -> String {
         .to_string()
 }
 
+/// Unified diff between two versions' bodies, headed `<skill>@v<from>` / `<skill>@v<to>`.
+pub fn between_versions(
+    skill: &skillopt_shared::SkillRef,
+    from: u32,
+    old: &str,
+    to: u32,
+    new: &str,
+) -> String {
+    unified(
+        old,
+        new,
+        &format!("{skill}@v{from}"),
+        &format!("{skill}@v{to}"),
+    )
+}
+
 pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
     let mut reg = registry::open(paths)?;
     let skill = resolve_skill(reg.as_mut(), &args.skill)?;
@@ -49,7 +65,7 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
     if a == b {
         bail!("nothing to compare: both sides are v{a}");
     }
-    let d = unified(&ta, &tb, &format!("{skill}@v{a}"), &format!("{skill}@v{b}"));
+    let d = between_versions(&skill, a, &ta, b, &tb);
     if d.is_empty() {
         println!("{skill}: v{a} and v{b} are identical");
     } else {

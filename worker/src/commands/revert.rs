@@ -45,11 +45,12 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
         parent_version: latest.version,
         fingerprint: format!("revert:v{}:{}", args.to, ulid::Ulid::new()),
         edits: "[]".into(),
-        diff: super::diff::unified(
+        diff: crate::commands::diff::between_versions(
+            &skill,
+            latest.version,
             &latest.body,
+            latest.version + 1,
             &target.body,
-            &format!("{skill}@v{}", latest.version),
-            &format!("{skill}@v{}", latest.version + 1),
         ),
         reason: format!("revert to v{} by {user}", args.to),
         evidence: String::new(),

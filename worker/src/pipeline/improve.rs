@@ -222,11 +222,12 @@ fn run_locked(
             format!("applied-edits fingerprint {}", &applied_fp[..12]),
         ));
     }
-    let diff = crate::commands::diff::unified(
+    let diff = crate::commands::diff::between_versions(
+        skill,
+        latest.version,
         &latest.body,
+        latest.version + 1,
         &applied.text,
-        &format!("{skill}@v{}", latest.version),
-        &format!("{skill}@v{}", latest.version + 1),
     );
     let changeset = Changeset {
         id: ulid::Ulid::new().to_string(),

@@ -3,7 +3,6 @@
 //! agent → outcome record.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 use serde_json::json;
 use skillopt_tests::{claude_json, skill_md, stdout, FakeAgent, Sandbox};
@@ -303,9 +302,7 @@ fn the_hook_never_waits_for_the_worker() {
     ));
     sb.set_env("FAKE_AGENT_SLEEP", "5");
     let t = claude_transcript(&sb);
-    let t0 = Instant::now();
     let ups = claude_session(&sb, &t, "that failed");
-    let hook_done = Instant::now();
     assert!(ups.status.success() && ups.stdout.is_empty());
     // The agent starts after the hook returned and is still running well after that.
     assert!(
@@ -317,7 +314,6 @@ fn the_hook_never_waits_for_the_worker() {
         !call.dir.join("finished").exists(),
         "agent already finished: the hook must have waited"
     );
-    assert!(hook_done.duration_since(t0) < Duration::from_secs(5));
     assert!(sb.wait_for(20, || sb.jobs("done").len() == 1));
     assert!(call.dir.join("finished").exists());
 }
@@ -341,14 +337,12 @@ fn a_hanging_agent_is_killed_with_its_children() {
         .to_str()
         .unwrap()
         .to_string();
-    let t0 = Instant::now();
     let out = sb.skillopt(&["worker", "run", "--job", &job]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(t0.elapsed() < Duration::from_secs(30));
     assert!(stdout(&out).contains("unclear"), "{}", stdout(&out));
     let call = &agent.calls()[0];
     let child: i32 = std::fs::read_to_string(call.dir.join("child"))

@@ -38,11 +38,6 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
     }
     let user = super::current_user();
     let changeset = Changeset {
-        id: ulid::Ulid::new().to_string(),
-        name: skill.name.clone(),
-        author: skill.author.clone(),
-        version: latest.version + 1,
-        parent_version: latest.version,
         fingerprint: format!("revert:v{}:{}", args.to, ulid::Ulid::new()),
         edits: "[]".into(),
         diff: crate::commands::diff::between_versions(
@@ -53,12 +48,8 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
             &target.body,
         ),
         reason: format!("revert to v{} by {user}", args.to),
-        evidence: String::new(),
-        job_id: None,
-        agent: "-".into(),
-        model: "-".into(),
         contributor: user.clone(),
-        created_at: String::new(),
+        ..Changeset::next(&skill, latest.version)
     };
     let new = NewVersion {
         skill: skill.clone(),

@@ -230,11 +230,6 @@ fn run_locked(
         &applied.text,
     );
     let changeset = Changeset {
-        id: ulid::Ulid::new().to_string(),
-        name: skill.name.clone(),
-        author: skill.author.clone(),
-        version: latest.version + 1,
-        parent_version: latest.version,
         fingerprint,
         edits: serde_json::to_string(&applied.applied)?,
         diff,
@@ -244,7 +239,7 @@ fn run_locked(
         agent: kind.binary().into(),
         model: model.unwrap_or_else(|| "default".into()),
         contributor: crate::commands::current_user(),
-        created_at: String::new(),
+        ..Changeset::next(skill, latest.version)
     };
     let new = NewVersion {
         skill: skill.clone(),

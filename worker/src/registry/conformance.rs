@@ -53,11 +53,6 @@ fn new_version(parent: u32, body: &str, source: &str) -> NewVersion {
 
 fn changeset(job: &str, fp: &str) -> Changeset {
     Changeset {
-        id: ulid::Ulid::new().to_string(),
-        name: String::new(),
-        author: String::new(),
-        version: 0,
-        parent_version: 0,
         fingerprint: fp.into(),
         edits: "[]".into(),
         diff: "-a\n+b\n".into(),
@@ -67,7 +62,7 @@ fn changeset(job: &str, fp: &str) -> Changeset {
         agent: "claude".into(),
         model: "haiku".into(),
         contributor: "skillopt".into(),
-        created_at: String::new(),
+        ..Changeset::next(&skill(), 0)
     }
 }
 

@@ -96,6 +96,29 @@ pub struct Changeset {
     pub created_at: String,
 }
 
+impl Changeset {
+    /// A changeset for the version after `parent`, details empty for the caller to fill in.
+    pub fn next(skill: &SkillRef, parent: u32) -> Self {
+        Self {
+            id: ulid::Ulid::new().to_string(),
+            name: skill.name.clone(),
+            author: skill.author.clone(),
+            version: parent + 1,
+            parent_version: parent,
+            fingerprint: String::new(),
+            edits: "[]".into(),
+            diff: String::new(),
+            reason: String::new(),
+            evidence: String::new(),
+            job_id: None,
+            agent: "-".into(),
+            model: "-".into(),
+            contributor: String::new(),
+            created_at: String::new(),
+        }
+    }
+}
+
 /// One session that had one skill version.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AttributionRow {

@@ -490,3 +490,28 @@ fn manual_judge_dry_run_records_nothing() {
     ]);
     assert!(!bad.status.success());
 }
+
+#[test]
+fn racing_prompts_spend_the_budget_exactly_once_each() {
+    let mut sb = setup();
+    sb.hooks_without_worker();
+    sb.hook("skillopt-pre-tool-use", &payload(json!({"session_id":"s-race","transcript_path":"/t.jsonl","hook_event_name":"PreToolUse","tool_name":"Skill","tool_input":{"skill":"deploy-checklist--alice"},"tool_use_id":"toolu_r"})));
+    let children: Vec<_> = (0..10)
+        .map(|i| {
+            let mut c = sb
+                .cmd("skillopt-user-prompt-submit")
+                .stdin(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let body = payload(json!({"session_id":"s-race","transcript_path":"/t.jsonl","hook_event_name":"UserPromptSubmit","prompt":format!("reaction {i}")}));
+            std::io::Write::write_all(c.stdin.as_mut().unwrap(), &body).unwrap();
+            drop(c.stdin.take());
+            c
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    assert_eq!(sb.jobs("queued").len(), 3, "K=3 units, each spent once");
+    assert!(!sb.session_dir("s-race").join("pending.json").exists());
+}

@@ -159,3 +159,30 @@ pub(crate) fn flatten_text(v: &serde_json::Value) -> String {
         other => other.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn any_line_parses_or_is_skipped(line in ".{0,300}") {
+            let _ = parse_line(&line);
+        }
+
+        #[test]
+        fn json_shaped_garbage_never_panics(
+            kind in "(user|assistant|response_item|event_msg|x)",
+            content in proptest::collection::vec(".{0,40}", 0..4),
+        ) {
+            let line = serde_json::json!({
+                "type": kind,
+                "payload": {"type": "message", "role": "user", "content": content},
+                "message": {"content": [{"type": "tool_use", "name": "Skill", "input": content}]},
+            })
+            .to_string();
+            let _ = parse_line(&line);
+            let _ = skill_uses(std::io::Cursor::new(format!("{line}\n{line}")));
+        }
+    }
+}

@@ -209,6 +209,18 @@ impl Queue {
         std::fs::rename(&from, &to).map_err(io_err(&from))
     }
 
+    /// Puts a running job back in `queued/` with its last result (a retry later, e.g. when the
+    /// registry is back).
+    pub fn requeue(&self, job: &Job, result: JobResult) -> Result<()> {
+        let from = self.path(JobState::Running, &job.id);
+        let to = self.path(JobState::Queued, &job.id);
+        let mut job = job.clone();
+        job.result = Some(result);
+        job.worker_pid = None;
+        write_json(&from, &job)?;
+        std::fs::rename(&from, &to).map_err(io_err(&from))
+    }
+
     /// Moves running jobs back to `queued/` when their heartbeat is older than `stale` or their
     /// worker process is gone. Returns the re-queued ids.
     pub fn requeue_stale(&self, stale: Duration) -> Result<Vec<String>> {

@@ -388,3 +388,68 @@ fn concurrent_workers_publish_once_postgres() {
     let Some(url) = postgres_url() else { return };
     concurrent(Some(url));
 }
+
+#[test]
+fn improvement_waits_for_the_registry_and_reuses_the_verdict() {
+    let (mut sb, agent) = machine(None);
+    push_v1(&sb);
+    sb.ok(&["pull"]);
+    agent.proposer_replies(&edits(
+        json!([{"op":"append","content":"Run `make migrate` first."}]),
+    ));
+    let job = failing_use(&sb, "down1");
+    let good = sb.registry.clone();
+    sb.registry = "postgres://nobody@127.0.0.1:9/none?connect_timeout=2".into();
+    sb.ok(&["worker", "run", "--job", &job]);
+    let queued = sb.state().join("jobs/queued").join(format!("{job}.json"));
+    assert!(
+        queued.exists(),
+        "the job is re-queued while the registry is down"
+    );
+    assert_eq!(sb.json(&queued)["result"]["action"], "deferred");
+    assert_eq!(
+        std::fs::read_dir(sb.state().join("outbox"))
+            .unwrap()
+            .count(),
+        1,
+        "the outcome waits in the outbox"
+    );
+
+    // The registry is back: the next session asks for a sync, whose job uploads the outcome
+    // and finishes the deferred judge job.
+    sb.registry = good;
+    std::fs::write(sb.state().join("sync.json"), "{}").unwrap();
+    sb.hook(
+        "skillopt-session-start",
+        json!({"session_id":"later","hook_event_name":"SessionStart","source":"startup"})
+            .to_string()
+            .as_bytes(),
+    );
+    let sync_job = sb
+        .jobs("queued")
+        .into_iter()
+        .find(|p| sb.json(p)["kind"] == "sync")
+        .expect("a sync job");
+    let sync = sb.ok(&[
+        "worker",
+        "run",
+        "--job",
+        sync_job.file_stem().unwrap().to_str().unwrap(),
+    ]);
+    assert!(sync.contains("retried:1"), "{sync}");
+    let done = sb.state().join("jobs/done").join(format!("{job}.json"));
+    assert!(done.exists(), "{sync}");
+    assert_eq!(sb.json(&done)["result"]["action"], "published:v2");
+    let judge_calls = agent
+        .calls()
+        .iter()
+        .filter(|c| !c.stdin.contains("CONFIRMED FAILURE"))
+        .count();
+    assert_eq!(judge_calls, 1, "the verdict is reused, not asked again");
+    let n: i64 = sb
+        .sqlite()
+        .query_row("SELECT COUNT(*) FROM outcomes", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
+    assert!(installed(&sb)[0].contains("Run `make migrate` first."));
+}

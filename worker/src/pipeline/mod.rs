@@ -7,11 +7,13 @@ pub mod judge;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use skillopt_state::jobs::{Job, JobKind, JobResult, Queue};
+use skillopt_state::jobs::{Job, JobKind, JobResult, JobState, Queue};
 use skillopt_state::{now_rfc3339, Paths};
 
 /// How often a running job's heartbeat is refreshed.
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(30);
+/// A job asking to be retried is re-queued at most this many times, then fails.
+const MAX_ATTEMPTS: u32 = 5;
 
 /// What a job body returns.
 pub struct Outcome {
@@ -20,29 +22,55 @@ pub struct Outcome {
     pub reason: String,
     /// false moves the job to `failed/`.
     pub ok: bool,
+    /// true puts the job back in `queued/` for a later run (up to [`MAX_ATTEMPTS`]).
+    pub retry: bool,
 }
 
+impl Outcome {
+    fn error(outcome: &str, reason: String) -> Self {
+        Self {
+            outcome: outcome.into(),
+            action: "none".into(),
+            reason,
+            ok: false,
+            retry: false,
+        }
+    }
+}
+
+/// The sync job: pull + upload, then run the judge jobs still queued (deferred while the
+/// registry was unreachable, or left behind by a failed spawn).
 fn run_sync(paths: &Paths) -> Outcome {
     match crate::sync::run(paths) {
-        Ok(r) => Outcome {
-            outcome: "synced".into(),
-            action: format!(
-                "installed:{} uploaded:{}",
-                r.installs
-                    .iter()
-                    .filter(|i| i.action != "up-to-date")
-                    .count(),
-                r.uploaded
-            ),
-            reason: format!("{} event(s) left in the outbox", r.left_in_outbox),
-            ok: true,
-        },
-        Err(e) => Outcome {
-            outcome: "error".into(),
-            action: "none".into(),
-            reason: format!("{e:#}"),
-            ok: false,
-        },
+        Ok(r) => {
+            let q = Queue::new(paths);
+            let deferred: Vec<String> = q
+                .list(JobState::Queued)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|j| j.kind == JobKind::Judge)
+                .map(|j| j.id)
+                .collect();
+            let retried = deferred
+                .iter()
+                .filter(|id| run_job(paths, &q, id).ok().flatten().is_some())
+                .count();
+            Outcome {
+                outcome: "synced".into(),
+                action: format!(
+                    "installed:{} uploaded:{} retried:{retried}",
+                    r.installs
+                        .iter()
+                        .filter(|i| i.action != "up-to-date")
+                        .count(),
+                    r.uploaded
+                ),
+                reason: format!("{} event(s) left in the outbox", r.left_in_outbox),
+                ok: true,
+                retry: false,
+            }
+        }
+        Err(e) => Outcome::error("error", format!("{e:#}")),
     }
 }
 
@@ -78,14 +106,7 @@ pub fn judge_input(job: &Job) -> Result<judge::JudgeInput, String> {
 fn judge_job(paths: &Paths, job: &Job) -> Outcome {
     let input = match judge_input(job) {
         Ok(i) => i,
-        Err(e) => {
-            return Outcome {
-                outcome: "error".into(),
-                action: "none".into(),
-                reason: e,
-                ok: false,
-            }
-        }
+        Err(e) => return Outcome::error("error", e),
     };
     let mut reg = crate::registry::open(paths)
         .map_err(|e| tracing::warn!("registry unavailable, outcome goes to the outbox: {e}"))
@@ -95,12 +116,10 @@ fn judge_job(paths: &Paths, job: &Job) -> Outcome {
         Ok(true) => "recorded".to_string(),
         Ok(false) => "outboxed".to_string(),
         Err(e) => {
-            return Outcome {
-                outcome: judged.verdict.outcome.as_str().into(),
-                action: "none".into(),
-                reason: format!("recording the outcome failed: {e:#}"),
-                ok: false,
-            }
+            return Outcome::error(
+                judged.verdict.outcome.as_str(),
+                format!("recording the outcome failed: {e:#}"),
+            )
         }
     };
     let (action, reason) = match (improve::wants_edit(&judged), reg.as_deref_mut()) {
@@ -108,10 +127,18 @@ fn judge_job(paths: &Paths, job: &Job) -> Outcome {
             recorded,
             format!("{} ({})", judged.verdict.reason, stop.detail),
         ),
-        (Ok(()), None) => (
-            format!("{recorded}; improve deferred"),
-            "registry unreachable".into(),
-        ),
+        (Ok(()), None) => {
+            // The outcome is safe in the outbox; the job goes back to the queue so the next
+            // sync (or `worker drain`) improves the skill once the registry answers. The
+            // verdict is reused then, not asked again.
+            return Outcome {
+                outcome: judged.verdict.outcome.as_str().into(),
+                action: "deferred".into(),
+                reason: "registry unreachable: improvement deferred to the next sync".into(),
+                ok: false,
+                retry: true,
+            };
+        }
         (Ok(()), Some(r)) => {
             let i = improve::improve(paths, r, &input, &judged);
             (
@@ -125,6 +152,7 @@ fn judge_job(paths: &Paths, job: &Job) -> Outcome {
         ok: !action.starts_with("error"),
         action,
         reason,
+        retry: false,
     }
 }
 
@@ -156,6 +184,10 @@ pub fn run_job(paths: &Paths, q: &Queue, id: &str) -> anyhow::Result<Option<JobR
         duration_ms: t0.elapsed().as_millis() as u64,
     };
     tracing::info!(job = %job.id, outcome = %result.outcome, action = %result.action, "job finished");
-    q.finish(&job, result.clone(), out.ok)?;
+    if out.retry && job.attempts < MAX_ATTEMPTS {
+        q.requeue(&job, result.clone())?;
+    } else {
+        q.finish(&job, result.clone(), out.ok)?;
+    }
     Ok(Some(result))
 }

@@ -515,3 +515,40 @@ fn racing_prompts_spend_the_budget_exactly_once_each() {
     assert_eq!(sb.jobs("queued").len(), 3, "K=3 units, each spent once");
     assert!(!sb.session_dir("s-race").join("pending.json").exists());
 }
+
+#[test]
+fn codex_without_transcript_path_finds_the_rollout_by_session_id() {
+    let mut sb = setup();
+    sb.hooks_without_worker();
+    let agent = FakeAgent::install(&mut sb, &["codex"]);
+    agent.judge_replies("{\"outcome\":\"success\",\"skill_at_fault\":false,\"confidence\":0.8}");
+    let dir = sb.home().join(".codex/sessions/2026/11/21");
+    std::fs::create_dir_all(&dir).unwrap();
+    let rollout = [
+        json!({"timestamp":"t1","type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"<skill>\n<name>deploy-checklist--alice</name>\n<path>/x/SKILL.md</path>\nbody\n</skill>"}]}}),
+        json!({"timestamp":"t2","type":"response_item","payload":{"type":"message","role":"assistant","content":[{"type":"output_text","text":"Deployed."}]}}),
+    ];
+    let text: String = rollout.iter().map(|l| l.to_string() + "\n").collect();
+    std::fs::write(
+        dir.join(format!("rollout-2026-11-21T10-00-00-{CODEX_SID}.jsonl")),
+        text,
+    )
+    .unwrap();
+    let ups = |prompt: &str| {
+        sb.hook("skillopt-user-prompt-submit", &payload(json!({"session_id":CODEX_SID,"transcript_path":null,"hook_event_name":"UserPromptSubmit","turn_id":"t","model":"gpt-5","prompt":prompt})));
+    };
+    ups("$deploy-checklist--alice deploy");
+    ups("great, thanks");
+    let out = sb.ok(&["worker", "drain"]);
+    assert!(out.contains("success"), "{out}");
+    let calls = agent.calls();
+    assert_eq!(calls.len(), 1);
+    assert!(
+        calls[0]
+            .stdin
+            .contains("SKILL USE: deploy-checklist--alice (Injected)"),
+        "{}",
+        calls[0].stdin
+    );
+    assert!(calls[0].stdin.contains("[user reaction] great, thanks"));
+}

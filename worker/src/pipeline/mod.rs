@@ -81,19 +81,57 @@ fn dispatch(paths: &Paths, job: &Job) -> Outcome {
     }
 }
 
+/// A Codex rollout for a session id under `$CODEX_HOME/sessions/YYYY/MM/DD/` (Codex may send
+/// `transcript_path: null`). The newest match wins.
+pub fn find_codex_rollout(paths: &Paths, session_id: &str) -> Option<std::path::PathBuf> {
+    fn walk(dir: &std::path::Path, depth: u8, suffix: &str, out: &mut Vec<std::path::PathBuf>) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() && depth > 0 {
+                walk(&p, depth - 1, suffix, out);
+            } else if p
+                .file_name()
+                .and_then(|f| f.to_str())
+                .is_some_and(|f| f.starts_with("rollout-") && f.ends_with(suffix))
+            {
+                out.push(p);
+            }
+        }
+    }
+    if session_id.is_empty() || session_id.contains(['/', '\\']) {
+        return None;
+    }
+    let mut found = Vec::new();
+    walk(
+        &paths.codex_home.join("sessions"),
+        3,
+        &format!("{session_id}.jsonl"),
+        &mut found,
+    );
+    found.into_iter().max()
+}
+
 /// The judge job's input from the queued record.
-pub fn judge_input(job: &Job) -> Result<judge::JudgeInput, String> {
+pub fn judge_input(paths: &Paths, job: &Job) -> Result<judge::JudgeInput, String> {
     let skill_dir = job.skill.as_deref().ok_or("judge job without skill")?;
     let skill = skillopt_shared::SkillRef::parse(skill_dir).map_err(|e| e.to_string())?;
     Ok(judge::JudgeInput {
         job_id: job.id.clone(),
         skill,
         version: job.version.ok_or("judge job without version")?,
-        transcript: job
-            .transcript_path
-            .as_deref()
-            .ok_or("judge job without transcript_path")?
-            .into(),
+        transcript: match job.transcript_path.as_deref() {
+            Some(t) => t.into(),
+            None => job
+                .session_id
+                .as_deref()
+                .and_then(|sid| find_codex_rollout(paths, sid))
+                .ok_or(
+                    "judge job without transcript_path (and no Codex rollout for its session)",
+                )?,
+        },
         tool_use_id: job.tool_use_id.clone(),
         reaction: job.reaction.clone(),
         agent: job.agent.clone(),
@@ -104,7 +142,7 @@ pub fn judge_input(job: &Job) -> Result<judge::JudgeInput, String> {
 }
 
 fn judge_job(paths: &Paths, job: &Job) -> Outcome {
-    let input = match judge_input(job) {
+    let input = match judge_input(paths, job) {
         Ok(i) => i,
         Err(e) => return Outcome::error("error", e),
     };

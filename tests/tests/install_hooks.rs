@@ -101,3 +101,28 @@ fn hooks_crate_links_no_runtime_or_database() {
     }
     assert!(tree.contains("skillopt-state"));
 }
+
+#[test]
+fn plugin_manifest_and_hooks_json_agree() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let read = |p: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(root.join(p)).unwrap()).unwrap()
+    };
+    let plugin = read("plugin.json");
+    assert_eq!(plugin, read(".claude-plugin/plugin.json"));
+    assert_eq!(plugin["name"], "skillopt");
+    // Claude Code loads hooks/hooks.json by itself; naming it again is a duplicate-load error.
+    assert!(plugin.get("hooks").is_none());
+    let hooks = read("hooks/hooks.json");
+    for (event, bin) in [
+        ("SessionStart", "skillopt-session-start"),
+        ("PreToolUse", "skillopt-pre-tool-use"),
+        ("UserPromptSubmit", "skillopt-user-prompt-submit"),
+        ("UserPromptExpansion", "skillopt-user-prompt-submit"),
+    ] {
+        assert_eq!(
+            hooks["hooks"][event][0]["hooks"][0]["command"], bin,
+            "{event}"
+        );
+    }
+}

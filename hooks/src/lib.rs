@@ -40,7 +40,10 @@ fn read_stdin() -> Option<Vec<u8>> {
 /// errors logged, exit 0.
 pub fn run(hook: &str, body: fn(&Paths, &HookPayload) -> HookResult) -> ! {
     std::panic::set_hook(Box::new(|_| {}));
-    if !config::hooks_disabled() {
+    if config::hooks_disabled() {
+        // Still consume the payload so the agent's write never hits a closed pipe.
+        let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+    } else {
         let input = read_stdin();
         let outcome = std::panic::catch_unwind(|| {
             let paths = Paths::from_env().map_err(|e| e.to_string())?;

@@ -9,7 +9,8 @@
 //! jobs/{queued,running,done,failed}/<ulid>.json   the durable job queue
 //! outbox/<key>.json                events waiting for the registry
 //! sync.json                        when the last sync ran / was requested
-//! log/hooks.log                    hook errors (hooks never print)
+//! locks/*.lock                     per-skill install and pipeline locks
+//! log/hooks.log, log/worker.log    hook errors (hooks never print), the detached worker's log
 //! ```
 //! Every write is atomic (temp file + rename); every read-modify-write of a shared file happens
 //! under an fs4 lock.

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::fsutil::{read_json, write_json, FileLock};
-use crate::{io_err, Paths, Result};
+use crate::{io_err, Paths, Result, StateError};
 
 /// An open window.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,8 +49,15 @@ pub fn spend<T>(
         return Ok(None);
     }
     let _lock = FileLock::acquire(&dir.join(".lock"))?;
-    let Some(mut p) = read_json::<Pending>(&path)? else {
-        return Ok(None);
+    let mut p = match read_json::<Pending>(&path) {
+        Ok(Some(p)) => p,
+        Ok(None) => return Ok(None),
+        Err(e @ StateError::Corrupt { .. }) => {
+            // A torn or foreign file must not wedge the session: drop it, report once.
+            let _ = std::fs::remove_file(&path);
+            return Err(e);
+        }
+        Err(e) => return Err(e),
     };
     if p.budget == 0 {
         std::fs::remove_file(&path).map_err(io_err(&path))?;
@@ -64,4 +71,61 @@ pub fn spend<T>(
         write_json(&path, &p)?;
     }
     Ok(Some(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paths(dir: &std::path::Path) -> Paths {
+        Paths {
+            home: dir.into(),
+            state_dir: dir.join("state"),
+            data_dir: dir.join("data"),
+            claude_dir: dir.join(".claude"),
+            codex_home: dir.join(".codex"),
+            claude_skills: dir.join(".claude/skills"),
+            codex_skills: dir.join(".agents/skills"),
+        }
+    }
+
+    fn window(budget: u32) -> Pending {
+        Pending {
+            skill: "a--b".into(),
+            name: "a".into(),
+            author: "b".into(),
+            version: 1,
+            tool_use_id: None,
+            transcript_path: None,
+            agent: "claude-code".into(),
+            armed_at: "now".into(),
+            budget,
+        }
+    }
+
+    #[test]
+    fn budget_is_spent_and_the_window_closes() {
+        let d = tempfile::tempdir().unwrap();
+        let p = paths(d.path());
+        arm(&p, "s", &window(2)).unwrap();
+        assert_eq!(spend(&p, "s", |w| Ok(w.budget)).unwrap(), Some(2));
+        assert_eq!(load(&p, "s").unwrap().unwrap().budget, 1);
+        assert_eq!(spend(&p, "s", |w| Ok(w.budget)).unwrap(), Some(1));
+        assert!(load(&p, "s").unwrap().is_none());
+        assert_eq!(spend(&p, "s", |w| Ok(w.budget)).unwrap(), None);
+    }
+
+    #[test]
+    fn a_corrupt_window_is_dropped_not_sticky() {
+        let d = tempfile::tempdir().unwrap();
+        let p = paths(d.path());
+        arm(&p, "s", &window(3)).unwrap();
+        std::fs::write(p.session_dir("s").join("pending.json"), "{torn").unwrap();
+        assert!(spend(&p, "s", |_| Ok(())).is_err());
+        assert_eq!(
+            spend(&p, "s", |_| Ok(())).unwrap(),
+            None,
+            "the second prompt sees no window"
+        );
+    }
 }

@@ -29,8 +29,6 @@ pub fn arm_if_org(
     };
     let window = Pending {
         skill: r.dir_name(),
-        name: r.name.clone(),
-        author: r.author.clone(),
         version: entry.version,
         tool_use_id,
         transcript_path: p.transcript_path.clone(),

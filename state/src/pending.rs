@@ -13,8 +13,6 @@ use crate::{io_err, Paths, Result, StateError};
 pub struct Pending {
     /// `<name>--<author>`.
     pub skill: String,
-    pub name: String,
-    pub author: String,
     pub version: u32,
     pub tool_use_id: Option<String>,
     pub transcript_path: Option<String>,
@@ -92,8 +90,6 @@ mod tests {
     fn window(budget: u32) -> Pending {
         Pending {
             skill: "a--b".into(),
-            name: "a".into(),
-            author: "b".into(),
             version: 1,
             tool_use_id: None,
             transcript_path: None,

@@ -38,9 +38,16 @@ fn older_than(t: Option<DateTime<Utc>>, interval: Duration) -> bool {
 /// True (and the request recorded) when both the last sync and the last request are older than
 /// `interval`. Runs under a lock so concurrent SessionStarts request one sync, not many.
 pub fn claim_request(paths: &Paths, interval: Duration) -> Result<bool> {
+    let due = |m: &SyncMarker| {
+        older_than(m.last_sync_at, interval) && older_than(m.last_request_at, interval)
+    };
+    // The common case (a fresh marker) needs no lock: the file is replaced atomically.
+    if !due(&load(paths)) {
+        return Ok(false);
+    }
     let _lock = FileLock::acquire(&paths.state_dir.join(".sync.lock"))?;
     let mut m = load(paths);
-    if !older_than(m.last_sync_at, interval) || !older_than(m.last_request_at, interval) {
+    if !due(&m) {
         return Ok(false);
     }
     m.last_request_at = Some(Utc::now());

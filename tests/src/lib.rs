@@ -181,6 +181,13 @@ impl Sandbox {
         c
     }
 
+    /// A `skillopt <args>` command, not yet started.
+    pub fn skillopt_cmd(&self, args: &[&str]) -> Command {
+        let mut c = self.cmd("skillopt");
+        c.args(args);
+        c
+    }
+
     /// Runs `skillopt <args>`.
     pub fn skillopt(&self, args: &[&str]) -> Output {
         self.cmd("skillopt")
@@ -399,6 +406,23 @@ impl FakeAgent {
 pub fn claude_json(text: &str) -> String {
     serde_json::json!({"type":"result","subtype":"success","is_error":false,"result":text})
         .to_string()
+}
+
+/// Starts every command at once (stdout and stderr captured), then waits for all of them.
+pub fn run_concurrently(cmds: Vec<Command>) -> Vec<Output> {
+    let children: Vec<_> = cmds
+        .into_iter()
+        .map(|mut c| {
+            c.stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("wait"))
+        .collect()
 }
 
 /// A SKILL.md with a name, a description and a body.

@@ -2,11 +2,9 @@
 //! → v2 with its changeset → installed everywhere → log/diff → duplicate proposals, gating,
 //! freeze, rate limit, revert, and concurrent workers on SQLite and PostgreSQL.
 
-use std::path::PathBuf;
-use std::process::Stdio;
-
 use serde_json::{json, Value};
-use skillopt_tests::{claude_json, postgres_url, skill_md, FakeAgent, Sandbox};
+use skillopt_tests::{claude_json, postgres_url, run_concurrently, skill_md, FakeAgent, Sandbox};
+use std::path::PathBuf;
 
 const BODY: &str = "# Deploy\n\nUse this checklist for every deploy of the shop service to staging or production.\n\n1. Run tests with `npm test` and stop if anything fails.\n2. Skip the database migration step.\n3. Build the image with `make image` and tag it with the commit.\n4. Deploy with `make deploy ENV=<env>`.\n5. Watch the logs for five minutes and roll back with `make rollback` on errors.\n6. Post a note in the release channel when done.\n";
 
@@ -336,21 +334,11 @@ fn concurrent(registry: Option<String>) {
         let job = failing_use(&sb, &format!("c{i}"));
         machines.push((sb, agent, job));
     }
-    let children: Vec<_> = machines
+    let cmds: Vec<_> = machines
         .iter()
-        .map(|(sb, _, job)| {
-            sb.cmd("skillopt")
-                .args(["worker", "run", "--job", job])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
+        .map(|(sb, _, job)| sb.skillopt_cmd(&["worker", "run", "--job", job]))
         .collect();
-    let outs: Vec<_> = children
-        .into_iter()
-        .map(|c| c.wait_with_output().unwrap())
-        .collect();
+    let outs = run_concurrently(cmds);
     for o in &outs {
         assert!(
             o.status.success(),

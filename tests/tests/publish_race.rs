@@ -1,39 +1,29 @@
 //! N concurrent publishers of the same parent, as separate processes: exactly one success, the
 //! rest a Conflict — on SQLite and on PostgreSQL.
 
-use std::process::Stdio;
-
-use skillopt_tests::{postgres_url, skill_md, Sandbox};
+use skillopt_tests::{postgres_url, run_concurrently, skill_md, Sandbox};
 
 fn race(sb: &Sandbox) {
     let d = sb.write_skill("race", &skill_md("race", "v1\n"));
     sb.ok(&["push", d.to_str().unwrap(), "--author", "team"]);
     let n = 8;
-    let children: Vec<_> = (0..n)
+    let cmds: Vec<_> = (0..n)
         .map(|i| {
             let dir = sb.write_skill(
                 &format!("race-{i}"),
                 &skill_md("race", &format!("v2 from {i}\n")),
             );
-            sb.cmd("skillopt")
-                .args([
-                    "push",
-                    dir.to_str().unwrap(),
-                    "--author",
-                    "team",
-                    "--expect-parent",
-                    "1",
-                ])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
+            sb.skillopt_cmd(&[
+                "push",
+                dir.to_str().unwrap(),
+                "--author",
+                "team",
+                "--expect-parent",
+                "1",
+            ])
         })
         .collect();
-    let outs: Vec<_> = children
-        .into_iter()
-        .map(|c| c.wait_with_output().unwrap())
-        .collect();
+    let outs = run_concurrently(cmds);
     let wins = outs.iter().filter(|o| o.status.success()).count();
     let conflicts = outs
         .iter()

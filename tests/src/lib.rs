@@ -5,6 +5,8 @@
 //! README's test command does). Real-world fixtures are read from `../shared/fixtures` when it
 //! is present; tests that need them skip with a message otherwise.
 
+pub mod real_clients;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -1,8 +1,12 @@
 //! The identity of an org skill: `(name, author)`, installed as the directory `<name>--<author>`.
 //!
 //! A directory name is split on its LAST `--`. A ref that contains `/`, `\`, `..`, `:` (a plugin
-//! namespace), NUL or a control character is never an org skill. `name` is 1–64 chars of
-//! `[a-z0-9-]`; `author` is 1–64 chars of `[a-z0-9._@-]`.
+//! namespace), NUL or a control character is never an org skill.
+//!
+//! The rules are the ones both agents load: `name` and `author` are `[a-z0-9-]`, neither starts
+//! or ends with `-`, the author holds no `--`, and the whole `<name>--<author>` is at most
+//! [`MAX_REF_LEN`] characters. Codex refuses longer names, and `$name` does nothing for names
+//! with `.` or `@`, so such a skill would be published but never used.
 
 use std::fmt;
 
@@ -10,13 +14,18 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RefError {
-    #[error("skill name {0:?} must be 1-64 chars of [a-z0-9-], not starting or ending with '-'")]
+    #[error("skill name {0:?} must be lower-case letters, digits and '-' (not at either end)")]
     BadName(String),
-    #[error("author {0:?} must be 1-64 chars of [a-z0-9._@-]")]
+    #[error("author {0:?} must be lower-case letters, digits and single '-' (not at either end)")]
     BadAuthor(String),
+    #[error("skill {0:?} is {1} characters; Codex loads at most {MAX_REF_LEN}: shorten the name or the author")]
+    TooLong(String, usize),
     #[error("{0:?} is not an org skill ref (expected <name>--<author>)")]
     NotOrgRef(String),
 }
+
+/// The longest `<name>--<author>` Codex loads.
+pub const MAX_REF_LEN: usize = 64;
 
 /// An org skill identity.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -25,24 +34,38 @@ pub struct SkillRef {
     pub author: String,
 }
 
-fn valid_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
+/// The characters of a part (the length is checked on the whole ref).
+fn valid_part(part: &str) -> bool {
+    !part.is_empty()
+        && part
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.starts_with('-')
-        && !name.ends_with('-')
+        && !part.starts_with('-')
+        && !part.ends_with('-')
+}
+
+fn valid_name(name: &str) -> bool {
+    valid_part(name)
 }
 
 fn valid_author(author: &str) -> bool {
-    (1..=64).contains(&author.len())
-        && author.bytes().all(|b| {
-            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'@' | b'-')
-        })
-        && author != "."
-        && !author.starts_with('-')
-        && !author.contains("--")
-        && !author.contains("..")
+    valid_part(author) && !author.contains("--")
+}
+
+/// Turns a login name (`John.Doe`, `ann@corp.io`) into a valid author (`john-doe`,
+/// `ann-corp-io`); `None` when nothing usable is left.
+pub fn author_from_login(login: &str) -> Option<String> {
+    let mut out = String::new();
+    for c in login.trim().chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out: String = out.trim_end_matches('-').chars().take(32).collect();
+    let out = out.trim_end_matches('-').to_string();
+    valid_author(&out).then_some(out)
 }
 
 /// True when `s` holds something that can never appear in an org ref.
@@ -62,6 +85,10 @@ impl SkillRef {
         }
         if !valid_author(author) {
             return Err(RefError::BadAuthor(author.to_string()));
+        }
+        let len = name.len() + 2 + author.len();
+        if len > MAX_REF_LEN {
+            return Err(RefError::TooLong(format!("{name}--{author}"), len));
         }
         Ok(Self {
             name: name.to_string(),
@@ -106,10 +133,12 @@ mod tests {
 
     #[test]
     fn splits_on_last_double_dash() {
-        let r = SkillRef::parse("posthog-smoke--kamo.aghbalyan").unwrap();
+        let r = SkillRef::parse("posthog-smoke--kamo-aghbalyan").unwrap();
         assert_eq!(r.name, "posthog-smoke");
-        assert_eq!(r.author, "kamo.aghbalyan");
-        assert_eq!(r.dir_name(), "posthog-smoke--kamo.aghbalyan");
+        assert_eq!(r.author, "kamo-aghbalyan");
+        assert_eq!(r.dir_name(), "posthog-smoke--kamo-aghbalyan");
+        let r = SkillRef::parse("a--b--c").unwrap();
+        assert_eq!((r.name.as_str(), r.author.as_str()), ("a--b", "c"));
     }
 
     #[test]
@@ -132,17 +161,50 @@ mod tests {
     }
 
     #[test]
-    fn author_may_hold_dots_and_at() {
-        let r = SkillRef::parse("deploy--ann@corp.io").unwrap();
-        assert_eq!(r.author, "ann@corp.io");
+    fn names_codex_cannot_load_are_refused() {
+        for bad in ["deploy--ann@corp.io", "deploy--kamo.aghbalyan", "deploy--a_b", "deploy--ann-"] {
+            assert!(SkillRef::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        let at_limit = format!("{}--{}", "n".repeat(40), "a".repeat(22));
+        assert_eq!(at_limit.len(), 64);
+        assert!(SkillRef::parse(&at_limit).is_ok());
+        let over = format!("{}--{}", "n".repeat(40), "a".repeat(23));
+        assert!(matches!(SkillRef::parse(&over), Err(RefError::TooLong(_, 65))));
+    }
+
+    #[test]
+    fn logins_become_authors() {
+        assert_eq!(author_from_login("John.Doe").as_deref(), Some("john-doe"));
+        assert_eq!(author_from_login("ann@corp.io").as_deref(), Some("ann-corp-io"));
+        assert_eq!(author_from_login("a__b").as_deref(), Some("a-b"));
+        assert_eq!(author_from_login("..."), None);
+        assert_eq!(author_from_login("Ünï").as_deref(), Some("n"));
+        assert_eq!(author_from_login("é"), None);
     }
 
     proptest::proptest! {
         #[test]
-        fn parse_round_trips(name in "[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?", author in "[a-z0-9._@][a-z0-9._@-]{0,20}") {
-            proptest::prop_assume!(!author.contains("..") && author != "." && !author.contains("--"));
+        fn parse_round_trips(name in "[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?", author in "[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?") {
+            proptest::prop_assume!(!author.contains("--"));
             let r = SkillRef::new(&name, &author).unwrap();
             proptest::prop_assert_eq!(SkillRef::parse(&r.dir_name()).unwrap(), r);
+        }
+    }
+}
+
+#[cfg(test)]
+mod props {
+    use super::*;
+
+    proptest::proptest! {
+        /// Whatever string comes in, an accepted ref is one both agents load.
+        #[test]
+        fn accepted_refs_are_loadable(raw in "\\PC{0,80}") {
+            if let Ok(r) = SkillRef::parse(&raw) {
+                let d = r.dir_name();
+                proptest::prop_assert!(d.len() <= MAX_REF_LEN);
+                proptest::prop_assert!(d.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
+            }
         }
     }
 }

@@ -20,8 +20,11 @@ pub struct InstallReport {
     pub skill: String,
     pub version: u32,
     pub previous: Option<u32>,
-    /// `installed` | `upgraded` | `up-to-date` | `repaired`.
+    /// `installed` | `upgraded` | `up-to-date` | `repaired` | `skipped`.
     pub action: String,
+    /// Why a row was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     pub paths: Vec<PathBuf>,
     /// Hand-edited copies that were backed up before being replaced: (file, backup).
     pub hand_edited: Vec<(PathBuf, PathBuf)>,
@@ -29,7 +32,7 @@ pub struct InstallReport {
 
 /// Installs `sv` into every agent skill dir. With `dry_run` nothing is written.
 pub fn install(paths: &Paths, sv: &SkillVersion, dry_run: bool) -> anyhow::Result<InstallReport> {
-    let skill = sv.skill_ref();
+    let skill = sv.skill_ref()?;
     let dir_name = skill.dir_name();
     let text = skill_md::render_installed(&sv.body, &dir_name, sv.version)?;
     let sha = sha256_hex(&text);
@@ -44,6 +47,7 @@ pub fn install(paths: &Paths, sv: &SkillVersion, dry_run: bool) -> anyhow::Resul
         version: sv.version,
         previous: old.as_ref().map(|e| e.version),
         action: "up-to-date".into(),
+        reason: None,
         paths: Vec::new(),
         hand_edited: Vec::new(),
     };
@@ -100,9 +104,29 @@ pub fn install(paths: &Paths, sv: &SkillVersion, dry_run: bool) -> anyhow::Resul
     Ok(report)
 }
 
+/// The report for a registry row that could not be installed: the row is named as the
+/// registry has it (escaped, it is untrusted) and nothing was written.
+pub fn skipped(sv: &SkillVersion, why: &anyhow::Error) -> InstallReport {
+    InstallReport {
+        skill: format!("{}--{}", sv.name, sv.author).escape_debug().to_string(),
+        version: sv.version,
+        previous: None,
+        action: "skipped".into(),
+        reason: Some(format!("{why:#}").replace('\n', " ")),
+        paths: Vec::new(),
+        hand_edited: Vec::new(),
+    }
+}
+
 /// One human line for a report.
 pub fn describe(r: &InstallReport) -> String {
     let mut line = match (r.action.as_str(), r.previous) {
+        ("skipped", _) => format!(
+            "{}: skipped (v{}): {}",
+            r.skill,
+            r.version,
+            r.reason.as_deref().unwrap_or("")
+        ),
         ("upgraded", Some(p)) => format!("{}: upgraded v{p} -> v{}", r.skill, r.version),
         ("installed", _) => format!("{}: installed v{}", r.skill, r.version),
         (a, _) => format!("{}: {a} (v{})", r.skill, r.version),

@@ -26,7 +26,10 @@ pub fn pull(
 ) -> anyhow::Result<Vec<InstallReport>> {
     let mut out = Vec::new();
     for sv in reg.all_latest_active()? {
-        out.push(install_skill::install(paths, &sv, dry_run)?);
+        // One bad row is reported by name; every other skill still installs.
+        let report = install_skill::install(paths, &sv, dry_run)
+            .unwrap_or_else(|e| install_skill::skipped(&sv, &e));
+        out.push(report);
     }
     Ok(out)
 }

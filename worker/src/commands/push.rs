@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use skillopt_shared::skill_md::{canonical_body, SkillMd};
+use skillopt_shared::skill_ref::author_from_login;
 use skillopt_shared::SkillRef;
 use skillopt_state::Paths;
 
@@ -46,11 +47,18 @@ pub fn read_skill(
         (Ok(r), None) => r,
         (Ok(r), Some(a)) if r.author == a => r,
         (_, explicit) => {
-            let author = explicit
+            let author = match explicit
                 .map(str::to_string)
                 .or_else(|| doc.metadata("author"))
-                .unwrap_or_else(super::current_user)
-                .to_lowercase();
+            {
+                Some(a) => a.to_lowercase(),
+                None => {
+                    let login = super::current_user();
+                    author_from_login(&login).with_context(|| {
+                        format!("cannot make an author from the login {login:?}; pass --author")
+                    })?
+                }
+            };
             let bare = SkillRef::parse(&name_field)
                 .map(|r| r.name)
                 .unwrap_or(name_field);

@@ -55,12 +55,10 @@ pub struct SkillVersion {
 }
 
 impl SkillVersion {
-    /// The identity.
-    pub fn skill_ref(&self) -> SkillRef {
-        SkillRef {
-            name: self.name.clone(),
-            author: self.author.clone(),
-        }
+    /// The identity, validated: a registry row is untrusted, and a name an agent cannot load
+    /// (or that could leave the skill roots) never becomes a directory.
+    pub fn skill_ref(&self) -> Result<SkillRef, skillopt_shared::skill_ref::RefError> {
+        SkillRef::new(&self.name, &self.author)
     }
 }
 
@@ -299,7 +297,7 @@ pub fn resolve_skill(reg: &mut dyn Registry, arg: &str) -> anyhow::Result<SkillR
         .all_latest_active()?
         .into_iter()
         .filter(|v| v.name == arg)
-        .map(|v| v.skill_ref())
+        .filter_map(|v| v.skill_ref().ok())
         .collect();
     match matches.as_slice() {
         [one] => Ok(one.clone()),

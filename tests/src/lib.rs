@@ -5,6 +5,7 @@
 //! README's test command does). Real-world fixtures are read from `../shared/fixtures` when it
 //! is present; tests that need them skip with a message otherwise.
 
+pub mod model_server;
 pub mod real_clients;
 
 use std::io::Write;

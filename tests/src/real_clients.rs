@@ -32,11 +32,13 @@ impl RealClients {
 
 /// True when the real-client tests must run (CI): they fail instead of skipping.
 pub fn required() -> bool {
-    ["CI", "SKILLOPT_TEST_REQUIRE_REAL_CLIENTS"].iter().any(|k| {
-        std::env::var(k)
-            .ok()
-            .is_some_and(|v| !v.is_empty() && v != "0" && v != "false")
-    })
+    ["CI", "SKILLOPT_TEST_REQUIRE_REAL_CLIENTS"]
+        .iter()
+        .any(|k| {
+            std::env::var(k)
+                .ok()
+                .is_some_and(|v| !v.is_empty() && v != "0" && v != "false")
+        })
 }
 
 fn cache_root() -> PathBuf {
@@ -78,7 +80,13 @@ fn install(dir: &Path) -> Result<RealClients, String> {
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(&staging).map_err(|e| e.to_string())?;
     let out = Command::new("npm")
-        .args(["install", "--no-audit", "--no-fund", "--loglevel=error", "--prefix"])
+        .args([
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+            "--prefix",
+        ])
         .arg(&staging)
         .arg(format!("@anthropic-ai/claude-code@{CLAUDE_CODE_VERSION}"))
         .arg(format!("@openai/codex@{CODEX_VERSION}"))
@@ -87,7 +95,11 @@ fn install(dir: &Path) -> Result<RealClients, String> {
     if !out.status.success() {
         let _ = std::fs::remove_dir_all(&staging);
         let err = String::from_utf8_lossy(&out.stderr);
-        let line = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+        let line = err
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
         return Err(format!("npm install failed: {line}"));
     }
     let _ = std::fs::remove_dir_all(dir);

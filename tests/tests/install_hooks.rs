@@ -15,16 +15,16 @@ fn install_merges_backs_up_and_is_idempotent() {
     assert_eq!(v["hooks"]["Stop"][0]["hooks"][0]["command"], "notify.sh");
     assert_eq!(
         v["hooks"]["SessionStart"][0]["hooks"][0]["command"],
-        "skillopt-session-start"
+        "skillopt-session-start --agent claude-code"
     );
     assert_eq!(
         v["hooks"]["UserPromptExpansion"][0]["hooks"][0]["command"],
-        "skillopt-user-prompt-submit"
+        "skillopt-user-prompt-submit --agent claude-code"
     );
     let codex = sb.json(&sb.home().join(".codex/hooks.json"));
     assert_eq!(
         codex["hooks"]["PreToolUse"][0]["hooks"][0]["command"],
-        "skillopt-pre-tool-use"
+        "skillopt-pre-tool-use --agent codex"
     );
     let backups = || {
         std::fs::read_dir(claude.parent().unwrap())
@@ -120,9 +120,99 @@ fn plugin_manifest_and_hooks_json_agree() {
         ("UserPromptSubmit", "skillopt-user-prompt-submit"),
         ("UserPromptExpansion", "skillopt-user-prompt-submit"),
     ] {
+        // The plugin is Claude Code's: its commands say so (no dialect guessing in the hooks).
         assert_eq!(
-            hooks["hooks"][event][0]["hooks"][0]["command"], bin,
+            hooks["hooks"][event][0]["hooks"][0]["command"],
+            format!("{bin} --agent claude-code"),
             "{event}"
         );
     }
+}
+
+#[test]
+fn install_codex_prints_the_trust_step_and_trust_is_install_only() {
+    let sb = Sandbox::new();
+    let out = sb.ok(&["install", "codex"]);
+    assert!(
+        out.contains("/hooks") && out.contains("skillopt install codex --trust"),
+        "{out}"
+    );
+    let claude_only = sb.ok(&["install", "claude"]);
+    assert!(!claude_only.contains("--trust"), "{claude_only}");
+    let o = sb.skillopt(&["uninstall", "codex", "--trust"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--trust"), "{}", stderr(&o));
+}
+
+#[test]
+fn trust_without_codex_on_path_is_a_clear_error_after_installing() {
+    let mut sb = Sandbox::new();
+    // Only the sandbox's own bin dir: no codex anywhere on PATH.
+    std::fs::create_dir_all(sb.bin_dir()).unwrap();
+    let only = sb.bin_dir().display().to_string();
+    sb.set_env("PATH", &only);
+    let o = sb.skillopt(&["install", "all", "--trust"]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("codex is not installed"), "{err}");
+    assert!(err.contains("/hooks"), "{err}");
+    // The hooks themselves are installed; doctor says trust could not be checked.
+    let codex = sb.json(&sb.home().join(".codex/hooks.json"));
+    assert_eq!(
+        codex["hooks"]["SessionStart"][0]["hooks"][0]["command"],
+        "skillopt-session-start --agent codex"
+    );
+    let doctor = sb.skillopt(&["doctor"]);
+    let text = String::from_utf8_lossy(&doctor.stdout);
+    assert!(
+        text.contains("[warn] Codex hook trust could not be checked"),
+        "{text}"
+    );
+}
+
+#[test]
+fn reinstall_updates_an_older_install_in_place_and_then_is_byte_identical() {
+    let sb = Sandbox::new();
+    let file = sb.home().join(".codex/hooks.json");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    // An older skillopt's bare commands, with the user's own hooks around them.
+    let old = serde_json::json!({"hooks": {
+        "PreToolUse": [
+            {"matcher": "Bash", "hooks": [{"type": "command", "command": "mine-first.sh"}]},
+            {"matcher": "Bash|Read|exec_command|shell|shell_command",
+             "hooks": [{"type": "command", "command": "skillopt-pre-tool-use", "timeout": 10}]},
+            {"matcher": "Bash", "hooks": [{"type": "command", "command": "mine-after.sh"}]}
+        ],
+        "SessionStart": [
+            {"matcher": "startup|resume|clear|compact",
+             "hooks": [{"type": "command", "command": "skillopt-session-start", "timeout": 10}]}
+        ]
+    }});
+    std::fs::write(&file, serde_json::to_string_pretty(&old).unwrap()).unwrap();
+    sb.ok(&["install", "codex"]);
+    let v = sb.json(&file);
+    let pre = v["hooks"]["PreToolUse"].as_array().unwrap();
+    assert_eq!(pre.len(), 3, "{v:#}");
+    assert_eq!(pre[0]["hooks"][0]["command"], "mine-first.sh");
+    assert_eq!(
+        pre[1]["hooks"][0]["command"],
+        "skillopt-pre-tool-use --agent codex"
+    );
+    assert_eq!(pre[2]["hooks"][0]["command"], "mine-after.sh");
+    assert_eq!(
+        v["hooks"]["SessionStart"][0]["hooks"][0]["command"],
+        "skillopt-session-start --agent codex"
+    );
+    // The missing one is appended, at the end of its own event.
+    assert_eq!(
+        v["hooks"]["UserPromptSubmit"][0]["hooks"][0]["command"],
+        "skillopt-user-prompt-submit --agent codex"
+    );
+    let once = std::fs::read(&file).unwrap();
+    assert!(sb.ok(&["install", "codex"]).contains("already installed"));
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        once,
+        "must stay byte-identical"
+    );
 }

@@ -3,6 +3,7 @@
 //! parsing; everything lives here so tests can reach it.
 
 pub mod agent;
+pub mod codex_trust;
 pub mod commands;
 pub mod install_skill;
 pub mod logging;

@@ -1,9 +1,19 @@
 //! `skillopt doctor`: checks that the hooks can run and the registry answers.
+//!
+//! For Codex it also asks `codex app-server` whether each installed skillopt hook is trusted
+//! (Codex skips untrusted hooks silently): one line per hook with its key and `trusted`,
+//! `untrusted` or `modified`; any skillopt Codex hook that will not run is a failure. When no
+//! `codex` is on PATH the trust cannot be checked: that is a warning, not a failure (Codex is
+//! not used from this shell, and a Claude-only user who ran `install all` must still get a clean
+//! doctor). With no skillopt Codex hooks installed there is nothing to check.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use skillopt_state::Paths;
 
+use crate::codex_trust;
+use crate::commands::hooks_config::{self, install_state, InstallState, Target};
 use crate::registry::RegistryUrl;
 
 fn on_path(bin: &str) -> Option<std::path::PathBuf> {
@@ -13,10 +23,73 @@ fn on_path(bin: &str) -> Option<std::path::PathBuf> {
         .find(|p| p.is_file())
 }
 
-fn mentions(file: &std::path::Path, needle: &str) -> bool {
-    std::fs::read_to_string(file)
-        .map(|t| t.contains(needle))
-        .unwrap_or(false)
+fn hooks_line(state: anyhow::Result<InstallState>, agent: &str, file: &Path) -> (bool, String) {
+    let (cmd, name) = match agent {
+        "codex" => ("codex", "Codex"),
+        _ => ("claude", "Claude Code"),
+    };
+    match state {
+        Ok(InstallState::Current) => (true, format!("{name} hooks in {}", file.display())),
+        Ok(InstallState::Missing) => (
+            false,
+            format!(
+                "{name} hooks in {} (skillopt install {cmd})",
+                file.display()
+            ),
+        ),
+        Ok(InstallState::Outdated) => (
+            false,
+            format!(
+                "{name} hooks in {} are out of date (re-run skillopt install {cmd})",
+                file.display()
+            ),
+        ),
+        Err(e) => (false, format!("{name} hooks: {e:#}")),
+    }
+}
+
+/// One line per skillopt Codex hook with its trust status; false when one will not run.
+fn codex_trust(file: &Path, check: &mut impl FnMut(bool, String)) {
+    if hooks_config::count_ours(file).unwrap_or(0) == 0 {
+        return; // nothing installed: nothing to trust
+    }
+    let Some(codex) = codex_trust::find_codex() else {
+        println!("[warn] Codex hook trust could not be checked: no `codex` on PATH");
+        return;
+    };
+    let cwd = std::env::current_dir().unwrap_or_else(|_| "/".into());
+    let listing = match codex_trust::status(&codex, &cwd, file) {
+        Ok(l) => l,
+        Err(e) => {
+            check(false, format!("Codex hook trust could not be checked: {e}"));
+            return;
+        }
+    };
+    if listing.ours.is_empty() {
+        for p in &listing.problems {
+            println!("       codex: {p}");
+        }
+        check(
+            false,
+            format!("Codex loads none of skillopt's hooks in {} (hooks disabled? older builds need `[features] hooks = true`)", file.display()),
+        );
+    }
+    for h in &listing.ours {
+        let state = if h.enabled {
+            h.status.clone()
+        } else {
+            format!("{} but disabled", h.status)
+        };
+        let fix = if h.runs() {
+            ""
+        } else {
+            " (trust it in Codex with /hooks, or run skillopt install codex --trust)"
+        };
+        check(
+            h.runs(),
+            format!("Codex hook {} ({}): {state}{fix}", h.key, h.command),
+        );
+    }
 }
 
 pub fn run(paths: &Paths) -> anyhow::Result<ExitCode> {
@@ -47,20 +120,13 @@ pub fn run(paths: &Paths) -> anyhow::Result<ExitCode> {
         Ok(_) => check(true, format!("registry {} answers", url.redacted())),
         Err(e) => check(false, format!("registry {}: {e}", url.redacted())),
     }
-    check(
-        mentions(&paths.claude_settings(), "skillopt-session-start"),
-        format!(
-            "Claude Code hooks in {} (skillopt install claude)",
-            paths.claude_settings().display()
-        ),
-    );
-    check(
-        mentions(&paths.codex_hooks(), "skillopt-session-start"),
-        format!(
-            "Codex hooks in {} (skillopt install codex)",
-            paths.codex_hooks().display()
-        ),
-    );
+    let claude = paths.claude_settings();
+    let (good, line) = hooks_line(install_state(&claude, Target::Claude), "claude", &claude);
+    check(good, line);
+    let codex = paths.codex_hooks();
+    let (good, line) = hooks_line(install_state(&codex, Target::Codex), "codex", &codex);
+    check(good, line);
+    codex_trust(&codex, &mut check);
     Ok(if ok {
         ExitCode::SUCCESS
     } else {

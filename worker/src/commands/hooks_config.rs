@@ -1,10 +1,16 @@
-//! `skillopt install|uninstall claude|codex|all [--project] [--dry-run]`: merge skillopt's hook
-//! entries into `~/.claude/settings.json` (`$CLAUDE_CONFIG_DIR`) and `$CODEX_HOME/hooks.json`,
-//! keeping everything else.
+//! `skillopt install|uninstall claude|codex|all [--project] [--dry-run] [--trust]`: merge
+//! skillopt's hook entries into `~/.claude/settings.json` (`$CLAUDE_CONFIG_DIR`) and
+//! `$CODEX_HOME/hooks.json`, keeping everything else.
 //!
-//! Idempotent: our entries are recognised by their command (`skillopt-*`), removed and added
-//! again, and an unchanged file is not rewritten. The original is backed up before any write.
-//! A malformed settings file is a clear error and is never written.
+//! Our entries are recognised by their program (`skillopt-*`). Install merges **in place**,
+//! because Codex's hook trust is keyed by position (`hooks.json:<event>:<group>:<handler>`): an
+//! existing skillopt handler is updated where it stands (command, timeout, and the matcher of a
+//! group holding only our handlers), a missing one is appended at the end of its event, and the
+//! user's entries never move. A re-install with nothing changed writes nothing (the file stays
+//! byte-identical). The commands name their agent (`skillopt-session-start --agent codex`).
+//! The original is backed up before any write; a malformed settings file is a clear error and
+//! is never written. `--trust` (install only) then trusts skillopt's Codex hooks through
+//! `codex app-server` ([`crate::codex_trust`]).
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -34,6 +40,10 @@ pub struct Args {
     /// Print the resulting file; write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// install only: also trust skillopt's Codex hooks (and only those), as Codex's `/hooks`
+    /// screen does; needs `codex` on PATH.
+    #[arg(long)]
+    pub trust: bool,
 }
 
 /// The hook binaries and the events they serve, per agent: (event, matcher, command).
@@ -43,92 +53,228 @@ fn entries(agent: Target) -> Vec<(&'static str, Option<&'static str>, &'static s
             (
                 "SessionStart",
                 Some("startup|resume|clear|compact|fork"),
-                "skillopt-session-start",
+                "skillopt-session-start --agent claude-code",
             ),
             (
                 "PreToolUse",
                 Some("Skill|Read|Bash"),
-                "skillopt-pre-tool-use",
+                "skillopt-pre-tool-use --agent claude-code",
             ),
-            ("UserPromptSubmit", None, "skillopt-user-prompt-submit"),
-            ("UserPromptExpansion", None, "skillopt-user-prompt-submit"),
+            (
+                "UserPromptSubmit",
+                None,
+                "skillopt-user-prompt-submit --agent claude-code",
+            ),
+            (
+                "UserPromptExpansion",
+                None,
+                "skillopt-user-prompt-submit --agent claude-code",
+            ),
         ],
         _ => vec![
             (
                 "SessionStart",
                 Some("startup|resume|clear|compact"),
-                "skillopt-session-start",
+                "skillopt-session-start --agent codex",
             ),
             (
                 "PreToolUse",
                 Some("Bash|Read|exec_command|shell|shell_command"),
-                "skillopt-pre-tool-use",
+                "skillopt-pre-tool-use --agent codex",
             ),
-            ("UserPromptSubmit", None, "skillopt-user-prompt-submit"),
+            (
+                "UserPromptSubmit",
+                None,
+                "skillopt-user-prompt-submit --agent codex",
+            ),
         ],
     }
 }
 
-fn is_ours(handler: &Value) -> bool {
-    handler
-        .get("command")
-        .and_then(Value::as_str)
-        .and_then(|c| c.split_whitespace().next())
+/// The file name of a command's program (its first word).
+fn program(command: &str) -> Option<&str> {
+    command
+        .split_whitespace()
+        .next()
         .and_then(|c| Path::new(c).file_name())
         .and_then(|f| f.to_str())
-        .is_some_and(|f| f.starts_with("skillopt-"))
 }
 
-/// Removes every skillopt handler; returns the settings with empty groups/events dropped.
-fn strip(settings: &mut Map<String, Value>, file: &Path) -> anyhow::Result<()> {
+/// True for a skillopt hook command (`skillopt-*`, with or without a directory or arguments).
+pub fn is_skillopt_command(command: &str) -> bool {
+    program(command).is_some_and(|f| f.starts_with("skillopt-"))
+}
+
+fn command_of(handler: &Value) -> &str {
+    handler.get("command").and_then(Value::as_str).unwrap_or("")
+}
+
+fn is_ours(handler: &Value) -> bool {
+    is_skillopt_command(command_of(handler))
+}
+
+/// The `hooks` object, checked: an object of arrays of groups.
+fn hooks_mut<'a>(
+    settings: &'a mut Map<String, Value>,
+    file: &Path,
+) -> anyhow::Result<Option<&'a mut Map<String, Value>>> {
     let Some(hooks) = settings.get_mut("hooks") else {
-        return Ok(());
+        return Ok(None);
     };
     let hooks = hooks
         .as_object_mut()
         .with_context(|| format!("{}: `hooks` is not an object", file.display()))?;
-    for (event, groups) in hooks.iter_mut() {
+    for (event, groups) in hooks.iter() {
         let groups = groups
-            .as_array_mut()
+            .as_array()
             .with_context(|| format!("{}: hooks.{event} is not an array", file.display()))?;
-        for g in groups.iter_mut() {
-            if let Some(hs) = g.get_mut("hooks").and_then(Value::as_array_mut) {
-                hs.retain(|h| !is_ours(h));
+        for g in groups {
+            if !g.is_object() || g.get("hooks").is_some_and(|h| !h.is_array()) {
+                bail!("{}: a hooks.{event} entry is malformed", file.display());
             }
         }
-        groups.retain(|g| {
-            g.get("hooks")
-                .and_then(Value::as_array)
-                .is_none_or(|hs| !hs.is_empty())
-        });
     }
-    hooks.retain(|_, groups| groups.as_array().is_some_and(|a| !a.is_empty()));
-    if hooks.is_empty() {
+    Ok(Some(hooks))
+}
+
+fn handlers_mut(group: &mut Value) -> Option<&mut Vec<Value>> {
+    group.get_mut("hooks").and_then(Value::as_array_mut)
+}
+
+/// Removes our handlers except those at `keep` (group, handler) positions; drops only the groups
+/// this emptied (an empty group of the user's stays, so nothing after it shifts).
+fn remove_ours(groups: &mut Vec<Value>, keep: &[(usize, usize)]) {
+    let mut emptied = Vec::new();
+    for (gi, g) in groups.iter_mut().enumerate() {
+        let Some(hs) = handlers_mut(g) else { continue };
+        let before = hs.len();
+        let mut hi = 0;
+        hs.retain(|h| {
+            let stay = !is_ours(h) || keep.contains(&(gi, hi));
+            hi += 1;
+            stay
+        });
+        if hs.is_empty() && before > 0 {
+            emptied.push(gi);
+        }
+    }
+    let mut gi = 0;
+    groups.retain(|_| {
+        let stay = !emptied.contains(&gi);
+        gi += 1;
+        stay
+    });
+}
+
+/// Removes every skillopt handler (uninstall); events and the `hooks` object this empties go.
+fn strip(settings: &mut Map<String, Value>, file: &Path) -> anyhow::Result<()> {
+    let Some(hooks) = hooks_mut(settings, file)? else {
+        return Ok(());
+    };
+    let had = !hooks.is_empty();
+    strip_events(hooks, |_| true);
+    if had && hooks.is_empty() {
         settings.remove("hooks");
     }
     Ok(())
 }
 
-fn add(settings: &mut Map<String, Value>, agent: Target) {
+fn strip_events(hooks: &mut Map<String, Value>, which: impl Fn(&str) -> bool) {
+    let mut emptied = Vec::new();
+    for (event, groups) in hooks.iter_mut() {
+        let Some(groups) = groups.as_array_mut().filter(|_| which(event)) else {
+            continue;
+        };
+        let had = !groups.is_empty();
+        remove_ours(groups, &[]);
+        if had && groups.is_empty() {
+            emptied.push(event.clone());
+        }
+    }
+    for e in emptied {
+        hooks.remove(&e);
+    }
+}
+
+/// Updates one of our handlers in place to `command`, and its group's matcher when the group
+/// holds only our handlers (a matcher shared with the user's handlers is theirs too: kept).
+fn update_in_place(group: &mut Value, hi: usize, matcher: Option<&str>, command: &str) {
+    let only_ours = group
+        .get("hooks")
+        .and_then(Value::as_array)
+        .is_some_and(|hs| hs.iter().all(is_ours));
+    if let Some(h) = handlers_mut(group).and_then(|hs| hs.get_mut(hi)) {
+        if let Some(h) = h.as_object_mut() {
+            h.insert("type".into(), "command".into());
+            h.insert("command".into(), command.into());
+            h.insert("timeout".into(), 10.into());
+        }
+    }
+    if let (true, Some(g)) = (only_ours, group.as_object_mut()) {
+        match matcher {
+            Some(m) => {
+                g.insert("matcher".into(), m.into());
+            }
+            None => {
+                g.remove("matcher");
+            }
+        }
+    }
+}
+
+/// Merges our entries for `agent` into `settings` in place (see the module doc).
+fn merge(settings: &mut Map<String, Value>, agent: Target, file: &Path) -> anyhow::Result<()> {
+    hooks_mut(settings, file)?;
+    let wanted = entries(agent);
     let hooks = settings
         .entry("hooks")
-        .or_insert_with(|| Value::Object(Map::new()));
-    let Some(hooks) = hooks.as_object_mut() else {
-        return;
-    };
-    for (event, matcher, command) in entries(agent) {
-        let mut group = json!({"hooks": [{"type": "command", "command": command, "timeout": 10}]});
-        if let Some(m) = matcher {
-            group["matcher"] = m.into();
-        }
-        if let Some(arr) = hooks
+        .or_insert_with(|| Value::Object(Map::new()))
+        .as_object_mut()
+        .with_context(|| format!("{}: `hooks` is not an object", file.display()))?;
+    strip_events(hooks, |e| !wanted.iter().any(|(w, _, _)| *w == e));
+    let mut events: Vec<&str> = wanted.iter().map(|(e, _, _)| *e).collect();
+    events.dedup();
+    for event in events {
+        let groups = hooks
             .entry(event)
             .or_insert_with(|| json!([]))
             .as_array_mut()
-        {
-            arr.push(group);
+            .with_context(|| format!("{}: hooks.{event} is not an array", file.display()))?;
+        let mut claimed: Vec<(usize, usize)> = Vec::new();
+        for (_, matcher, command) in wanted.iter().filter(|(e, _, _)| *e == event) {
+            let found = groups.iter().enumerate().find_map(|(gi, g)| {
+                g.get("hooks")
+                    .and_then(Value::as_array)?
+                    .iter()
+                    .enumerate()
+                    .find(|(hi, h)| {
+                        !claimed.contains(&(gi, *hi))
+                            && is_ours(h)
+                            && program(command_of(h)) == program(command)
+                    })
+                    .map(|(hi, _)| (gi, hi))
+            });
+            let at = match found {
+                Some((gi, hi)) => {
+                    update_in_place(&mut groups[gi], hi, *matcher, command);
+                    (gi, hi)
+                }
+                None => {
+                    let mut group =
+                        json!({"hooks": [{"type": "command", "command": command, "timeout": 10}]});
+                    if let Some(m) = matcher {
+                        group["matcher"] = (*m).into();
+                    }
+                    groups.push(group);
+                    (groups.len() - 1, 0)
+                }
+            };
+            claimed.push(at);
         }
+        // Stale or duplicate handlers of ours in this event go.
+        remove_ours(groups, &claimed);
     }
+    Ok(())
 }
 
 fn load(file: &Path) -> anyhow::Result<(Option<String>, Map<String, Value>)> {
@@ -154,16 +300,43 @@ fn load(file: &Path) -> anyhow::Result<(Option<String>, Map<String, Value>)> {
     }
 }
 
-fn apply(file: &Path, agent: Target, install: bool, dry_run: bool) -> anyhow::Result<String> {
-    let (original, mut settings) = load(file)?;
-    strip(&mut settings, file)?;
-    if install {
-        add(&mut settings, agent);
+/// Whether `file` holds skillopt's hooks for `agent`, as the current `install` writes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstallState {
+    /// No skillopt entries.
+    Missing,
+    /// skillopt entries, but `install` would change them (e.g. an older version's commands).
+    Outdated,
+    Current,
+}
+
+/// What `install` would do to `file` for `agent`, without writing (errors on a malformed file).
+pub fn install_state(file: &Path, agent: Target) -> anyhow::Result<InstallState> {
+    let (_, settings) = load(file)?;
+    let mut merged = settings.clone();
+    merge(&mut merged, agent, file)?;
+    if merged == settings {
+        return Ok(InstallState::Current);
     }
-    let mut text = serde_json::to_string_pretty(&Value::Object(settings))?;
+    Ok(if count_ours(file)? > 0 {
+        InstallState::Outdated
+    } else {
+        InstallState::Missing
+    })
+}
+
+fn apply(file: &Path, agent: Target, install: bool, dry_run: bool) -> anyhow::Result<String> {
+    let (original, before) = load(file)?;
+    let mut settings = before.clone();
+    if install {
+        merge(&mut settings, agent, file)?;
+    } else {
+        strip(&mut settings, file)?;
+    }
+    let mut text = serde_json::to_string_pretty(&Value::Object(settings.clone()))?;
     text.push('\n');
-    let unchanged = original.as_deref().map(|o| o.trim_end()) == Some(text.trim_end())
-        || (original.is_none() && !install);
+    // Compared as JSON, so an unchanged file is left byte-for-byte as the user wrote it.
+    let unchanged = settings == before && (original.is_some() || !install);
     if dry_run {
         return Ok(format!("{} would be:\n{text}", file.display()));
     }
@@ -213,20 +386,78 @@ fn targets(paths: &Paths, args: &Args) -> anyhow::Result<Vec<(Target, PathBuf)>>
     })
 }
 
+/// What to do so Codex runs the hooks (printed after `install codex` without `--trust`).
+pub const CODEX_TRUST_HINT: &str = "Codex skips untrusted hooks without a word: trust skillopt's hooks once in Codex (type /hooks), or run `skillopt install codex --trust`; `skillopt doctor` shows their trust status";
+
 fn run(paths: &Paths, args: Args, install: bool) -> anyhow::Result<ExitCode> {
+    if args.trust && !install {
+        bail!("--trust applies to `skillopt install` only");
+    }
     // Validate every file before writing any, so a malformed one leaves all untouched.
     let targets = targets(paths, &args)?;
-    for (_, file) in &targets {
+    for (agent, file) in &targets {
         let (_, mut m) = load(file)?;
-        strip(&mut m, file)?;
+        merge(&mut m, *agent, file)?;
     }
-    for (agent, file) in targets {
-        println!("{}", apply(&file, agent, install, args.dry_run)?);
+    for (agent, file) in &targets {
+        println!("{}", apply(file, *agent, install, args.dry_run)?);
     }
-    if install && !args.dry_run {
-        println!("the hook commands (skillopt-session-start, skillopt-pre-tool-use, skillopt-user-prompt-submit) are found on PATH: `cargo install --path hooks` puts them there");
+    if !install || args.dry_run {
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("the hook commands (skillopt-session-start, skillopt-pre-tool-use, skillopt-user-prompt-submit) are found on PATH: `cargo install --path hooks` puts them there");
+    let Some((_, codex_file)) = targets.iter().find(|(a, _)| *a == Target::Codex) else {
+        if args.trust {
+            println!("--trust: nothing to do, Claude Code runs hooks without a trust step");
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    if !args.trust {
+        println!("{CODEX_TRUST_HINT}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    trust_codex(codex_file)
+}
+
+/// `--trust`: trusts skillopt's hooks in `file` through `codex app-server` and prints each.
+fn trust_codex(file: &Path) -> anyhow::Result<ExitCode> {
+    let hint = "the hooks are installed but not trusted: trust them in Codex (type /hooks)";
+    let codex = crate::codex_trust::find_codex()
+        .ok_or(crate::codex_trust::AppServerError::NotInstalled)
+        .context(hint)?;
+    let cwd = std::env::current_dir()?;
+    let listing = crate::codex_trust::trust(&codex, &cwd, file).context(hint)?;
+    let installed = count_ours(file)?;
+    for h in &listing.ours {
+        println!("Codex hook trusted: {} ({})", h.key, h.command);
+    }
+    if listing.ours.len() < installed {
+        for p in &listing.problems {
+            eprintln!("codex: {p}");
+        }
+        bail!(
+            "Codex lists {} of the {installed} skillopt hooks in {} (are hooks enabled? older Codex builds need `[features] hooks = true`; project hooks need a trusted project)",
+            listing.ours.len(),
+            file.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// How many skillopt handlers `file` holds.
+pub fn count_ours(file: &Path) -> anyhow::Result<usize> {
+    let (_, settings) = load(file)?;
+    Ok(settings
+        .get("hooks")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|h| h.values())
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter_map(|g| g.get("hooks").and_then(Value::as_array))
+        .flatten()
+        .filter(|h| is_ours(h))
+        .count())
 }
 
 pub fn install(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
@@ -253,6 +484,10 @@ mod tests {
         let v: Value = serde_json::from_str(&once).unwrap();
         assert_eq!(v["model"], "opus");
         assert_eq!(v["hooks"]["PreToolUse"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            v["hooks"]["PreToolUse"][1]["hooks"][0]["command"],
+            "skillopt-pre-tool-use --agent claude-code"
+        );
         apply(&f, Target::Claude, false, false).unwrap();
         let v: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
         assert_eq!(
@@ -260,6 +495,79 @@ mod tests {
             "mine.sh"
         );
         assert!(v["hooks"].get("SessionStart").is_none());
+    }
+
+    #[test]
+    fn legacy_entries_are_updated_in_place_and_foreign_ones_never_move() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("hooks.json");
+        let legacy = json!({"hooks": {
+            "PreToolUse": [
+                {"matcher": "Bash", "hooks": [{"type": "command", "command": "skillopt-pre-tool-use", "timeout": 10}]},
+                {"matcher": "Bash", "hooks": [{"type": "command", "command": "mine.sh"}]},
+                {"hooks": [{"type": "command", "command": "/usr/bin/skillopt-pre-tool-use"}]}
+            ],
+            "SessionStart": [{"hooks": [
+                {"type": "command", "command": "theirs.sh"},
+                {"type": "command", "command": "skillopt-session-start", "timeout": 10}
+            ]}],
+            "Stop": [{"hooks": [{"type": "command", "command": "skillopt-old-thing"}]}]
+        }});
+        std::fs::write(&f, legacy.to_string()).unwrap();
+        assert_eq!(
+            install_state(&f, Target::Codex).unwrap(),
+            InstallState::Outdated
+        );
+        apply(&f, Target::Codex, true, false).unwrap();
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+        let pre = v["hooks"]["PreToolUse"].as_array().unwrap();
+        // Updated where it stood, the duplicate after the user's entry dropped.
+        assert_eq!(pre.len(), 2, "{v:#}");
+        assert_eq!(
+            pre[0]["hooks"][0]["command"],
+            "skillopt-pre-tool-use --agent codex"
+        );
+        assert_eq!(
+            pre[0]["matcher"],
+            "Bash|Read|exec_command|shell|shell_command"
+        );
+        assert_eq!(pre[1]["hooks"][0]["command"], "mine.sh");
+        // A group shared with the user's handler: same position, their matcher (none) kept.
+        let ss = &v["hooks"]["SessionStart"][0];
+        assert_eq!(ss["hooks"][0]["command"], "theirs.sh");
+        assert_eq!(
+            ss["hooks"][1]["command"],
+            "skillopt-session-start --agent codex"
+        );
+        assert!(ss.get("matcher").is_none());
+        assert!(v["hooks"].get("Stop").is_none());
+        assert_eq!(
+            v["hooks"]["UserPromptSubmit"][0]["hooks"][0]["command"],
+            "skillopt-user-prompt-submit --agent codex"
+        );
+        assert_eq!(
+            install_state(&f, Target::Codex).unwrap(),
+            InstallState::Current
+        );
+        assert_eq!(
+            install_state(&f, Target::Claude).unwrap(),
+            InstallState::Outdated
+        );
+    }
+
+    #[test]
+    fn an_unchanged_file_keeps_its_bytes() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("hooks.json");
+        apply(&f, Target::Codex, true, false).unwrap();
+        // The user reformats the file by hand: an install with nothing to change leaves it.
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+        let compact = v.to_string();
+        std::fs::write(&f, &compact).unwrap();
+        assert!(apply(&f, Target::Codex, true, false)
+            .unwrap()
+            .contains("already installed"));
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), compact);
     }
 
     #[test]

@@ -308,7 +308,8 @@ impl Sandbox {
 }
 
 /// A scripted fake agent CLI (`claude`, `codex`, …) on the sandbox's PATH. Each call records
-/// its argv (NUL-separated), env and stdin under `agent-calls/<n>/`, writes `started`, sleeps
+/// its argv (NUL-separated), env, working directory (and what it held) and stdin under
+/// `agent-calls/<n>/`, writes `started`, sleeps
 /// `FAKE_AGENT_SLEEP` seconds (optionally leaving a child behind with `FAKE_AGENT_CHILD=1`),
 /// then prints `agent-script/reply-proposer` when the prompt is a proposer's, else
 /// `agent-script/reply-judge`, writes `finished`, and exits with `FAKE_AGENT_EXIT` (default 0).
@@ -324,6 +325,8 @@ mkdir -p "$calls"
 n=$(mktemp -d "$calls/call-XXXXXXXX")
 printf '%s\0' "$(basename "$0")" "$@" > "$n/argv"
 env > "$n/env"
+pwd -P > "$n/cwd"
+ls -A > "$n/cwd-listing"
 cat > "$n/stdin"
 echo $$ > "$n/started"
 if [ "${FAKE_AGENT_CHILD:-0}" = 1 ]; then sleep 600 & echo $! > "$n/child"; fi
@@ -341,6 +344,9 @@ pub struct AgentCall {
     pub argv: Vec<String>,
     pub env: String,
     pub stdin: String,
+    /// The directory the agent ran in, and the names it held then.
+    pub cwd: PathBuf,
+    pub cwd_listing: String,
 }
 
 impl AgentCall {
@@ -399,6 +405,12 @@ impl FakeAgent {
                     .collect(),
                 env: std::fs::read_to_string(d.join("env")).unwrap_or_default(),
                 stdin: std::fs::read_to_string(d.join("stdin")).unwrap_or_default(),
+                cwd: PathBuf::from(
+                    std::fs::read_to_string(d.join("cwd"))
+                        .unwrap_or_default()
+                        .trim_end(),
+                ),
+                cwd_listing: std::fs::read_to_string(d.join("cwd-listing")).unwrap_or_default(),
                 dir: d,
             })
             .collect()

@@ -39,6 +39,20 @@ fn claude_transcript(sb: &Sandbox) -> PathBuf {
     sb.write_jsonl("claude-session.jsonl", &lines)
 }
 
+/// The agent child ran in an empty directory of its own (not the session's project, where a
+/// CLAUDE.md / AGENTS.md would reach the judge), removed after the call.
+fn assert_ran_in_a_fresh_empty_dir(sb: &Sandbox, call: &skillopt_tests::AgentCall) {
+    let project = sb.path().canonicalize().unwrap();
+    assert_ne!(call.cwd, project, "the agent ran in the project directory");
+    assert!(!call.cwd.starts_with(&project), "{}", call.cwd.display());
+    assert_eq!(call.cwd_listing, "", "the agent's directory was not empty");
+    assert!(
+        sb.wait_for(5, || !call.cwd.exists()),
+        "{} was left behind",
+        call.cwd.display()
+    );
+}
+
 fn payload(v: serde_json::Value) -> Vec<u8> {
     v.to_string().into_bytes()
 }
@@ -122,6 +136,7 @@ fn claude_code_flow_records_a_failure_for_the_right_version() {
         pos(f);
     }
     assert!(c.env_has("SKILLOPT_WORKER=1"));
+    assert_ran_in_a_fresh_empty_dir(&sb, c);
     assert!(
         c.stdin.contains(">>> SKILL USE: deploy-checklist--alice"),
         "{}",
@@ -196,11 +211,26 @@ fn codex_flow_uses_codex_without_tools() {
             "-s",
             "read-only",
             "--ephemeral",
+            "-C",
+            calls[0].cwd.to_str().unwrap(),
             "--disable",
             "hooks",
+            "--disable",
+            "shell_tool",
+            "--disable",
+            "goals",
+            "--disable",
+            "multi_agent",
+            "--disable",
+            "image_generation",
+            "-c",
+            "web_search=\"disabled\"",
+            "-c",
+            "project_doc_max_bytes=0",
             "-"
         ]
     );
+    assert_ran_in_a_fresh_empty_dir(&sb, &calls[0]);
     assert!(calls[0].env_has("SKILLOPT_WORKER=1"));
     assert!(
         calls[0]

@@ -5,10 +5,18 @@
 //! The child gets `SKILLOPT_WORKER=1` (so skillopt's own hooks stay quiet inside it), runs in its
 //! own process group, and is killed with its whole group at the timeout. A non-zero exit or an
 //! empty reply is an error.
+//!
+//! The child runs in a fresh empty directory (Codex also gets it as `-C`), so the project's
+//! `CLAUDE.md` / `AGENTS.md` never reach the judge or the proposer. Claude Code additionally gets
+//! `--bare` when `ANTHROPIC_API_KEY` is set (it then skips user-level `CLAUDE.md`, hooks and
+//! plugins; without an API key `--bare` cannot log in, so OAuth users keep their user-level
+//! `~/.claude/CLAUDE.md`). Codex gets `project_doc_max_bytes=0` and every tool it lets us turn
+//! off (shell, web search, multi-agent, goals, image generation); its user-level
+//! `$CODEX_HOME/AGENTS.md` has no switch and still loads.
 
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -58,6 +66,8 @@ pub enum AgentError {
     BadReply(&'static str, String),
     #[error("running {0}: {1}")]
     Spawn(&'static str, std::io::Error),
+    #[error("cannot make an empty working directory for {0}: {1}")]
+    Workdir(&'static str, std::io::Error),
 }
 
 impl AgentKind {
@@ -126,10 +136,44 @@ pub struct Invocation {
     pub args: Vec<String>,
     pub stdin: Option<String>,
     pub model: Option<String>,
+    /// The empty directory the child runs in.
+    pub workdir: PathBuf,
 }
 
-/// Builds the argv (no shell) for asking `kind` with `system` and `prompt`.
-pub fn build(kind: AgentKind, role: Role, system: &str, prompt: &str) -> Invocation {
+/// What of the environment shapes the argv.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Auth {
+    /// `ANTHROPIC_API_KEY` is set: Claude Code can run `--bare`.
+    pub anthropic_api_key: bool,
+}
+
+impl Auth {
+    /// Read from the process environment.
+    pub fn from_env() -> Self {
+        Self {
+            anthropic_api_key: std::env::var_os("ANTHROPIC_API_KEY").is_some_and(|k| !k.is_empty()),
+        }
+    }
+}
+
+/// Codex features turned off for the judge and the proposer: they answer from the prompt alone.
+const CODEX_DISABLED_FEATURES: &[&str] = &[
+    "hooks",
+    "shell_tool",
+    "goals",
+    "multi_agent",
+    "image_generation",
+];
+
+/// Builds the argv (no shell) for asking `kind` with `system` and `prompt`, run in `workdir`.
+pub fn build(
+    kind: AgentKind,
+    role: Role,
+    system: &str,
+    prompt: &str,
+    workdir: &Path,
+    auth: Auth,
+) -> Invocation {
     let model = kind.model(role);
     let s = |x: &str| x.to_string();
     let (args, stdin) = match kind {
@@ -137,6 +181,9 @@ pub fn build(kind: AgentKind, role: Role, system: &str, prompt: &str) -> Invocat
             let mut a = vec![s("-p"), s("--output-format"), s("json")];
             if let Some(m) = &model {
                 a.extend([s("--model"), m.clone()]);
+            }
+            if auth.anthropic_api_key {
+                a.push(s("--bare"));
             }
             a.extend([
                 s("--no-session-persistence"),
@@ -160,9 +207,18 @@ pub fn build(kind: AgentKind, role: Role, system: &str, prompt: &str) -> Invocat
                 s("-s"),
                 s("read-only"),
                 s("--ephemeral"),
-                s("--disable"),
-                s("hooks"),
+                s("-C"),
+                workdir.display().to_string(),
             ];
+            for feature in CODEX_DISABLED_FEATURES {
+                a.extend([s("--disable"), s(feature)]);
+            }
+            a.extend([
+                s("-c"),
+                s(r#"web_search="disabled""#),
+                s("-c"),
+                s("project_doc_max_bytes=0"),
+            ]);
             if let Some(m) = &model {
                 a.extend([s("-m"), m.clone()]);
             }
@@ -205,6 +261,7 @@ pub fn build(kind: AgentKind, role: Role, system: &str, prompt: &str) -> Invocat
         args,
         stdin,
         model,
+        workdir: workdir.to_path_buf(),
     }
 }
 
@@ -245,7 +302,9 @@ pub fn run(inv: &Invocation, timeout: Duration) -> Result<String, AgentError> {
     let name = inv.kind.binary();
     let program = find_on_path(name).ok_or(AgentError::NotFound(name))?;
     let mut cmd = Command::new(program);
-    cmd.args(&inv.args).env("SKILLOPT_WORKER", "1");
+    cmd.args(&inv.args)
+        .env("SKILLOPT_WORKER", "1")
+        .current_dir(&inv.workdir);
     // `skillopt demo --agent …` runs the real CLI with the user's HOME so it finds its login.
     if let Some(home) = std::env::var_os("SKILLOPT_AGENT_HOME").filter(|h| !h.is_empty()) {
         cmd.env("HOME", home);
@@ -334,7 +393,13 @@ pub fn ask(
     system: &str,
     prompt: &str,
 ) -> Result<(String, Option<String>), AgentError> {
-    let inv = build(kind, role, system, prompt);
+    let name = kind.binary();
+    // Removed (with anything the CLI left in it) when the call returns.
+    let workdir = tempfile::Builder::new()
+        .prefix("skillopt-agent-")
+        .tempdir()
+        .map_err(|e| AgentError::Workdir(name, e))?;
+    let inv = build(kind, role, system, prompt, workdir.path(), Auth::from_env());
     let reply = run(&inv, skillopt_shared::config::agent_timeout())?;
     Ok((reply, inv.model))
 }
@@ -343,9 +408,13 @@ pub fn ask(
 mod tests {
     use super::*;
 
+    fn at(kind: AgentKind, role: Role, system: &str, prompt: &str) -> Invocation {
+        build(kind, role, system, prompt, Path::new("/tmp/w"), Auth::default())
+    }
+
     #[test]
     fn claude_argv() {
-        let inv = build(AgentKind::Claude, Role::Judge, "SYS", "PROMPT");
+        let inv = at(AgentKind::Claude, Role::Judge, "SYS", "PROMPT");
         assert_eq!(
             inv.args,
             [
@@ -369,7 +438,7 @@ mod tests {
         );
         assert_eq!(inv.stdin.as_deref(), Some("PROMPT"));
         assert_eq!(
-            build(AgentKind::Claude, Role::Proposer, "", "")
+            at(AgentKind::Claude, Role::Proposer, "", "")
                 .model
                 .as_deref(),
             Some("sonnet")
@@ -377,8 +446,18 @@ mod tests {
     }
 
     #[test]
+    fn claude_is_bare_with_an_api_key() {
+        let auth = Auth {
+            anthropic_api_key: true,
+        };
+        let inv = build(AgentKind::Claude, Role::Judge, "S", "P", Path::new("/w"), auth);
+        assert_eq!(inv.args[5], "--bare");
+        assert_eq!(inv.workdir, Path::new("/w"));
+    }
+
+    #[test]
     fn codex_argv() {
-        let inv = build(AgentKind::Codex, Role::Judge, "SYS", "PROMPT");
+        let inv = at(AgentKind::Codex, Role::Judge, "SYS", "PROMPT");
         assert_eq!(
             inv.args,
             [
@@ -387,8 +466,22 @@ mod tests {
                 "-s",
                 "read-only",
                 "--ephemeral",
+                "-C",
+                "/tmp/w",
                 "--disable",
                 "hooks",
+                "--disable",
+                "shell_tool",
+                "--disable",
+                "goals",
+                "--disable",
+                "multi_agent",
+                "--disable",
+                "image_generation",
+                "-c",
+                "web_search=\"disabled\"",
+                "-c",
+                "project_doc_max_bytes=0",
                 "-"
             ]
         );
@@ -397,7 +490,7 @@ mod tests {
 
     #[test]
     fn best_effort_argv() {
-        let c = build(AgentKind::CursorAgent, Role::Judge, "S", "P");
+        let c = at(AgentKind::CursorAgent, Role::Judge, "S", "P");
         assert_eq!(
             c.args,
             [
@@ -410,9 +503,9 @@ mod tests {
             ]
         );
         assert!(c.stdin.is_none());
-        let h = build(AgentKind::Hermes, Role::Judge, "S", "P");
+        let h = at(AgentKind::Hermes, Role::Judge, "S", "P");
         assert_eq!(h.args, ["chat", "--quiet", "-q", "S\n\nP"]);
-        let p = build(AgentKind::Pi, Role::Proposer, "S", "P");
+        let p = at(AgentKind::Pi, Role::Proposer, "S", "P");
         assert_eq!(p.args, ["--print", "--no-session", "--no-tools", "S\n\nP"]);
     }
 

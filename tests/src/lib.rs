@@ -7,6 +7,7 @@
 
 pub mod model_server;
 pub mod real_clients;
+pub mod real_session;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -5,6 +5,9 @@
 //! written (it would become model context), errors go to `log/hooks.log`, no network, no
 //! database, no waiting for the worker. `SKILLOPT_DISABLED=1` or `SKILLOPT_WORKER=1` make every
 //! hook a no-op.
+//!
+//! The installed commands name their agent (`skillopt-session-start --agent codex`), so the
+//! payload's dialect is never guessed where it can be known.
 
 pub mod prompt_submit;
 pub mod session_start;
@@ -14,7 +17,7 @@ pub mod tool_use;
 use std::io::Read;
 
 use skillopt_shared::config::{self, MAX_STDIN_BYTES};
-use skillopt_shared::HookPayload;
+use skillopt_shared::{Agent, HookPayload};
 use skillopt_state::Paths;
 
 /// What a hook body returns: `Err` is logged, never shown.
@@ -36,6 +39,24 @@ fn read_stdin() -> Option<Vec<u8>> {
     Some(buf)
 }
 
+/// The agent named on the command line: `--agent NAME` or `--agent=NAME`. `Err` for a name
+/// skillopt does not know (the hook then guesses, and logs why).
+pub fn declared_agent(args: impl IntoIterator<Item = String>) -> Result<Option<Agent>, String> {
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let value = match arg.strip_prefix("--agent") {
+            Some("") => args.next(),
+            Some(rest) if rest.starts_with('=') => Some(rest[1..].to_string()),
+            _ => continue,
+        };
+        let value = value.unwrap_or_default();
+        return Agent::parse(&value)
+            .map(Some)
+            .ok_or_else(|| format!("unknown --agent {value:?}; guessing from the payload"));
+    }
+    Ok(None)
+}
+
 /// Runs a hook body with every guarantee: no-op when disabled, payload parsed, panics caught,
 /// errors logged, exit 0.
 pub fn run(hook: &str, body: fn(&Paths, &HookPayload) -> HookResult) -> ! {
@@ -47,12 +68,19 @@ pub fn run(hook: &str, body: fn(&Paths, &HookPayload) -> HookResult) -> ! {
         let input = read_stdin();
         let outcome = std::panic::catch_unwind(|| {
             let paths = Paths::from_env().map_err(|e| e.to_string())?;
+            let declared = declared_agent(std::env::args().skip(1)).unwrap_or_else(|why| {
+                skillopt_state::log::hook_error(&paths, hook, &why);
+                None
+            });
             let result = match input {
                 None => Err(format!(
                     "payload larger than {MAX_STDIN_BYTES} bytes ignored"
                 )),
                 Some(bytes) => match HookPayload::parse(&bytes) {
-                    Ok(payload) => body(&paths, &payload),
+                    Ok(mut payload) => {
+                        payload.declared_agent = declared;
+                        body(&paths, &payload)
+                    }
                     Err(e) => Err(e.to_string()),
                 },
             };
@@ -64,4 +92,29 @@ pub fn run(hook: &str, body: fn(&Paths, &HookPayload) -> HookResult) -> ! {
         drop(outcome);
     }
     std::process::exit(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn the_agent_comes_from_the_command_line() {
+        assert_eq!(declared_agent(args(&[])), Ok(None));
+        assert_eq!(
+            declared_agent(args(&["--agent", "codex"])),
+            Ok(Some(Agent::Codex))
+        );
+        assert_eq!(
+            declared_agent(args(&["--agent=claude-code"])),
+            Ok(Some(Agent::ClaudeCode))
+        );
+        assert!(declared_agent(args(&["--agent", "vim"])).is_err());
+        assert!(declared_agent(args(&["--agent"])).is_err());
+        assert_eq!(declared_agent(args(&["--agents", "x"])), Ok(None));
+    }
 }

@@ -64,6 +64,8 @@ pub struct HookPayload {
     pub command_source: Option<String>,
     pub conversation_id: Option<String>,
     pub agent_id: Option<String>,
+    /// The agent named by the hook command (`--agent codex`); wins over any guess.
+    pub declared_agent: Option<Agent>,
 }
 
 fn s(v: &Value, key: &str) -> Option<String> {
@@ -100,11 +102,17 @@ impl HookPayload {
             command_source: s(&v, "command_source"),
             conversation_id: s(&v, "conversation_id"),
             agent_id: s(&v, "agent_id"),
+            declared_agent: None,
         })
     }
 
-    /// Which agent sent this payload.
+    /// Which agent sent this payload: the one the hook command declares, else a guess from the
+    /// payload's shape (an ephemeral Codex session has no rollout path and no `turn_id` at
+    /// SessionStart, so only the declaration is certain).
     pub fn agent(&self) -> Agent {
+        if let Some(agent) = self.declared_agent {
+            return agent;
+        }
         let event_camel = self
             .hook_event_name
             .as_deref()
@@ -140,6 +148,15 @@ mod tests {
         let u = HookPayload::parse(br#"{"session_id":"b","transcript_path":null,"hook_event_name":"UserPromptSubmit","turn_id":"t","prompt":"hi"}"#).unwrap();
         assert_eq!(u.agent(), Agent::Codex);
         assert_eq!(u.transcript_path, None);
+    }
+
+    #[test]
+    fn a_declared_agent_wins() {
+        // Ephemeral Codex SessionStart: no transcript_path, no turn_id: looks like Claude Code.
+        let mut p = HookPayload::parse(br#"{"session_id":"b","transcript_path":null,"hook_event_name":"SessionStart","model":"gpt-5","source":"startup"}"#).unwrap();
+        assert_eq!(p.agent(), Agent::ClaudeCode);
+        p.declared_agent = Some(Agent::Codex);
+        assert_eq!(p.agent(), Agent::Codex);
     }
 
     #[test]

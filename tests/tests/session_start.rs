@@ -205,3 +205,65 @@ fn disabled_hooks_do_nothing() {
     );
     assert!(!sb2.session_dir("s-off").exists());
 }
+
+/// Runs a hook binary with command-line arguments (as the installed commands carry them).
+fn hook_with_args(sb: &Sandbox, name: &str, args: &[&str], stdin: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = sb
+        .cmd(name)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn the_agent_named_by_the_hook_command_wins_over_the_payload_shape() {
+    let mut sb = installed();
+    sb.no_auto_sync();
+    // An ephemeral Codex session: no rollout path, no turn_id — the payload looks like Claude's.
+    let ephemeral = br#"{"session_id":"019a2d7a-eph","transcript_path":null,"cwd":"/p","hook_event_name":"SessionStart","model":"gpt-5","permission_mode":"default","source":"startup"}"#;
+    let guessed = sb.hook("skillopt-session-start", ephemeral);
+    assert!(guessed.status.success());
+    let a = sb.json(&sb.session_dir("019a2d7a-eph").join("attribution.json"));
+    assert_eq!(
+        a["agent"], "claude-code",
+        "without --agent the shape is all there is"
+    );
+
+    let sid = "019a2d7a-eph2";
+    let body = String::from_utf8_lossy(ephemeral).replace("019a2d7a-eph", sid);
+    for args in [&["--agent", "codex"][..], &["--agent=codex"][..]] {
+        let out = hook_with_args(&sb, "skillopt-session-start", args, body.as_bytes());
+        assert!(out.status.success() && out.stdout.is_empty());
+        let a = sb.json(&sb.session_dir(sid).join("attribution.json"));
+        assert_eq!(a["agent"], "codex", "{args:?}");
+    }
+    // PreToolUse arms the window for the declared agent too.
+    let path = sb.codex_skills().join("deploy-checklist--alice/SKILL.md");
+    let pre = serde_json::json!({"session_id":sid,"transcript_path":null,"cwd":"/p","hook_event_name":"PreToolUse","tool_name":"Bash","tool_use_id":"call_1","tool_input":{"command":format!("cat {}", path.display())}});
+    let out = hook_with_args(
+        &sb,
+        "skillopt-pre-tool-use",
+        &["--agent", "codex"],
+        pre.to_string().as_bytes(),
+    );
+    assert!(out.status.success() && out.stdout.is_empty());
+    let pending = sb.json(&sb.session_dir(sid).join("pending.json"));
+    assert_eq!(pending["agent"], "codex");
+
+    // An unknown name is logged, the hook still exits 0 silently and guesses.
+    let out = hook_with_args(
+        &sb,
+        "skillopt-session-start",
+        &["--agent", "vim"],
+        ephemeral,
+    );
+    assert!(out.status.success() && out.stdout.is_empty());
+    let log = std::fs::read_to_string(sb.state().join("log/hooks.log")).unwrap();
+    assert!(log.contains("unknown --agent \"vim\""), "{log}");
+}

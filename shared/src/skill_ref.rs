@@ -162,20 +162,31 @@ mod tests {
 
     #[test]
     fn names_codex_cannot_load_are_refused() {
-        for bad in ["deploy--ann@corp.io", "deploy--kamo.aghbalyan", "deploy--a_b", "deploy--ann-"] {
+        for bad in [
+            "deploy--ann@corp.io",
+            "deploy--kamo.aghbalyan",
+            "deploy--a_b",
+            "deploy--ann-",
+        ] {
             assert!(SkillRef::parse(bad).is_err(), "{bad:?} accepted");
         }
         let at_limit = format!("{}--{}", "n".repeat(40), "a".repeat(22));
         assert_eq!(at_limit.len(), 64);
         assert!(SkillRef::parse(&at_limit).is_ok());
         let over = format!("{}--{}", "n".repeat(40), "a".repeat(23));
-        assert!(matches!(SkillRef::parse(&over), Err(RefError::TooLong(_, 65))));
+        assert!(matches!(
+            SkillRef::parse(&over),
+            Err(RefError::TooLong(_, 65))
+        ));
     }
 
     #[test]
     fn logins_become_authors() {
         assert_eq!(author_from_login("John.Doe").as_deref(), Some("john-doe"));
-        assert_eq!(author_from_login("ann@corp.io").as_deref(), Some("ann-corp-io"));
+        assert_eq!(
+            author_from_login("ann@corp.io").as_deref(),
+            Some("ann-corp-io")
+        );
         assert_eq!(author_from_login("a__b").as_deref(), Some("a-b"));
         assert_eq!(author_from_login("..."), None);
         assert_eq!(author_from_login("Ünï").as_deref(), Some("n"));

@@ -409,7 +409,14 @@ mod tests {
     use super::*;
 
     fn at(kind: AgentKind, role: Role, system: &str, prompt: &str) -> Invocation {
-        build(kind, role, system, prompt, Path::new("/tmp/w"), Auth::default())
+        build(
+            kind,
+            role,
+            system,
+            prompt,
+            Path::new("/tmp/w"),
+            Auth::default(),
+        )
     }
 
     #[test]
@@ -450,7 +457,14 @@ mod tests {
         let auth = Auth {
             anthropic_api_key: true,
         };
-        let inv = build(AgentKind::Claude, Role::Judge, "S", "P", Path::new("/w"), auth);
+        let inv = build(
+            AgentKind::Claude,
+            Role::Judge,
+            "S",
+            "P",
+            Path::new("/w"),
+            auth,
+        );
         assert_eq!(inv.args[5], "--bare");
         assert_eq!(inv.workdir, Path::new("/w"));
     }

@@ -108,7 +108,9 @@ pub fn install(paths: &Paths, sv: &SkillVersion, dry_run: bool) -> anyhow::Resul
 /// registry has it (escaped, it is untrusted) and nothing was written.
 pub fn skipped(sv: &SkillVersion, why: &anyhow::Error) -> InstallReport {
     InstallReport {
-        skill: format!("{}--{}", sv.name, sv.author).escape_debug().to_string(),
+        skill: format!("{}--{}", sv.name, sv.author)
+            .escape_debug()
+            .to_string(),
         version: sv.version,
         previous: None,
         action: "skipped".into(),

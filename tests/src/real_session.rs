@@ -87,6 +87,10 @@ impl RealSession {
         .unwrap();
         sb.set_env("PATH", path.to_str().unwrap());
         sb.set_env("SKILLOPT_AGENT_TIMEOUT", "90s");
+        // Claude Code keeps task output under $TMPDIR: keep it in the sandbox.
+        let tmp = sb.path().join("tmp");
+        std::fs::create_dir_all(&tmp).unwrap();
+        sb.set_env("TMPDIR", tmp.to_str().unwrap());
         let project = sb.path().join("project");
         std::fs::create_dir_all(&project).unwrap();
         let instructions = format!("# Project rules\n\nAlways mention {PROJECT_MARKER}.\n");

@@ -22,26 +22,35 @@ enum Agent {
     Codex,
 }
 
-fn judge_job(rs: &RealSession) -> Option<Value> {
+fn judge_jobs(rs: &RealSession) -> Vec<Value> {
     rs.sb
         .jobs("done")
         .into_iter()
         .chain(rs.sb.jobs("failed"))
         .map(|p| rs.sb.json(&p))
-        .find(|j| j["kind"] == "judge")
+        .filter(|j| j["kind"] == "judge")
+        .collect()
 }
 
 /// Waits for the worker to finish, then asserts the whole loop through the CLI's JSON output,
 /// the installed copies and the model server's request log.
 fn assert_improved(rs: &RealSession, agent: Agent) {
     let finished = rs.sb.wait_for(WORKER_DEADLINE, || {
-        judge_job(rs).is_some()
+        !judge_jobs(rs).is_empty()
             && rs.sb.jobs("queued").is_empty()
             && rs.sb.jobs("running").is_empty()
     });
     let d = || rs.diagnostics();
     assert!(finished, "the judge job did not finish{}", d());
-    let job = judge_job(rs).unwrap();
+    let jobs = judge_jobs(rs);
+    assert_eq!(
+        jobs.len(),
+        1,
+        "one judge job, for the user's reaction only{}",
+        d()
+    );
+    let job = &jobs[0];
+    assert_eq!(job["reaction"], COMPLAINT, "{}", d());
     assert_eq!(job["skill"], SKILL_DIR, "{}", d());
     assert_eq!(
         job["result"]["outcome"],
@@ -132,6 +141,13 @@ fn assert_judge_requests(rs: &RealSession, agent: Agent) {
         Agent::Claude => "/v1/messages",
         Agent::Codex => "/v1/responses",
     };
+    let sessions = rs.server.calls(Kind::Session);
+    assert!(
+        sessions
+            .iter()
+            .any(|r| r.body.to_string().contains(PROJECT_MARKER)),
+        "the session itself saw the project's instructions (else the check below is vacuous)"
+    );
     for kind in [Kind::Judge, Kind::Proposer] {
         let calls = rs.server.calls(kind);
         assert_eq!(calls.len(), 1, "one {} call:\n{}", kind.as_str(), d());

@@ -51,6 +51,7 @@ pub fn handle(paths: &Paths, p: &HookPayload) -> HookResult {
             .clone()
             .or_else(|| w.transcript_path.clone());
         job.cwd = p.cwd.clone();
+        job.agent_id = w.agent_id.clone();
         job.reaction = Some(take_chars(prompt, MAX_REACTION_CHARS));
         job.bucket = Some(bucket(sid));
         queue.enqueue(&job)?;

@@ -33,6 +33,7 @@ pub fn arm_if_org(
         tool_use_id,
         transcript_path: p.transcript_path.clone(),
         agent: p.agent().as_str().to_string(),
+        agent_id: p.agent_id.clone(),
         armed_at: now_rfc3339(),
         budget: config::judge_window(),
     };

@@ -91,6 +91,9 @@ pub struct Job {
     pub transcript_path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cwd: Option<String>,
+    /// Claude Code subagent whose transcript holds the skill use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reaction: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -117,6 +120,7 @@ impl Job {
             tool_use_id: None,
             transcript_path: None,
             cwd: None,
+            agent_id: None,
             reaction: None,
             bucket: None,
             attempts: 0,

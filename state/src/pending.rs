@@ -17,6 +17,10 @@ pub struct Pending {
     pub tool_use_id: Option<String>,
     pub transcript_path: Option<String>,
     pub agent: String,
+    /// Claude Code subagent that used the skill: its events live in
+    /// `<session>/subagents/agent-<id>.jsonl`, not in `transcript_path`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
     pub armed_at: String,
     pub budget: u32,
 }
@@ -94,6 +98,7 @@ mod tests {
             tool_use_id: None,
             transcript_path: None,
             agent: "claude-code".into(),
+            agent_id: None,
             armed_at: "now".into(),
             budget,
         }

@@ -582,3 +582,48 @@ fn codex_without_transcript_path_finds_the_rollout_by_session_id() {
     );
     assert!(calls[0].stdin.contains("[user reaction] great, thanks"));
 }
+
+#[test]
+fn a_skill_used_inside_a_claude_subagent_is_judged_from_the_subagent_transcript() {
+    let mut sb = setup();
+    let agent = FakeAgent::install(&mut sb, &["claude", "codex"]);
+    agent.judge_replies(&claude_json("{\"outcome\":\"failure\",\"skill_at_fault\":false,\"confidence\":0.8,\"reason\":\"the subagent skipped the migration\"}"));
+    // The parent only launched the subagent; the Skill call is in the subagent's own file.
+    let parent = [
+        json!({"type":"user","timestamp":"2026-11-21T10:00:00Z","message":{"role":"user","content":"deploy the shop with a helper"}}),
+        json!({"type":"assistant","timestamp":"2026-11-21T10:00:01Z","message":{"content":[{"type":"tool_use","id":"toolu_task","name":"Agent","input":{"description":"deploy","prompt":"deploy staging","subagent_type":"general-purpose"}}]}}),
+        json!({"type":"user","timestamp":"2026-11-21T10:00:09Z","message":{"content":[{"type":"tool_result","tool_use_id":"toolu_task","content":"Deployed."}]}}),
+    ];
+    let tp = sb.write_jsonl("subagent-session.jsonl", &parent);
+    let sub_dir = sb.path().join("subagent-session/subagents");
+    std::fs::create_dir_all(&sub_dir).unwrap();
+    let sub = [
+        json!({"type":"user","isSidechain":true,"agentId":"a7f3c2","timestamp":"2026-11-21T10:00:02Z","message":{"role":"user","content":"deploy staging"}}),
+        json!({"type":"assistant","isSidechain":true,"agentId":"a7f3c2","timestamp":"2026-11-21T10:00:03Z","message":{"content":[{"type":"tool_use","id":"toolu_sub_skill","name":"Skill","input":{"skill":"deploy-checklist--alice"}}]}}),
+        json!({"type":"user","isSidechain":true,"agentId":"a7f3c2","timestamp":"2026-11-21T10:00:04Z","message":{"content":[{"type":"tool_result","tool_use_id":"toolu_sub_skill","content":"Launching skill: deploy-checklist--alice"}]}}),
+        json!({"type":"assistant","isSidechain":true,"agentId":"a7f3c2","timestamp":"2026-11-21T10:00:05Z","message":{"content":[{"type":"text","text":"SUBAGENT-MARKER: skipping the migration as the checklist says."}]}}),
+    ];
+    let text: String = sub.iter().map(|l| l.to_string() + "\n").collect();
+    std::fs::write(sub_dir.join("agent-a7f3c2.jsonl"), text).unwrap();
+    let tps = tp.to_str().unwrap();
+    sb.hook("skillopt-session-start", &payload(json!({"session_id":SID,"transcript_path":tps,"cwd":"/p","hook_event_name":"SessionStart","source":"startup"})));
+    // Inside a subagent, PreToolUse carries agent_id while transcript_path stays the parent's.
+    sb.hook("skillopt-pre-tool-use", &payload(json!({"session_id":SID,"transcript_path":tps,"cwd":"/p","hook_event_name":"PreToolUse","tool_name":"Skill","tool_input":{"skill":"deploy-checklist--alice"},"tool_use_id":"toolu_sub_skill","agent_id":"a7f3c2","agent_type":"general-purpose"})));
+    sb.hook("skillopt-user-prompt-submit", &payload(json!({"session_id":SID,"transcript_path":tps,"cwd":"/p","hook_event_name":"UserPromptSubmit","prompt":"the deploy broke, no migration ran"})));
+    assert!(
+        sb.wait_for(30, || sb.jobs("done").len() == 1),
+        "failed: {:?}",
+        sb.jobs("failed")
+    );
+    let calls = agent.calls();
+    assert_eq!(calls.len(), 1);
+    let stdin = &calls[0].stdin;
+    assert!(
+        stdin.contains("SKILL USE: deploy-checklist--alice") && stdin.contains("SUBAGENT-MARKER"),
+        "{stdin}"
+    );
+    assert!(stdin.contains("[user reaction] the deploy broke"), "{stdin}");
+    let rows = outcomes(&sb);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].2, "failure", "judged, not unclear");
+}

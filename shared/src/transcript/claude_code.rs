@@ -9,10 +9,33 @@
 //! `input.command`), a user-typed `/name` (`<command-name>/name</command-name>`; built-in commands
 //! such as `/compact` are not skills), and a `Read`/`Bash` of `…/skills/<dir>/SKILL.md`.
 
+use std::path::{Path, PathBuf};
+
 use serde_json::Value;
 
 use super::{flatten_text, Event, Found, Record, UseKind};
 use crate::skill_use;
+
+/// The transcript of subagent `agent_id` of the session whose transcript is `parent`
+/// (`…/<session>.jsonl` → `…/<session>/subagents/agent-<agent_id>.jsonl`). Hooks inside a
+/// subagent report the parent's `transcript_path`; the subagent's own events are only here.
+/// `None` when the id could leave that directory (it comes from a payload: untrusted).
+pub fn subagent_transcript(parent: &Path, agent_id: &str) -> Option<PathBuf> {
+    let safe = !agent_id.is_empty()
+        && agent_id.len() <= 128
+        && agent_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !safe || parent.extension().is_none_or(|e| e != "jsonl") {
+        return None;
+    }
+    let session_dir = parent.with_extension("");
+    Some(
+        session_dir
+            .join("subagents")
+            .join(format!("agent-{agent_id}.jsonl")),
+    )
+}
 
 /// Claude Code's built-in slash commands: typing them is not a skill use.
 const BUILT_IN_COMMANDS: &[&str] = &[
@@ -218,6 +241,26 @@ pub fn parse(v: &Value) -> Option<Record> {
 #[cfg(test)]
 mod tests {
     use super::super::{parse_line, skill_uses, UseKind};
+    use super::subagent_transcript;
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn subagent_transcripts_sit_beside_the_session() {
+        assert_eq!(
+            subagent_transcript(Path::new("/h/.claude/projects/-p/abc.jsonl"), "a1b2"),
+            Some(PathBuf::from(
+                "/h/.claude/projects/-p/abc/subagents/agent-a1b2.jsonl"
+            ))
+        );
+        for bad in ["", "../x", "a/b", "a.b", "a\n"] {
+            assert_eq!(
+                subagent_transcript(Path::new("/p/abc.jsonl"), bad),
+                None,
+                "{bad:?}"
+            );
+        }
+        assert_eq!(subagent_transcript(Path::new("/p/abc.txt"), "a1"), None);
+    }
 
     const FIXTURE: &str = r#"{"type":"user","isSidechain":false,"timestamp":"t1","message":{"role":"user","content":"deploy staging please"}}
 {"type":"assistant","isSidechain":false,"timestamp":"t2","message":{"role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"Skill","input":{"skill":"deploy--alice"}}]}}

@@ -4,9 +4,11 @@
 pub mod improve;
 pub mod judge;
 
+use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use skillopt_shared::transcript::claude_code::subagent_transcript;
 use skillopt_state::jobs::{Job, JobKind, JobResult, JobState, Queue};
 use skillopt_state::{now_rfc3339, Paths};
 
@@ -123,7 +125,12 @@ pub fn judge_input(paths: &Paths, job: &Job) -> Result<judge::JudgeInput, String
         skill,
         version: job.version.ok_or("judge job without version")?,
         transcript: match job.transcript_path.as_deref() {
-            Some(t) => t.into(),
+            Some(t) => job
+                .agent_id
+                .as_deref()
+                .and_then(|id| subagent_transcript(Path::new(t), id))
+                .filter(|sub| sub.is_file())
+                .unwrap_or_else(|| t.into()),
             None => job
                 .session_id
                 .as_deref()

@@ -3,7 +3,9 @@
 //! The invocation is located by tool_use_id (pinned at PreToolUse), else the latest use of the
 //! skill. The window is up to 3 user turns before it, the invocation, everything after it
 //! (assistant text; tool calls and results cut to ~500 chars; errors flagged), then the user's
-//! reaction. It is held to a ~12k char budget: the part before the invocation keeps its tail, the
+//! reaction. The transcript may already hold the reaction itself (Codex writes the prompt before
+//! the hook runs; the worker runs later still) and the agent's answer to it: the window stops at
+//! that turn, so the reaction appears once, last. It is held to a ~12k char budget: the part before the invocation keeps its tail, the
 //! part after keeps its head and its tail with the middle elided. Lines of the other thread
 //! (subagent sidechains vs the main thread) are left out. Secrets are redacted. The transcript
 //! is streamed twice; memory is bounded by the window, not the file.
@@ -200,9 +202,23 @@ impl Tail {
     }
 }
 
+/// True when a user turn of the transcript is the reaction being judged (the queued reaction
+/// may be a cut of a very long prompt).
+fn is_reaction(rec: &crate::transcript::Record, reaction: &str) -> bool {
+    const CUT_PREFIX: usize = 1000;
+    rec.events.iter().any(|e| match e {
+        Event::User(t) => {
+            let t = t.trim();
+            t == reaction || (reaction.len() >= CUT_PREFIX && t.starts_with(reaction))
+        }
+        _ => false,
+    })
+}
+
 /// Builds the window for `target` in the transcript at `path`.
 pub fn build(path: &Path, target: &Target, reaction: Option<&str>) -> Result<Window, WindowError> {
     let (invocation, start) = locate(path, target)?;
+    let reaction_key = reaction.map(str::trim).filter(|r| !r.is_empty());
     let reaction_text = reaction
         .map(|r| format!("\n[user reaction] {}\n", cut(r, REACTION_CUT)))
         .unwrap_or_default();
@@ -242,6 +258,9 @@ pub fn build(path: &Path, target: &Target, reaction: Option<&str>) -> Result<Win
                     .unwrap_or_default()
             );
         } else {
+            if reaction_key.is_some_and(|r| is_reaction(&rec, r)) {
+                break;
+            }
             let n = rendered.chars().count();
             if head_chars + n <= head_budget && tail.pieces.is_empty() {
                 head_chars += n;
@@ -377,6 +396,38 @@ mod tests {
             ),
             Err(WindowError::NotFound(_))
         ));
+    }
+
+    #[test]
+    fn the_window_ends_at_the_reaction_already_in_the_transcript() {
+        let reaction = "that broke prod: the migration never ran";
+        let t = file(&[
+            user("deploy please"),
+            skill("toolu_A", "deploy--alice"),
+            says("deployed, skipping the migration"),
+            user("also check the logs"),
+            says("logs are clean"),
+            user(reaction),
+            says("AGENT-REPLY-TO-THE-REACTION"),
+        ]);
+        let target = Target {
+            tool_use_id: Some("toolu_A".into()),
+            skill: None,
+        };
+        let w = build(&t.0, &target, Some(reaction)).unwrap();
+        assert_eq!(w.text.matches(reaction).count(), 1, "{}", w.text);
+        assert!(w
+            .text
+            .trim_end()
+            .ends_with(&format!("[user reaction] {reaction}")));
+        assert!(!w.text.contains("AGENT-REPLY"), "{}", w.text);
+        // Earlier turns after the use stay: they are part of what happened.
+        assert!(w.text.contains("also check the logs") && w.text.contains("logs are clean"));
+        // A reaction not (yet) in the transcript: everything after the use, then the reaction.
+        let w = build(&t.0, &target, Some("something else")).unwrap();
+        assert!(
+            w.text.contains("AGENT-REPLY") && w.text.contains("[user reaction] something else")
+        );
     }
 
     #[test]

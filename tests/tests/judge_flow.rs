@@ -622,7 +622,10 @@ fn a_skill_used_inside_a_claude_subagent_is_judged_from_the_subagent_transcript(
         stdin.contains("SKILL USE: deploy-checklist--alice") && stdin.contains("SUBAGENT-MARKER"),
         "{stdin}"
     );
-    assert!(stdin.contains("[user reaction] the deploy broke"), "{stdin}");
+    assert!(
+        stdin.contains("[user reaction] the deploy broke"),
+        "{stdin}"
+    );
     let rows = outcomes(&sb);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].2, "failure", "judged, not unclear");

@@ -51,11 +51,8 @@ pub enum TrustError {
     AppServer(#[from] AppServerError),
     #[error("hook key {0:?} cannot be written as a config key path")]
     BadKey(String),
-    #[error("cannot back up {}: {source}", path.display())]
-    Backup {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("cannot back up Codex's config.toml: {0}")]
+    Backup(#[from] skillopt_state::StateError),
     #[error("Codex still reports {0} skillopt hook(s) as not trusted after the write")]
     NotTrusted(usize),
 }
@@ -177,8 +174,6 @@ fn backup(config: &Path) -> Result<(), TrustError> {
     };
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
     let path = PathBuf::from(format!("{}.skillopt-backup-{stamp}", config.display()));
-    skillopt_state::fsutil::write_atomic(&path, &orig).map_err(|e| TrustError::Backup {
-        path,
-        source: std::io::Error::other(e.to_string()),
-    })
+    skillopt_state::fsutil::write_atomic(&path, &orig)?;
+    Ok(())
 }

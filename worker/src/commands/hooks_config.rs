@@ -403,6 +403,9 @@ fn run(paths: &Paths, args: Args, install: bool) -> anyhow::Result<ExitCode> {
         println!("{}", apply(file, *agent, install, args.dry_run)?);
     }
     if !install || args.dry_run {
+        if args.trust {
+            println!("--dry-run: Codex hook trust left unchanged");
+        }
         return Ok(ExitCode::SUCCESS);
     }
     println!("the hook commands (skillopt-session-start, skillopt-pre-tool-use, skillopt-user-prompt-submit) are found on PATH: `cargo install --path hooks` puts them there");

@@ -1,6 +1,7 @@
 //! UserPromptSubmit (and Claude Code's UserPromptExpansion): a prompt that invokes an org skill
 //! (`/name`, `$name`) arms a window; any other non-empty prompt while a window is open spends
-//! one unit, queues a durable judge job and spawns the worker.
+//! one unit, queues a durable judge job and spawns the worker. Prompts the agent submits itself
+//! (a finished background subagent's `<task-notification>`) are not reactions and spend nothing.
 
 use skillopt_shared::config::MAX_REACTION_CHARS;
 use skillopt_shared::text::take_chars;
@@ -27,7 +28,7 @@ pub fn handle(paths: &Paths, p: &HookPayload) -> HookResult {
         return Ok(());
     }
     let prompt = p.prompt.as_deref().unwrap_or("");
-    if prompt.trim().is_empty() {
+    if prompt.trim().is_empty() || skill_use::is_synthetic_prompt(prompt) {
         return Ok(());
     }
     let mut armed = false;

@@ -179,6 +179,17 @@ fn is_ref_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@' | ':')
 }
 
+/// Turns the agent itself submits as prompts: Claude Code fires UserPromptSubmit with a
+/// `<task-notification>` when a background subagent or task finishes. The user typed none of
+/// them, so they are never a reaction.
+const SYNTHETIC_PROMPT_TAGS: &[&str] = &["<task-notification>"];
+
+/// True for a prompt the agent submitted on its own (not the user's words).
+pub fn is_synthetic_prompt(prompt: &str) -> bool {
+    let p = prompt.trim_start();
+    SYNTHETIC_PROMPT_TAGS.iter().any(|tag| p.starts_with(tag))
+}
+
 /// Skill names a prompt invokes: `$name` tokens (Codex) and a leading `/name` (Claude Code).
 pub fn refs_in_prompt(prompt: &str) -> Vec<String> {
     let mut out = Vec::new();

@@ -293,6 +293,16 @@ fn prompt_invocations_arm_and_budget_closes_the_window() {
         sb.jobs("queued").is_empty(),
         "an empty prompt spends nothing"
     );
+    // Claude Code submits this itself when a background subagent finishes (seen with 2.1.332).
+    ups("<task-notification>\n<task-id>a1b2</task-id>\n<status>completed</status>\n</task-notification>");
+    assert!(
+        sb.jobs("queued").is_empty(),
+        "a task notification is not the user's reaction"
+    );
+    assert_eq!(
+        sb.json(&sb.session_dir(sid).join("pending.json"))["budget"],
+        2
+    );
     ups("hmm, it skipped the migration");
     ups("and the smoke tests");
     ups("third prompt is outside the window");

@@ -6,6 +6,7 @@
 //! parallel. They skip when the pinned CLIs cannot be installed (and fail in CI).
 
 use serde_json::Value;
+use skillopt_tests::model_server::script::answer_to;
 use skillopt_tests::model_server::Kind;
 use skillopt_tests::real_clients::real_clients;
 use skillopt_tests::real_session::{
@@ -82,6 +83,11 @@ fn assert_improved(rs: &RealSession, agent: Agent) {
         v1["sessions"], 1,
         "the session is attributed to v1 once: {log}"
     );
+    let by_agent = match agent {
+        Agent::Claude => serde_json::json!({"claude-code": 1}),
+        Agent::Codex => serde_json::json!({"codex": 1}),
+    };
+    assert_eq!(v1["sessions_by_agent"], by_agent, "{log}");
     assert_eq!(v1["judged"], 1, "{log}");
     assert_eq!(v1["failures"], 1, "{log}");
     assert_eq!(v1["skill_failures"], 1, "{log}");
@@ -165,6 +171,22 @@ fn assert_judge_requests(rs: &RealSession, agent: Agent) {
             kind.as_str(),
             rs.server.log_path().display()
         );
+        if kind == Kind::Judge {
+            // The window ends at the reaction: it appears once, and the session's answer to
+            // it (already in the transcript when the worker runs) is not part of it.
+            let body = call.body.to_string();
+            assert_eq!(
+                body.matches(COMPLAINT).count(),
+                1,
+                "the reaction is in the judge's request once ({})",
+                rs.server.log_path().display()
+            );
+            assert!(
+                !body.contains(&answer_to(COMPLAINT)),
+                "the answer to the reaction reached the judge ({})",
+                rs.server.log_path().display()
+            );
+        }
         if agent == Agent::Codex {
             let bad: Vec<String> = call
                 .tool_names()
@@ -259,4 +281,30 @@ fn codex_dollar_skill_is_judged_and_improved() {
         return;
     };
     assert_improved(&rs, Agent::Codex);
+}
+
+#[test]
+fn an_ephemeral_codex_session_is_attributed_to_codex() {
+    // `--ephemeral`: no rollout path and no turn_id at SessionStart, nothing in the payload says
+    // Codex; only the hook command's `--agent codex` does.
+    let Some(clients) = real_clients() else {
+        return;
+    };
+    let rs = RealSession::new(clients, script());
+    rs.install_and_pull();
+    rs.codex(&["--ephemeral"], "say hello");
+    let attributed = rs.sb.wait_for(30, || {
+        rs.json(&["log", SKILL_DIR])["versions"][0]["sessions"] == 1
+    });
+    let log = rs.json(&["log", SKILL_DIR]);
+    assert!(
+        attributed,
+        "the session was not attributed: {log}{}",
+        rs.diagnostics()
+    );
+    assert_eq!(
+        log["versions"][0]["sessions_by_agent"],
+        serde_json::json!({"codex": 1}),
+        "{log}"
+    );
 }

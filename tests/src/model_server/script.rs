@@ -22,6 +22,17 @@ pub const PROPOSER_MARKER: &str = "CONFIRMED FAILURE";
 /// The short answer to plain prompts and after tool results.
 pub const ANSWER: &str = "Done: I followed the steps.";
 
+/// The session's text answer: [`ANSWER`] naming the prompt it answers, so a test can tell the
+/// answer to the user's complaint from earlier ones (a judge window must end before it).
+pub fn answer_to(prompt: &str) -> String {
+    let words: String = prompt
+        .split_whitespace()
+        .take(4)
+        .collect::<Vec<_>>()
+        .join(" ");
+    format!("{ANSWER} (re: {words})")
+}
+
 /// Per-server replies for judge and proposer requests.
 #[derive(Debug, Clone)]
 pub struct Script {
@@ -161,7 +172,14 @@ pub fn decide(c: &Conversation, script: &Script) -> (Kind, Action) {
 }
 
 fn session_action(c: &Conversation) -> Action {
-    let text = || Action::Text(ANSWER.into());
+    let last_user = c
+        .turns
+        .iter()
+        .rev()
+        .find(|t| t.speaker == Speaker::User)
+        .map(|t| t.text.as_str())
+        .unwrap_or_default();
+    let text = || Action::Text(answer_to(last_user));
     let Some((i, marker)) = c
         .turns
         .iter()
@@ -291,13 +309,13 @@ mod tests {
             ],
             &["Skill"],
         );
-        assert_eq!(decide(&c, &s).1, Action::Text(ANSWER.into()));
-        // The follow-up prompt of a resumed session has no marker: text.
+        assert_eq!(decide(&c, &s).1, Action::Text(answer_to("tool result")));
+        // The follow-up prompt of a resumed session has no marker: text naming it.
         let mut turns = c.turns.clone();
         turns.extend([assistant(ANSWER), user("that broke prod")]);
         assert_eq!(
             decide(&conv(turns, &["Skill"]), &s).1,
-            Action::Text(ANSWER.into())
+            Action::Text(format!("{ANSWER} (re: that broke prod)"))
         );
     }
 
@@ -306,7 +324,7 @@ mod tests {
         let c = conv(vec![user("[[skill-tool d--a]]")], &["Bash"]);
         assert_eq!(
             decide(&c, &Script::default()).1,
-            Action::Text(ANSWER.into())
+            Action::Text(answer_to("[[skill-tool d--a]]"))
         );
     }
 

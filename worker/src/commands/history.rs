@@ -1,6 +1,7 @@
 //! `skillopt log <skill> [--json]`: every version with its source (push/skillopt/revert), who
 //! made it, its changeset's reason and its measured outcomes.
 
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use serde::Serialize;
@@ -27,6 +28,8 @@ struct Entry {
     parent_version: Option<u32>,
     changeset: Option<Changeset>,
     sessions: usize,
+    /// Sessions per agent (`claude-code`, `codex`, …).
+    sessions_by_agent: BTreeMap<String, usize>,
     judged: usize,
     failures: usize,
     skill_failures: usize,
@@ -64,6 +67,13 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
                 .iter()
                 .filter(|a| a.version == v.version)
                 .count(),
+            sessions_by_agent: attributions.iter().filter(|a| a.version == v.version).fold(
+                BTreeMap::new(),
+                |mut m, a| {
+                    *m.entry(a.agent.clone()).or_insert(0) += 1;
+                    m
+                },
+            ),
             judged: count(&outcomes, v.version, |o| o.outcome != "unclear"),
             failures: count(&outcomes, v.version, |o| o.outcome == "failure"),
             skill_failures: count(&outcomes, v.version, |o| {

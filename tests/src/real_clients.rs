@@ -85,6 +85,9 @@ fn install(dir: &Path) -> Result<RealClients, String> {
             "--no-audit",
             "--no-fund",
             "--loglevel=error",
+            // An unreachable registry fails within about a minute instead of retrying for long.
+            "--fetch-timeout=30000",
+            "--fetch-retries=1",
             "--prefix",
         ])
         .arg(&staging)
@@ -95,11 +98,18 @@ fn install(dir: &Path) -> Result<RealClients, String> {
     if !out.status.success() {
         let _ = std::fs::remove_dir_all(&staging);
         let err = String::from_utf8_lossy(&out.stderr);
-        let line = err
+        // The most telling line: npm's error code, else its first error line.
+        let lines: Vec<&str> = err
             .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("");
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        let line = lines
+            .iter()
+            .find(|l| l.starts_with("npm error code"))
+            .or_else(|| lines.first())
+            .copied()
+            .unwrap_or("no output");
         return Err(format!("npm install failed: {line}"));
     }
     let _ = std::fs::remove_dir_all(dir);

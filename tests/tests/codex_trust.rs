@@ -270,3 +270,26 @@ fn upgrading_an_older_install_keeps_the_users_trust_and_doctor_reports_modified(
         "config.toml is backed up before --trust writes it"
     );
 }
+
+#[test]
+fn uninstall_keeps_the_users_later_hooks_trusted() {
+    let Some(sb) = sandbox() else { return };
+    sb.ok(&["install", "codex", "--trust"]);
+    // The usual order: ours first (a fresh hooks.json), the user's own added later and trusted.
+    add_user_hook(&sb, "PreToolUse", "mine-after.sh");
+    user_trusts(&sb, "mine-after.sh");
+    sb.ok(&["uninstall", "codex"]);
+    let all = hooks(&sb);
+    assert_eq!(all.len(), 1, "only the user's hook is left: {all:?}");
+    assert_eq!(
+        status_of(&sb, "mine-after.sh"),
+        "trusted",
+        "removing ours shifted the user's hook: {all:?}"
+    );
+    // Re-installing appends ours after it; the user's hook keeps its key and trust.
+    sb.ok(&["install", "codex", "--trust"]);
+    assert_eq!(status_of(&sb, "mine-after.sh"), "trusted");
+    for c in OURS {
+        assert_eq!(status_of(&sb, c), "trusted", "{c}");
+    }
+}

@@ -100,9 +100,17 @@ fn program(command: &str) -> Option<&str> {
         .and_then(|f| f.to_str())
 }
 
-/// True for a skillopt hook command (`skillopt-*`, with or without a directory or arguments).
+/// skillopt's hook programs: only these are ever ours (a user's `skillopt-notify.sh` is not).
+pub const HOOK_PROGRAMS: [&str; 3] = [
+    "skillopt-session-start",
+    "skillopt-pre-tool-use",
+    "skillopt-user-prompt-submit",
+];
+
+/// True for a skillopt hook command (one of [`HOOK_PROGRAMS`], with or without a directory or
+/// arguments).
 pub fn is_skillopt_command(command: &str) -> bool {
-    program(command).is_some_and(|f| f.starts_with("skillopt-"))
+    program(command).is_some_and(|f| HOOK_PROGRAMS.contains(&f))
 }
 
 fn command_of(handler: &Value) -> &str {
@@ -141,8 +149,9 @@ fn handlers_mut(group: &mut Value) -> Option<&mut Vec<Value>> {
     group.get_mut("hooks").and_then(Value::as_array_mut)
 }
 
-/// Removes our handlers except those at `keep` (group, handler) positions; drops only the groups
-/// this emptied (an empty group of the user's stays, so nothing after it shifts).
+/// Removes our handlers except those at `keep` (group, handler) positions. A group this empties
+/// is dropped only when no group follows it; otherwise it stays as an empty placeholder, because
+/// Codex keys trust by position and every group after it would shift and silently lose trust.
 fn remove_ours(groups: &mut Vec<Value>, keep: &[(usize, usize)]) {
     let mut emptied = Vec::new();
     for (gi, g) in groups.iter_mut().enumerate() {
@@ -158,12 +167,13 @@ fn remove_ours(groups: &mut Vec<Value>, keep: &[(usize, usize)]) {
             emptied.push(gi);
         }
     }
-    let mut gi = 0;
-    groups.retain(|_| {
-        let stay = !emptied.contains(&gi);
-        gi += 1;
-        stay
-    });
+    while groups
+        .len()
+        .checked_sub(1)
+        .is_some_and(|last| emptied.contains(&last))
+    {
+        groups.pop();
+    }
 }
 
 /// Removes every skillopt handler (uninstall); events and the `hooks` object this empties go.
@@ -543,7 +553,11 @@ mod tests {
             "skillopt-session-start --agent codex"
         );
         assert!(ss.get("matcher").is_none());
-        assert!(v["hooks"].get("Stop").is_none());
+        // Not one of skillopt's hook programs: the user's, kept.
+        assert_eq!(
+            v["hooks"]["Stop"][0]["hooks"][0]["command"],
+            "skillopt-old-thing"
+        );
         assert_eq!(
             v["hooks"]["UserPromptSubmit"][0]["hooks"][0]["command"],
             "skillopt-user-prompt-submit --agent codex"
@@ -571,6 +585,54 @@ mod tests {
             .unwrap()
             .contains("already installed"));
         assert_eq!(std::fs::read_to_string(&f).unwrap(), compact);
+    }
+
+    #[test]
+    fn a_users_skillopt_named_hook_is_not_ours() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("settings.json");
+        std::fs::write(&f, r#"{"hooks":{"Stop":[{"hooks":[{"type":"command","command":"skillopt-notify.sh --done"}]}],"PreToolUse":[{"matcher":"Bash","hooks":[{"type":"command","command":"/home/me/bin/skillopt-audit"}]}]}}"#).unwrap();
+        for install in [true, false] {
+            apply(&f, Target::Claude, install, false).unwrap();
+            let v: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+            assert_eq!(
+                v["hooks"]["Stop"][0]["hooks"][0]["command"],
+                "skillopt-notify.sh --done"
+            );
+            assert_eq!(
+                v["hooks"]["PreToolUse"][0]["hooks"][0]["command"],
+                "/home/me/bin/skillopt-audit"
+            );
+        }
+        assert!(is_skillopt_command(
+            "/usr/local/bin/skillopt-pre-tool-use --agent codex"
+        ));
+        assert!(!is_skillopt_command("skillopt-pre-tool-use-wrapper"));
+    }
+
+    #[test]
+    fn removing_ours_never_shifts_the_groups_after_them() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("hooks.json");
+        apply(&f, Target::Codex, true, false).unwrap();
+        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+        v["hooks"]["PreToolUse"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"matcher": "Bash", "hooks": [{"type": "command", "command": "mine.sh"}]}));
+        std::fs::write(&f, v.to_string()).unwrap();
+        apply(&f, Target::Codex, false, false).unwrap();
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+        let groups = v["hooks"]["PreToolUse"].as_array().unwrap();
+        assert_eq!(groups.len(), 2, "{v}");
+        assert_eq!(
+            groups[0]["hooks"],
+            json!([]),
+            "a placeholder keeps the position"
+        );
+        assert_eq!(groups[1]["hooks"][0]["command"], "mine.sh");
+        // Trailing groups of ours go entirely, and so do events left with nothing.
+        assert!(v["hooks"].get("SessionStart").is_none(), "{v}");
     }
 
     #[test]

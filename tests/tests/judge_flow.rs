@@ -90,6 +90,12 @@ fn claude_session(
 fn claude_code_flow_records_a_failure_for_the_right_version() {
     let mut sb = setup();
     let agent = FakeAgent::install(&mut sb, &["claude", "codex"]);
+    // A project that keeps its TMPDIR inside itself (direnv, Nix shells): the CLIs read
+    // CLAUDE.md from every parent, so the agent's directory must not be made there.
+    std::fs::write(sb.path().join("CLAUDE.md"), "PROJECT RULES").unwrap();
+    let project_tmp = sb.path().join("tmp");
+    std::fs::create_dir_all(&project_tmp).unwrap();
+    sb.set_env("TMPDIR", project_tmp.to_str().unwrap());
     agent.judge_replies(&claude_json(
         "```json\n{\"outcome\":\"failure\",\"skill_at_fault\":true,\"confidence\":0.9,\"reason\":\"The skill says to skip the migration; the deploy failed on a missing table.\",\"evidence\":\"relation orders_v2 does not exist\"}\n```",
     ));

@@ -7,7 +7,9 @@
 //! empty reply is an error.
 //!
 //! The child runs in a fresh empty directory (Codex also gets it as `-C`), so the project's
-//! `CLAUDE.md` / `AGENTS.md` never reach the judge or the proposer. Claude Code additionally gets
+//! `CLAUDE.md` / `AGENTS.md` never reach the judge or the proposer. The CLIs also read those
+//! files from every parent directory, so the directory is made under a temp base with none
+//! above it (`$TMPDIR` may sit inside a project, and anyone may write `/tmp/CLAUDE.md`). Claude Code additionally gets
 //! `--bare` when `ANTHROPIC_API_KEY` is set (it then skips user-level `CLAUDE.md`, hooks and
 //! plugins; without an API key `--bare` cannot log in, so OAuth users keep their user-level
 //! `~/.claude/CLAUDE.md`). Codex gets `project_doc_max_bytes=0` and every tool it lets us turn
@@ -154,6 +156,58 @@ impl Auth {
             anthropic_api_key: std::env::var_os("ANTHROPIC_API_KEY").is_some_and(|k| !k.is_empty()),
         }
     }
+}
+
+/// Files an agent CLI reads as instructions from its working directory and every parent.
+const INSTRUCTION_FILES: &[&str] = &[
+    "CLAUDE.md",
+    "CLAUDE.local.md",
+    "AGENTS.md",
+    "AGENTS.override.md",
+];
+
+/// The first instruction file in `dir` or above it.
+fn instructions_above(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors().find_map(|a| {
+        INSTRUCTION_FILES
+            .iter()
+            .map(|f| a.join(f))
+            .find(|p| p.symlink_metadata().is_ok())
+    })
+}
+
+/// A fresh empty directory with no instruction file in it or above it: under `$TMPDIR`, else
+/// `/tmp`, `/var/tmp` or `/dev/shm`. Removed when dropped.
+fn isolated_workdir(name: &'static str) -> Result<tempfile::TempDir, AgentError> {
+    let mut refused = Vec::new();
+    let bases = [
+        std::env::temp_dir(),
+        PathBuf::from("/tmp"),
+        PathBuf::from("/var/tmp"),
+        PathBuf::from("/dev/shm"),
+    ];
+    for base in bases {
+        let Ok(base) = base.canonicalize() else {
+            continue;
+        };
+        if let Some(found) = instructions_above(&base) {
+            refused.push(found.display().to_string());
+            continue;
+        }
+        if let Ok(dir) = tempfile::Builder::new()
+            .prefix("skillopt-agent-")
+            .tempdir_in(&base)
+        {
+            return Ok(dir);
+        }
+    }
+    Err(AgentError::Workdir(
+        name,
+        std::io::Error::other(format!(
+            "every temp directory has an agent instruction file above it ({}); remove it or set TMPDIR",
+            refused.join(", ")
+        )),
+    ))
 }
 
 /// Codex features turned off for the judge and the proposer: they answer from the prompt alone.
@@ -395,10 +449,7 @@ pub fn ask(
 ) -> Result<(String, Option<String>), AgentError> {
     let name = kind.binary();
     // Removed (with anything the CLI left in it) when the call returns.
-    let workdir = tempfile::Builder::new()
-        .prefix("skillopt-agent-")
-        .tempdir()
-        .map_err(|e| AgentError::Workdir(name, e))?;
+    let workdir = isolated_workdir(name)?;
     let inv = build(kind, role, system, prompt, workdir.path(), Auth::from_env());
     let reply = run(&inv, skillopt_shared::config::agent_timeout())?;
     Ok((reply, inv.model))
@@ -449,6 +500,19 @@ mod tests {
                 .model
                 .as_deref(),
             Some("sonnet")
+        );
+    }
+
+    #[test]
+    fn instruction_files_above_a_directory_are_found() {
+        let d = tempfile::tempdir().unwrap();
+        let deep = d.path().join("a/b");
+        std::fs::create_dir_all(&deep).unwrap();
+        assert_eq!(instructions_above(&deep), None);
+        std::fs::write(d.path().join("a/CLAUDE.md"), "x").unwrap();
+        assert_eq!(
+            instructions_above(&deep),
+            Some(d.path().join("a/CLAUDE.md"))
         );
     }
 

@@ -54,6 +54,7 @@ pub fn handle(paths: &Paths, p: &HookPayload) -> HookResult {
         job.cwd = p.cwd.clone();
         job.agent_id = w.agent_id.clone();
         job.reaction = Some(take_chars(prompt, MAX_REACTION_CHARS));
+        job.reaction_turn = Some(w.spent + 1);
         job.bucket = Some(bucket(sid));
         queue.enqueue(&job)?;
         Ok(job.id)

@@ -36,6 +36,7 @@ pub fn arm_if_org(
         agent_id: p.agent_id.clone(),
         armed_at: now_rfc3339(),
         budget: config::judge_window(),
+        spent: 0,
     };
     pending::arm(paths, sid, &window).map_err(|e| e.to_string())?;
     Ok(true)

@@ -15,6 +15,7 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 
+use crate::config::MAX_REACTION_CHARS;
 use crate::redact::redact;
 use crate::text::take_chars;
 use crate::transcript::{parse_line, Event, LineReader, SkillUse, MAX_LINE_BYTES};
@@ -37,6 +38,9 @@ pub struct Target {
     pub tool_use_id: Option<String>,
     /// Skill name as invoked (`deploy--alice`); `None` only with a tool_use_id.
     pub skill: Option<String>,
+    /// The reaction is the Nth user prompt after the use (1 = the first); `None` when unknown.
+    /// Tells a reaction from an identical earlier prompt ("continue", "still wrong").
+    pub reaction_turn: Option<u32>,
 }
 
 /// Why no window could be built.
@@ -202,14 +206,14 @@ impl Tail {
     }
 }
 
-/// True when a user turn of the transcript is the reaction being judged (the queued reaction
-/// may be a cut of a very long prompt).
+/// True when a user turn of the transcript has the reaction's text (a queued reaction was cut to
+/// [`MAX_REACTION_CHARS`] when the prompt was longer: then it is a prefix).
 fn is_reaction(rec: &crate::transcript::Record, reaction: &str) -> bool {
-    const CUT_PREFIX: usize = 1000;
+    let was_cut = reaction.chars().count() >= MAX_REACTION_CHARS;
     rec.events.iter().any(|e| match e {
         Event::User(t) => {
             let t = t.trim();
-            t == reaction || (reaction.len() >= CUT_PREFIX && t.starts_with(reaction))
+            t == reaction || (was_cut && t.starts_with(reaction))
         }
         _ => false,
     })
@@ -219,6 +223,10 @@ fn is_reaction(rec: &crate::transcript::Record, reaction: &str) -> bool {
 pub fn build(path: &Path, target: &Target, reaction: Option<&str>) -> Result<Window, WindowError> {
     let (invocation, start) = locate(path, target)?;
     let reaction_key = reaction.map(str::trim).filter(|r| !r.is_empty());
+    // User turns seen after the use; the reaction is the first with its text at or after
+    // `reaction_turn` (an identical earlier prompt is not it).
+    let first_possible = target.reaction_turn.unwrap_or(1).max(1);
+    let mut user_turns_after = 0u32;
     let reaction_text = reaction
         .map(|r| format!("\n[user reaction] {}\n", cut(r, REACTION_CUT)))
         .unwrap_or_default();
@@ -258,8 +266,13 @@ pub fn build(path: &Path, target: &Target, reaction: Option<&str>) -> Result<Win
                     .unwrap_or_default()
             );
         } else {
-            if reaction_key.is_some_and(|r| is_reaction(&rec, r)) {
-                break;
+            if rec.is_user_turn() {
+                user_turns_after += 1;
+                if user_turns_after >= first_possible
+                    && reaction_key.is_some_and(|r| is_reaction(&rec, r))
+                {
+                    break;
+                }
             }
             let n = rendered.chars().count();
             if head_chars + n <= head_budget && tail.pieces.is_empty() {
@@ -352,6 +365,7 @@ mod tests {
             &Target {
                 tool_use_id: Some("toolu_A".into()),
                 skill: Some("deploy--alice".into()),
+                reaction_turn: None,
             },
             Some("it failed: my key is sk-ant-api03-abcdefghijklmnopqrstuv"),
         )
@@ -369,6 +383,7 @@ mod tests {
             &Target {
                 tool_use_id: None,
                 skill: Some("deploy--alice".into()),
+                reaction_turn: None,
             },
             None,
         )
@@ -380,6 +395,7 @@ mod tests {
             &Target {
                 tool_use_id: Some("nope".into()),
                 skill: Some("deploy--alice".into()),
+                reaction_turn: None,
             },
             None,
         )
@@ -390,7 +406,8 @@ mod tests {
                 &t.0,
                 &Target {
                     tool_use_id: None,
-                    skill: Some("other--x".into())
+                    skill: Some("other--x".into()),
+                    reaction_turn: None,
                 },
                 None
             ),
@@ -413,9 +430,14 @@ mod tests {
         let target = Target {
             tool_use_id: Some("toolu_A".into()),
             skill: None,
+            reaction_turn: None,
         };
         let w = build(&t.0, &target, Some(reaction)).unwrap();
         assert_eq!(w.text.matches(reaction).count(), 1, "{}", w.text);
+        assert_eq!(
+            target.reaction_turn, None,
+            "the first turn with the text when unknown"
+        );
         assert!(w
             .text
             .trim_end()
@@ -431,6 +453,40 @@ mod tests {
     }
 
     #[test]
+    fn a_reaction_like_an_earlier_prompt_is_found_by_its_turn() {
+        let t = file(&[
+            user("deploy please"),
+            skill("toolu_A", "deploy--alice"),
+            says("Step A done"),
+            user("continue"),
+            says("Step B: rm -rf build, pushed to prod"),
+            user("continue"),
+            says("AGENT-REPLY"),
+        ]);
+        let at = |turn: Option<u32>| Target {
+            tool_use_id: Some("toolu_A".into()),
+            skill: None,
+            reaction_turn: turn,
+        };
+        let second = build(&t.0, &at(Some(2)), Some("continue")).unwrap();
+        assert!(second.text.contains("Step B"), "{}", second.text);
+        assert!(!second.text.contains("AGENT-REPLY"), "{}", second.text);
+        let first = build(&t.0, &at(Some(1)), Some("continue")).unwrap();
+        assert!(!first.text.contains("Step B"), "{}", first.text);
+        // A long reaction that is a prefix of an earlier, longer prompt is not that prompt.
+        let log = "E".repeat(1200);
+        let t = file(&[
+            user("deploy"),
+            skill("toolu_A", "deploy--alice"),
+            user(&format!("{log} and more")),
+            says("STEP-B"),
+            user(&log),
+        ]);
+        let w = build(&t.0, &at(None), Some(&log)).unwrap();
+        assert!(w.text.contains("STEP-B"), "{}", w.text);
+    }
+
+    #[test]
     fn long_sessions_are_elided_in_the_middle() {
         let mut lines = vec![user("please deploy"), skill("toolu_A", "deploy--alice")];
         for i in 0..400 {
@@ -443,6 +499,7 @@ mod tests {
             &Target {
                 tool_use_id: Some("toolu_A".into()),
                 skill: None,
+                reaction_turn: None,
             },
             Some("bad"),
         )

@@ -96,6 +96,9 @@ pub struct Job {
     pub agent_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reaction: Option<String>,
+    /// The reaction is the Nth user prompt after the skill use (1 = the first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reaction_turn: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket: Option<u8>,
     #[serde(default)]
@@ -122,6 +125,7 @@ impl Job {
             cwd: None,
             agent_id: None,
             reaction: None,
+            reaction_turn: None,
             bucket: None,
             attempts: 0,
             worker_pid: None,

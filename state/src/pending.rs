@@ -23,6 +23,9 @@ pub struct Pending {
     pub agent_id: Option<String>,
     pub armed_at: String,
     pub budget: u32,
+    /// Prompts already spent on this window (the next reaction is prompt `spent + 1`).
+    #[serde(default)]
+    pub spent: u32,
 }
 
 /// Arms (or re-arms) the window of a session.
@@ -67,6 +70,7 @@ pub fn spend<T>(
     }
     let out = fire(&p)?;
     p.budget -= 1;
+    p.spent += 1;
     if p.budget == 0 {
         std::fs::remove_file(&path).map_err(io_err(&path))?;
     } else {
@@ -101,6 +105,7 @@ mod tests {
             agent_id: None,
             armed_at: "now".into(),
             budget,
+            spent: 0,
         }
     }
 

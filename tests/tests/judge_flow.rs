@@ -313,6 +313,8 @@ fn prompt_invocations_arm_and_budget_closes_the_window() {
     assert_eq!(job["version"], 1);
     assert_eq!(job["agent"], "codex");
     assert_eq!(job["reaction"], "hmm, it skipped the migration");
+    assert_eq!(job["reaction_turn"], 1, "the first prompt after the use");
+    assert_eq!(sb.json(&queued[1])["reaction_turn"], 2);
     assert_eq!(job["bucket"], u64::from(skillopt_shared::bucket(sid)));
     assert!(
         !sb.session_dir(sid).join("pending.json").exists(),

@@ -92,7 +92,12 @@ pub fn run(paths: &Paths, cmd: Command) -> anyhow::Result<ExitCode> {
             skill,
             reaction,
         } => {
-            let w = window::build(&path, &Target { tool_use_id, skill }, reaction.as_deref())?;
+            let target = Target {
+                tool_use_id,
+                skill,
+                reaction_turn: None,
+            };
+            let w = window::build(&path, &target, reaction.as_deref())?;
             print!("{}", w.text);
         }
     }

@@ -63,6 +63,7 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
         transcript: args.transcript,
         tool_use_id: args.tool_use_id,
         reaction: args.reaction,
+        reaction_turn: None,
         agent: None,
         bucket: 0,
     };

@@ -29,6 +29,8 @@ pub struct JudgeInput {
     pub transcript: PathBuf,
     pub tool_use_id: Option<String>,
     pub reaction: Option<String>,
+    /// The reaction is the Nth user prompt after the use (from the hook), when known.
+    pub reaction_turn: Option<u32>,
     /// The session's agent (`claude-code`, `codex`); `SKILLOPT_AGENT` overrides.
     pub agent: Option<String>,
     pub bucket: u8,
@@ -70,6 +72,7 @@ pub fn window_for(input: &JudgeInput, wait_for_lag: bool) -> Result<window::Wind
     let target = Target {
         tool_use_id: input.tool_use_id.clone(),
         skill: Some(input.skill.dir_name()),
+        reaction_turn: input.reaction_turn,
     };
     let mut pauses = if wait_for_lag {
         vec![500u64, 1000, 2000]

@@ -141,6 +141,7 @@ pub fn judge_input(paths: &Paths, job: &Job) -> Result<judge::JudgeInput, String
         },
         tool_use_id: job.tool_use_id.clone(),
         reaction: job.reaction.clone(),
+        reaction_turn: job.reaction_turn,
         agent: job.agent.clone(),
         bucket: job.bucket.unwrap_or_else(|| {
             skillopt_shared::bucket(job.session_id.as_deref().unwrap_or_default())

@@ -641,3 +641,38 @@ fn a_skill_used_inside_a_claude_subagent_is_judged_from_the_subagent_transcript(
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].2, "failure", "judged, not unclear");
 }
+
+#[test]
+fn a_subagent_use_without_its_transcript_is_not_judged_from_the_parent() {
+    let mut sb = setup();
+    let agent = FakeAgent::install(&mut sb, &["claude", "codex"]);
+    agent.judge_replies(&claude_json(
+        "{\"outcome\":\"failure\",\"skill_at_fault\":true,\"confidence\":0.9,\"reason\":\"x\"}",
+    ));
+    // The parent has its own (different) use of the skill; the subagent's file is missing or
+    // its id would leave the session directory.
+    let tp = claude_transcript(&sb);
+    let tps = tp.to_str().unwrap();
+    for (sid, agent_id) in [("s-missing", "a0b1c2"), ("s-traversal", "../../../etc/x")] {
+        sb.hook("skillopt-pre-tool-use", &payload(json!({"session_id":sid,"transcript_path":tps,"cwd":"/p","hook_event_name":"PreToolUse","tool_name":"Skill","tool_input":{"skill":"deploy-checklist--alice"},"tool_use_id":"toolu_in_sub","agent_id":agent_id})));
+        sb.hook("skillopt-user-prompt-submit", &payload(json!({"session_id":sid,"transcript_path":tps,"cwd":"/p","hook_event_name":"UserPromptSubmit","prompt":"that failed"})));
+    }
+    assert!(
+        sb.wait_for(30, || sb.jobs("failed").len() == 2),
+        "{:?}",
+        sb.jobs("done")
+    );
+    for f in sb.jobs("failed") {
+        let job = sb.json(&f);
+        let reason = job["result"]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(reason.contains("no transcript for subagent"), "{job}");
+    }
+    assert!(
+        agent.calls().is_empty(),
+        "nothing was asked about the parent's use"
+    );
+    assert!(outcomes(&sb).is_empty());
+}

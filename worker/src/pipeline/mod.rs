@@ -124,14 +124,19 @@ pub fn judge_input(paths: &Paths, job: &Job) -> Result<judge::JudgeInput, String
         job_id: job.id.clone(),
         skill,
         version: job.version.ok_or("judge job without version")?,
-        transcript: match job.transcript_path.as_deref() {
-            Some(t) => job
-                .agent_id
-                .as_deref()
-                .and_then(|id| subagent_transcript(Path::new(t), id))
+        transcript: match (job.transcript_path.as_deref(), job.agent_id.as_deref()) {
+            // A use inside a subagent is only in the subagent's file: judging the parent would
+            // judge some other use of the skill.
+            (Some(t), Some(id)) => subagent_transcript(Path::new(t), id)
                 .filter(|sub| sub.is_file())
-                .unwrap_or_else(|| t.into()),
-            None => job
+                .ok_or_else(|| {
+                    format!(
+                        "no transcript for subagent {:?} beside {t}",
+                        id.escape_debug().to_string()
+                    )
+                })?,
+            (Some(t), None) => t.into(),
+            (None, _) => job
                 .session_id
                 .as_deref()
                 .and_then(|sid| find_codex_rollout(paths, sid))

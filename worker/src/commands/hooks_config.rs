@@ -360,12 +360,20 @@ fn apply(file: &Path, agent: Target, install: bool, dry_run: bool) -> anyhow::Re
     let mode = std::fs::metadata(file)
         .map(|m| m.permissions().mode() & 0o777)
         .unwrap_or(0o644);
+    // A settings file linked from a dotfiles repository: update the file it points to, keep the
+    // link.
+    let written = if file.is_symlink() {
+        std::fs::canonicalize(file)
+            .with_context(|| format!("{} is a dangling link", file.display()))?
+    } else {
+        file.to_path_buf()
+    };
     if let Some(orig) = &original {
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
         let backup = PathBuf::from(format!("{}.skillopt-backup-{stamp}", file.display()));
         write_atomic_mode(&backup, orig.as_bytes(), mode)?;
     }
-    write_atomic_mode(file, text.as_bytes(), mode)?;
+    write_atomic_mode(&written, text.as_bytes(), mode)?;
     Ok(format!(
         "{}: {}",
         file.display(),
@@ -633,6 +641,30 @@ mod tests {
         assert_eq!(groups[1]["hooks"][0]["command"], "mine.sh");
         // Trailing groups of ours go entirely, and so do events left with nothing.
         assert!(v["hooks"].get("SessionStart").is_none(), "{v}");
+    }
+
+    #[test]
+    fn the_users_key_order_and_a_linked_file_are_kept() {
+        let d = tempfile::tempdir().unwrap();
+        let real = d.path().join("dotfiles-settings.json");
+        std::fs::write(&real, r#"{"zeta":1,"model":"opus","alpha":{"y":1,"b":2}}"#).unwrap();
+        let link = d.path().join("settings.json");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        apply(&link, Target::Claude, true, false).unwrap();
+        assert!(link.is_symlink(), "the link was replaced by a file");
+        let text = std::fs::read_to_string(&real).unwrap();
+        let order: Vec<usize> = [
+            "\"zeta\"",
+            "\"model\"",
+            "\"alpha\"",
+            "\"y\"",
+            "\"b\"",
+            "\"hooks\"",
+        ]
+        .iter()
+        .map(|k| text.find(k).unwrap())
+        .collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{text}");
     }
 
     #[test]

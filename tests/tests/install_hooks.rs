@@ -1,7 +1,7 @@
 //! `skillopt install/uninstall` against sandboxed agent settings, and the hooks crate's
 //! dependency rule.
 
-use skillopt_tests::{stderr, Sandbox};
+use skillopt_tests::{stderr, stdout, Sandbox};
 
 #[test]
 fn install_merges_backs_up_and_is_idempotent() {
@@ -215,4 +215,27 @@ fn reinstall_updates_an_older_install_in_place_and_then_is_byte_identical() {
         once,
         "must stay byte-identical"
     );
+}
+
+#[test]
+fn doctor_is_clean_for_a_user_of_one_agent_and_fails_with_none() {
+    let mut sb = Sandbox::new();
+    let bins = skillopt_tests::bin("skillopt");
+    let path = format!(
+        "{}:{}",
+        bins.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    sb.set_env("PATH", &path);
+    let none = sb.skillopt(&["doctor"]);
+    assert!(!none.status.success(), "{}", stdout(&none));
+    sb.ok(&["install", "claude"]);
+    let one = sb.skillopt(&["doctor"]);
+    let text = stdout(&one);
+    assert!(one.status.success(), "{text}");
+    assert!(
+        text.contains("[warn] Codex hooks in") && text.contains("fine if you do not use it"),
+        "{text}"
+    );
+    assert!(text.contains("[ ok ] Claude Code hooks in"), "{text}");
 }

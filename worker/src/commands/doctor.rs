@@ -6,6 +6,9 @@
 //! `codex` is on PATH the trust cannot be checked: that is a warning, not a failure (Codex is
 //! not used from this shell, and a Claude-only user who ran `install all` must still get a clean
 //! doctor). With no skillopt Codex hooks installed there is nothing to check.
+//!
+//! One agent's hooks missing is a warning when the other's are there (a user of only Claude Code
+//! or only Codex installs only its hooks); neither installed is a failure.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -121,11 +124,23 @@ pub fn run(paths: &Paths) -> anyhow::Result<ExitCode> {
         Err(e) => check(false, format!("registry {}: {e}", url.redacted())),
     }
     let claude = paths.claude_settings();
-    let (good, line) = hooks_line(install_state(&claude, Target::Claude), "claude", &claude);
-    check(good, line);
     let codex = paths.codex_hooks();
-    let (good, line) = hooks_line(install_state(&codex, Target::Codex), "codex", &codex);
-    check(good, line);
+    let claude_state = install_state(&claude, Target::Claude);
+    let codex_state = install_state(&codex, Target::Codex);
+    let missing = |s: &anyhow::Result<InstallState>| matches!(s, Ok(InstallState::Missing));
+    let only_one_missing = missing(&claude_state) != missing(&codex_state);
+    for (state, agent, file) in [
+        (claude_state, "claude", &claude),
+        (codex_state, "codex", &codex),
+    ] {
+        let is_missing = missing(&state);
+        let (good, line) = hooks_line(state, agent, file);
+        if is_missing && only_one_missing {
+            println!("[warn] {line}: not installed, fine if you do not use it");
+        } else {
+            check(good, line);
+        }
+    }
     codex_trust(&codex, &mut check);
     Ok(if ok {
         ExitCode::SUCCESS

@@ -291,7 +291,9 @@ fn load(file: &Path) -> anyhow::Result<(Option<String>, Map<String, Value>)> {
     match std::fs::read_to_string(file) {
         Ok(text) if text.trim().is_empty() => Ok((Some(text), Map::new())),
         Ok(text) => {
-            let v: Value = serde_json::from_str(&text).with_context(|| {
+            // Editors on some systems save a byte-order mark; JSON parsers refuse it.
+            let json = text.strip_prefix('\u{feff}').unwrap_or(&text);
+            let v: Value = serde_json::from_str(json).with_context(|| {
                 format!(
                     "{} is not valid JSON; fix it first (nothing was written)",
                     file.display()
@@ -665,6 +667,16 @@ mod tests {
         .map(|k| text.find(k).unwrap())
         .collect();
         assert!(order.windows(2).all(|w| w[0] < w[1]), "{text}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_accepted() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("settings.json");
+        std::fs::write(&f, "\u{feff}{\"model\":\"opus\"}").unwrap();
+        apply(&f, Target::Claude, true, false).unwrap();
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+        assert_eq!(v["model"], "opus");
     }
 
     #[test]

@@ -8,6 +8,10 @@
 /// The metadata key that carries the installed registry version.
 pub const VERSION_KEY: &str = "skillopt-version";
 
+/// The largest SKILL.md skillopt publishes or installs (256 KiB). `push` refuses a bigger file
+/// and `pull` skips a bigger registry row.
+pub const MAX_SKILL_MD_BYTES: usize = 256 * 1024;
+
 /// Why a text is not a usable SKILL.md.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -20,6 +24,14 @@ pub enum SkillMdError {
     Missing(&'static str),
     #[error("SKILL.md frontmatter line {0} is not `key: value`")]
     BadLine(usize),
+    #[error("SKILL.md is {0} bytes; the limit is {MAX_SKILL_MD_BYTES} bytes (256 KiB)")]
+    TooLarge(usize),
+    #[error("SKILL.md frontmatter is not valid YAML: {0}")]
+    BadYaml(String),
+    #[error("SKILL.md {0} holds the control or invisible character {1}")]
+    ForbiddenChar(&'static str, String),
+    #[error("SKILL.md frontmatter `name` is not the install name {0:?} after rendering")]
+    NameMismatch(String),
 }
 
 /// A parsed SKILL.md.
@@ -70,6 +82,28 @@ impl SkillMd {
                 return Err(SkillMdError::Missing(key));
             }
         }
+        Ok(doc)
+    }
+
+    /// Parses text that came from outside (a registry row, a file being published) and holds it
+    /// to what every agent loads the same way: at most [`MAX_SKILL_MD_BYTES`], no control
+    /// characters (tab, CR and LF aside) or bidi controls anywhere, no invisible or line-separator
+    /// characters in the frontmatter, and a frontmatter that is exactly one valid YAML mapping
+    /// with unique keys and no anchors or aliases (see [`check_frontmatter_yaml`]).
+    pub fn parse_untrusted(text: &str) -> Result<Self, SkillMdError> {
+        if text.len() > MAX_SKILL_MD_BYTES {
+            return Err(SkillMdError::TooLarge(text.len()));
+        }
+        if let Some(c) = text.chars().find(|&c| forbidden_in_body(c)) {
+            return Err(SkillMdError::ForbiddenChar("text", escape_char(c)));
+        }
+        let doc = Self::parse(text)?;
+        for l in &doc.frontmatter {
+            if let Some(c) = l.chars().find(|&c| forbidden_in_frontmatter(c)) {
+                return Err(SkillMdError::ForbiddenChar("frontmatter", escape_char(c)));
+            }
+        }
+        check_frontmatter_yaml(&doc.frontmatter.join("\n"))?;
         Ok(doc)
     }
 
@@ -224,13 +258,110 @@ fn unquote(v: &str) -> String {
     }
 }
 
+/// A character no SKILL.md may hold anywhere: control characters other than tab, CR and LF
+/// (NUL, terminal escapes, C1 controls) and the bidi embedding, override and isolate controls
+/// that make text read differently from how it is stored.
+fn forbidden_in_body(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A character a frontmatter line may not hold: any control character but tab (a lone CR is a
+/// line break to some YAML parsers and not to others), the bidi controls, zero-width and other
+/// invisible format characters, and the Unicode line/paragraph separators.
+fn forbidden_in_frontmatter(c: char) -> bool {
+    (c.is_control() && c != '\t')
+        || matches!(
+            c,
+            '\u{00ad}'
+                | '\u{061c}'
+                | '\u{180e}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{206f}'
+                | '\u{feff}'
+                | '\u{fff9}'..='\u{fffb}'
+                | '\u{e0000}'..='\u{e007f}'
+        )
+}
+
+fn escape_char(c: char) -> String {
+    format!("U+{:04X}", c as u32)
+}
+
+/// Checks that `frontmatter` (the text between the fences) is one valid YAML document whose
+/// root is a mapping with unique keys, without anchors or aliases (an alias bomb expands
+/// exponentially; no SKILL.md needs one).
+pub fn check_frontmatter_yaml(frontmatter: &str) -> Result<(), SkillMdError> {
+    use yaml_rust2::parser::{Event, Parser};
+    let bad = |m: String| SkillMdError::BadYaml(m);
+    let mut parser = Parser::new(frontmatter.chars());
+    let mut docs = 0usize;
+    let mut depth = 0usize;
+    let mut root_is_map = false;
+    loop {
+        let (event, _) = parser.next_token().map_err(|e| bad(e.to_string()))?;
+        match event {
+            Event::StreamEnd => break,
+            Event::DocumentStart => docs += 1,
+            Event::Alias(_) => return Err(bad("anchors and aliases are not accepted".into())),
+            Event::Scalar(_, _, anchor, _)
+            | Event::SequenceStart(anchor, _)
+            | Event::MappingStart(anchor, _)
+                if anchor > 0 =>
+            {
+                return Err(bad("anchors and aliases are not accepted".into()))
+            }
+            Event::MappingStart(..) => {
+                if depth == 0 {
+                    root_is_map = true;
+                }
+                depth += 1;
+            }
+            Event::SequenceStart(..) => depth += 1,
+            Event::MappingEnd | Event::SequenceEnd => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    if docs != 1 {
+        return Err(bad(format!("{docs} YAML documents; expected one")));
+    }
+    if !root_is_map {
+        return Err(bad("the frontmatter is not a `key: value` mapping".into()));
+    }
+    // No aliases, so loading cannot blow up; this catches duplicate keys at any depth.
+    yaml_rust2::YamlLoader::load_from_str(frontmatter).map_err(|e| bad(e.to_string()))?;
+    Ok(())
+}
+
+/// The top-level `name` of a frontmatter as a YAML parser sees it.
+fn yaml_name(frontmatter: &str) -> Option<String> {
+    let docs = yaml_rust2::YamlLoader::load_from_str(frontmatter).ok()?;
+    docs.first()?["name"].as_str().map(str::to_string)
+}
+
 /// The copy of a registry body that gets installed: `name` = the directory name, the version in
 /// metadata.
+///
+/// The body is untrusted: it is held to [`SkillMd::parse_untrusted`], and the rendered copy is
+/// checked again, so whatever the row holds, the installed frontmatter is one YAML mapping whose
+/// `name` is exactly `dir_name` (a second `name`, however spelled, is a duplicate key and
+/// refused). Text after the closing `---` is markdown and stays as it is: agents read only the
+/// leading frontmatter, so a `---` block further down is not a second frontmatter.
 pub fn render_installed(body: &str, dir_name: &str, version: u32) -> Result<String, SkillMdError> {
-    let mut doc = SkillMd::parse(body)?;
+    let mut doc = SkillMd::parse_untrusted(body)?;
     doc.set_name(dir_name);
     doc.set_version(version);
-    Ok(doc.render())
+    let text = doc.render();
+    let again = SkillMd::parse(&text)?;
+    let fm = again.frontmatter.join("\n");
+    check_frontmatter_yaml(&fm)?;
+    if again.field("name").as_deref() != Some(dir_name)
+        || yaml_name(&fm).as_deref() != Some(dir_name)
+    {
+        return Err(SkillMdError::NameMismatch(dir_name.to_string()));
+    }
+    Ok(text)
 }
 
 /// The canonical registry body of a local SKILL.md: `name` = the bare skill name, no version
@@ -312,6 +443,130 @@ mod tests {
             let back = SkillMd::parse(&inst).unwrap();
             assert_eq!(back.version(), Some(3));
             assert_eq!(back.body, d.body);
+        }
+    }
+
+    /// The frontmatter of an installed copy, as a YAML parser sees it.
+    fn installed_yaml(text: &str) -> yaml_rust2::Yaml {
+        let d = SkillMd::parse(text).unwrap();
+        let mut docs = yaml_rust2::YamlLoader::load_from_str(&d.frontmatter.join("\n")).unwrap();
+        assert_eq!(docs.len(), 1, "{text}");
+        docs.remove(0)
+    }
+
+    #[test]
+    fn a_body_cannot_override_the_installed_name() {
+        let evil = [
+            "---\nname: a\ndescription: d\nname: evil\n---\nB\n",
+            "---\nname: a\ndescription: d\n\"name\": evil\n---\nB\n",
+            "---\nname: a\ndescription: d\n\"na\\x6de\": evil\n---\nB\n",
+            "---\nname: a\ndescription: d\n? name\n: evil\n---\nB\n",
+            "---\nname: a\ndescription: d\rname: evil\n---\nB\n",
+            "---\nname: a\ndescription: d\u{2028}name: evil\n---\nB\n",
+            "---\nname: a\ndescription: d\u{85}name: evil\n---\nB\n",
+            "---\nname: a\ndescription: d\n...\nname: evil\n---\nB\n",
+            "---\nname: a\ndescription: d\n--- \nname: evil\n---\nB\n",
+            "---\n{name: evil,\n name: a, description: d}\n---\nB\n",
+            "---\nname: a\ndescription: d\nx: &a [1,1]\ny: *a\n---\nB\n",
+            "---\nname: a\ndescription: d\u{202e}lve\n---\nB\n",
+            "---\nname: a\ndescription: d\0\n---\nB\n",
+            "---\nname: a\ndescription: d\n\tname: evil\n---\nB\n",
+            "---\nname: a\ndescription: d\nmetadata:\n  x: 1\n  x: 2\n---\nB\n",
+            "- name: evil\n---\nname: a\ndescription: d\n---\n",
+            "---\n- name: evil\n- description: d\n---\nB\n",
+        ];
+        for body in evil {
+            match render_installed(body, "a--b", 3) {
+                Err(_) => {}
+                Ok(text) => {
+                    let y = installed_yaml(&text);
+                    assert_eq!(y["name"].as_str(), Some("a--b"), "{body:?} -> {text}");
+                }
+            }
+        }
+        // A body whose markdown holds a frontmatter-like block keeps it as markdown: agents read
+        // only the leading frontmatter, and that one is ours.
+        let body = "---\nname: a\ndescription: d\n---\n---\nname: evil\ndescription: x\n---\nB\n";
+        let text = render_installed(body, "a--b", 3).unwrap();
+        assert!(text.starts_with("---\nname: a--b\n"), "{text}");
+        assert_eq!(installed_yaml(&text)["name"].as_str(), Some("a--b"));
+        assert!(text.ends_with("---\nname: evil\ndescription: x\n---\nB\n"));
+    }
+
+    #[test]
+    fn untrusted_text_limits() {
+        let big = format!(
+            "---\nname: a\ndescription: d\n---\n{}",
+            "x".repeat(MAX_SKILL_MD_BYTES)
+        );
+        let err = SkillMd::parse_untrusted(&big).unwrap_err();
+        assert!(matches!(err, SkillMdError::TooLarge(_)));
+        assert!(err.to_string().contains("262144"), "{err}");
+        let ok = format!("---\nname: a\ndescription: d\n---\n{}", "x".repeat(1000));
+        SkillMd::parse_untrusted(&ok).unwrap();
+        // An alias bomb is refused before anything expands it.
+        let mut bomb =
+            String::from("---\nname: a\ndescription: d\na0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let p = i - 1;
+            bomb.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        bomb.push_str("---\nB\n");
+        assert!(matches!(
+            SkillMd::parse_untrusted(&bomb).unwrap_err(),
+            SkillMdError::BadYaml(_)
+        ));
+        // Ordinary YAML still passes: quoted and folded values, lists, flow maps, CRLF.
+        for good in [
+            DOC,
+            "---\nname: 'a'\ndescription: \"d: e\"\nallowed-tools:\n  - Bash\n  - Read\n---\nB\n",
+            "---\r\nname: a\r\ndescription: d\r\nmetadata: {a: b}\r\n---\r\nB\r\n",
+            "---\nname: a\ndescription: |\n  line one\n  ---\n  line two\n---\nB \u{200d} \u{200f} é\n",
+        ] {
+            SkillMd::parse_untrusted(good).unwrap_or_else(|e| panic!("{good:?}: {e}"));
+            let inst = render_installed(good, "a--b", 1).unwrap();
+            assert_eq!(installed_yaml(&inst)["name"].as_str(), Some("a--b"));
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever a registry row holds, the installed copy either is refused or has exactly one
+        /// frontmatter, one `name`, and that `name` is the install directory.
+        #[test]
+        fn rendered_name_is_always_the_dir_name(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                "---\n", "name: evil\n", "name: a\n", "description: d\n", "\"name\": x\n",
+                "? name\n", ": evil\n", "  name: y\n", "\tname: z\n", "...\n", "--- \n",
+                "metadata:\n", "  skillopt-version: \"9\"\n", "# skillopt: skillopt-version 9\n",
+                "{name: e}\n", "- name: e\n", "&x a\n", "*x\n", "\r", "\u{2028}", "\u{85}",
+                "\u{202e}", "\u{200b}", "\0", "\u{1b}[2J", "../../etc/passwd\n", "/abs\n",
+                "Ünïcødé\n", "NAME: Up\n", "name: |\n", "  folded\n", "|\n", "'\n", "\"\n",
+                "body text\n", "\n",
+            ]), 0..24),
+            framed in proptest::bool::ANY,
+        ) {
+            // Half the cases sit inside a valid frame, so many of them render.
+            let body = if framed {
+                format!("---\nname: a\ndescription: d\n{}---\n{}", parts.concat(), parts.concat())
+            } else {
+                parts.concat()
+            };
+            if let Ok(text) = render_installed(&body, "a--b", 4) {
+                let d = SkillMd::parse(&text).unwrap();
+                let name = d.field("name");
+                proptest::prop_assert_eq!(name.as_deref(), Some("a--b"));
+                let fm = d.frontmatter.join("\n");
+                let docs = yaml_rust2::YamlLoader::load_from_str(&fm).unwrap();
+                proptest::prop_assert_eq!(docs.len(), 1);
+                proptest::prop_assert_eq!(docs[0]["name"].as_str(), Some("a--b"));
+                proptest::prop_assert_eq!(
+                    d.frontmatter.iter().filter(|l| top_key(l) == Some("name")).count(),
+                    1
+                );
+                proptest::prop_assert!(!fm.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n')));
+            }
         }
     }
 }

@@ -335,7 +335,7 @@ pub fn check_frontmatter_yaml(frontmatter: &str) -> Result<(), SkillMdError> {
 }
 
 /// The top-level `name` of a frontmatter as a YAML parser sees it.
-fn yaml_name(frontmatter: &str) -> Option<String> {
+pub fn yaml_name(frontmatter: &str) -> Option<String> {
     let docs = yaml_rust2::YamlLoader::load_from_str(frontmatter).ok()?;
     docs.first()?["name"].as_str().map(str::to_string)
 }

@@ -3,12 +3,19 @@
 //! A new skill becomes v1; a changed body becomes v+1; an identical body is "unchanged" and
 //! publishes nothing. Pushing an installed copy (`<name>--<author>`, with version metadata)
 //! compares equal to the version it came from.
+//!
+//! What is published is what every machine will install, so the file is held to the same rules
+//! as a registry row on pull ([`SkillMd::parse_untrusted`]): at most
+//! [`skill_md::MAX_SKILL_MD_BYTES`] (256 KiB), a frontmatter that is valid YAML (one mapping,
+//! unique keys, no anchors or aliases), no control or bidi characters.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use skillopt_shared::skill_md::{canonical_body, SkillMd};
+use std::io::Read;
+
+use skillopt_shared::skill_md::{self, canonical_body, SkillMd};
 use skillopt_shared::skill_ref::author_from_login;
 use skillopt_shared::SkillRef;
 use skillopt_state::Paths;
@@ -39,9 +46,8 @@ pub fn read_skill(
     } else {
         dir.to_path_buf()
     };
-    let text = std::fs::read_to_string(&file)
-        .with_context(|| format!("cannot read {}", file.display()))?;
-    let doc = SkillMd::parse(&text).with_context(|| file.display().to_string())?;
+    let text = read_capped(&file)?;
+    let doc = SkillMd::parse_untrusted(&text).with_context(|| file.display().to_string())?;
     let name_field = doc.field("name").unwrap_or_default();
     let skill = match (SkillRef::parse(&name_field), author) {
         (Ok(r), None) => r,
@@ -66,7 +72,38 @@ pub fn read_skill(
         }
     };
     let body = canonical_body(&text, &skill.name)?;
+    SkillMd::parse_untrusted(&body).with_context(|| file.display().to_string())?;
     Ok((skill, body))
+}
+
+/// Reads a regular file of at most [`skill_md::MAX_SKILL_MD_BYTES`] (a FIFO or a huge file is
+/// refused without reading it all).
+fn read_capped(file: &std::path::Path) -> anyhow::Result<String> {
+    let cannot = || format!("cannot read {}", file.display());
+    let f = std::fs::File::open(file).with_context(cannot)?;
+    let meta = f.metadata().with_context(cannot)?;
+    if !meta.is_file() {
+        bail!("{} is not a regular file", file.display());
+    }
+    let too_large = |n: u64| {
+        anyhow::anyhow!(
+            "{}: {}",
+            file.display(),
+            skill_md::SkillMdError::TooLarge(usize::try_from(n).unwrap_or(usize::MAX))
+        )
+    };
+    let max = skill_md::MAX_SKILL_MD_BYTES as u64;
+    if meta.len() > max {
+        return Err(too_large(meta.len()));
+    }
+    let mut bytes = Vec::new();
+    f.take(max + 1)
+        .read_to_end(&mut bytes)
+        .with_context(cannot)?;
+    if bytes.len() as u64 > max {
+        return Err(too_large(bytes.len() as u64));
+    }
+    String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8", file.display()))
 }
 
 pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {

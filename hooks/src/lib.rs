@@ -23,20 +23,16 @@ use skillopt_state::Paths;
 /// What a hook body returns: `Err` is logged, never shown.
 pub type HookResult = Result<(), String>;
 
-/// Reads stdin up to the cap; bytes past it are drained and dropped so the agent's write never
-/// fails. `None` when the payload was over the cap.
+/// Reads stdin up to the cap. `None` when the payload was over the cap: reading stops there
+/// (never to EOF, which may never come), so an agent still writing more than 16 MiB may see
+/// EPIPE. No real payload comes near the cap.
 fn read_stdin() -> Option<Vec<u8>> {
     let mut buf = Vec::new();
-    let mut stdin = std::io::stdin().lock();
-    let mut limited = (&mut stdin).take(MAX_STDIN_BYTES as u64 + 1);
+    let mut limited = std::io::stdin().lock().take(MAX_STDIN_BYTES as u64 + 1);
     if limited.read_to_end(&mut buf).is_err() {
         return Some(buf);
     }
-    if buf.len() > MAX_STDIN_BYTES {
-        let _ = std::io::copy(&mut stdin, &mut std::io::sink());
-        return None;
-    }
-    Some(buf)
+    (buf.len() <= MAX_STDIN_BYTES).then_some(buf)
 }
 
 /// The agent named on the command line: `--agent NAME` or `--agent=NAME`. `Err` for a name
@@ -62,8 +58,12 @@ pub fn declared_agent(args: impl IntoIterator<Item = String>) -> Result<Option<A
 pub fn run(hook: &str, body: fn(&Paths, &HookPayload) -> HookResult) -> ! {
     std::panic::set_hook(Box::new(|_| {}));
     if config::hooks_disabled() {
-        // Still consume the payload so the agent's write never hits a closed pipe.
-        let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+        // Still consume the payload (up to the cap) so the agent's write never hits a closed
+        // pipe.
+        let _ = std::io::copy(
+            &mut std::io::stdin().lock().take(MAX_STDIN_BYTES as u64 + 1),
+            &mut std::io::sink(),
+        );
     } else {
         let input = read_stdin();
         let outcome = std::panic::catch_unwind(|| {

@@ -5,11 +5,12 @@
 
 use skillopt_shared::config::MAX_REACTION_CHARS;
 use skillopt_shared::text::take_chars;
-use skillopt_shared::{bucket, skill_use, HookPayload};
+use skillopt_shared::{bucket, skill_use, HookPayload, SkillRef};
 use skillopt_state::jobs::{Job, JobKind, Queue};
+use skillopt_state::manifest::Manifest;
 use skillopt_state::{pending, Paths};
 
-use crate::tool_use::arm_if_org;
+use crate::tool_use::{arm_if_org, arm_if_org_in};
 use crate::HookResult;
 
 /// The hook body.
@@ -32,8 +33,17 @@ pub fn handle(paths: &Paths, p: &HookPayload) -> HookResult {
         return Ok(());
     }
     let mut armed = false;
-    for candidate in skill_use::refs_in_prompt(prompt) {
-        armed |= arm_if_org(paths, p, &candidate, None)?;
+    // Candidates that could be org skills; the manifest is read once, and only when there are
+    // some (a 2 MB prompt of `$x--y` tokens costs one read, not one per token).
+    let candidates: Vec<String> = skill_use::refs_in_prompt(prompt)
+        .into_iter()
+        .filter(|c| SkillRef::parse(c).is_ok())
+        .collect();
+    if !candidates.is_empty() {
+        let manifest = Manifest::load(paths).map_err(|e| e.to_string())?;
+        for candidate in &candidates {
+            armed |= arm_if_org_in(paths, &manifest, p, candidate, None)?;
+        }
     }
     if armed {
         // This prompt invokes the skill; the reaction comes in the next prompts.

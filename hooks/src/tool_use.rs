@@ -16,6 +16,22 @@ pub fn arm_if_org(
     candidate: &str,
     tool_use_id: Option<String>,
 ) -> Result<bool, String> {
+    if SkillRef::parse(candidate).is_err() {
+        return Ok(false);
+    }
+    let manifest = Manifest::load(paths).map_err(|e| e.to_string())?;
+    arm_if_org_in(paths, &manifest, p, candidate, tool_use_id)
+}
+
+/// [`arm_if_org`] against a manifest already loaded (a prompt may name many candidates; the
+/// manifest is read once).
+pub fn arm_if_org_in(
+    paths: &Paths,
+    manifest: &Manifest,
+    p: &HookPayload,
+    candidate: &str,
+    tool_use_id: Option<String>,
+) -> Result<bool, String> {
     let Ok(r) = SkillRef::parse(candidate) else {
         return Ok(false);
     };
@@ -23,7 +39,6 @@ pub fn arm_if_org(
         .session_id
         .as_deref()
         .ok_or("payload without session_id")?;
-    let manifest = Manifest::load(paths).map_err(|e| e.to_string())?;
     let Some(entry) = manifest.find(&r) else {
         return Ok(false);
     };

@@ -135,48 +135,53 @@ fn through_known_skills_dir(path: &str) -> bool {
         .any(|(i, seg)| *seg == "skills" && segs[..i].iter().any(|s| SKILL_ROOTS.contains(s)))
 }
 
-/// Finds `<root>/…skills/…/<dir>/SKILL.md` in free text and returns `<dir>`.
+/// A path longer than this (Linux `PATH_MAX`) is not a file anyone reads.
+const MAX_PATH_BYTES: usize = 4096;
+/// Only the last this many `SKILL.md` mentions of a text are examined (the last valid one wins
+/// anyway): with the path cap, the work stays linear in the text whatever it holds.
+const MAX_MENTIONS: usize = 64;
+
+/// Finds `<root>/…skills/…/<dir>/SKILL.md` in free text and returns `<dir>` (the last such
+/// mention among the final [`MAX_MENTIONS`]).
 pub fn skill_dir_in_text(text: &str) -> Option<String> {
-    let mut found = None;
-    let mut from = 0;
-    while let Some(rel) = text[from..].find("SKILL.md") {
-        let at = from + rel;
-        from = at + "SKILL.md".len();
-        let before = &text[..at];
-        let Some(sep) = before.chars().last() else {
-            continue;
-        };
-        if sep != '/' && sep != '\\' {
-            continue;
-        }
-        let dir_part = &before[..before.len() - 1];
-        let start = dir_part
-            .char_indices()
-            .rev()
-            .find(|&(_, c)| !is_dir_char(c))
-            .map(|(i, c)| i + c.len_utf8())
-            .unwrap_or(0);
-        let dir = &dir_part[start..];
-        // The path must run through a `skills` directory.
-        let path_start = before[..start]
-            .char_indices()
-            .rev()
-            .find(|&(_, c)| {
-                c.is_whitespace() || matches!(c, '"' | '\'' | '`' | '(' | '=' | '<' | '>')
-            })
-            .map(|(i, c)| i + c.len_utf8())
-            .unwrap_or(0);
-        let path = &before[path_start..];
-        let through_skills = through_known_skills_dir(path);
-        if !dir.is_empty() && through_skills {
-            found = Some(dir.to_string());
-        }
-    }
-    found
+    let mentions: Vec<usize> = text.match_indices("SKILL.md").map(|(i, _)| i).collect();
+    mentions
+        .iter()
+        .rev()
+        .take(MAX_MENTIONS)
+        .find_map(|&at| skill_dir_at(text, at))
 }
 
-fn is_ref_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@' | ':')
+/// The skill directory of the `SKILL.md` mention at byte `at`, if it is a skill path.
+fn skill_dir_at(text: &str, at: usize) -> Option<String> {
+    let before = &text[..at];
+    let sep = before.chars().last()?;
+    if sep != '/' && sep != '\\' {
+        return None;
+    }
+    let dir_part = &before[..before.len() - 1];
+    let start = dir_part
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| !is_dir_char(c))
+        .map(|(i, c)| i + c.len_utf8())
+        .unwrap_or(0);
+    let dir = &dir_part[start..];
+    // The path runs back to a delimiter, at most MAX_PATH_BYTES before the directory.
+    let mut lo = start.saturating_sub(MAX_PATH_BYTES);
+    while !before.is_char_boundary(lo) {
+        lo += 1;
+    }
+    let path_start =
+        match before[lo..start].char_indices().rev().find(|&(_, c)| {
+            c.is_whitespace() || matches!(c, '"' | '\'' | '`' | '(' | '=' | '<' | '>')
+        }) {
+            Some((i, c)) => lo + i + c.len_utf8(),
+            None if lo == 0 => 0,
+            None => return None,
+        };
+    let path = &before[path_start..];
+    (!dir.is_empty() && through_known_skills_dir(path)).then(|| dir.to_string())
 }
 
 /// Turns the agent itself submits as prompts: Claude Code fires UserPromptSubmit with a
@@ -190,33 +195,41 @@ pub fn is_synthetic_prompt(prompt: &str) -> bool {
     SYNTHETIC_PROMPT_TAGS.iter().any(|tag| p.starts_with(tag))
 }
 
-/// Skill names a prompt invokes: `$name` tokens (Codex) and a leading `/name` (Claude Code).
+/// Skill names a prompt invokes: `$name` tokens (Codex) and a leading `/name` (Claude Code),
+/// each once, in order of first appearance. Linear in the prompt: one pass over its bytes (every
+/// byte a name may hold is ASCII), duplicates dropped through a set.
 pub fn refs_in_prompt(prompt: &str) -> Vec<String> {
+    fn is_ref_byte(b: u8) -> bool {
+        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@' | b':')
+    }
     let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let trimmed = prompt.trim_start();
     if let Some(rest) = trimmed.strip_prefix('/') {
-        let name: String = rest.chars().take_while(|&c| is_ref_char(c)).collect();
-        if !name.is_empty() {
-            out.push(name);
+        let len = rest.bytes().take_while(|&b| is_ref_byte(b)).count();
+        if len > 0 {
+            seen.insert(&rest[..len]);
+            out.push(rest[..len].to_string());
         }
     }
-    let chars: Vec<(usize, char)> = prompt.char_indices().collect();
-    for (i, &(pos, c)) in chars.iter().enumerate() {
-        if c != '$' {
+    let bytes = prompt.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'$' || (i > 0 && is_ref_byte(bytes[i - 1])) {
+            i += 1;
             continue;
         }
-        let prev_ok = i == 0 || !is_ref_char(chars[i - 1].1);
-        if !prev_ok {
-            continue;
+        let start = i + 1;
+        let len = bytes[start..]
+            .iter()
+            .take_while(|&&b| is_ref_byte(b))
+            .count();
+        // The run ends at a non-ASCII or non-name byte: a char boundary.
+        let name = prompt[start..start + len].trim_end_matches(['.', ':']);
+        if !name.is_empty() && seen.insert(name) {
+            out.push(name.to_string());
         }
-        let name: String = prompt[pos + 1..]
-            .chars()
-            .take_while(|&c| is_ref_char(c))
-            .collect();
-        let name = name.trim_end_matches(['.', ':']).to_string();
-        if !name.is_empty() && !out.contains(&name) {
-            out.push(name);
-        }
+        i = start + len;
     }
     out
 }
@@ -291,5 +304,92 @@ mod tests {
         );
         assert!(refs_in_prompt("costs $5 and a/b").iter().all(|r| r == "5"));
         assert!(refs_in_prompt("echo a$b").is_empty());
+        assert_eq!(
+            refs_in_prompt("/a--b then $a--b, $c--d. é$e--f $$g--h"),
+            vec!["a--b", "c--d", "e--f", "g--h"]
+        );
+    }
+
+    #[test]
+    fn prompt_refs_match_a_char_by_char_reading() {
+        use proptest::prelude::*;
+        fn slow(prompt: &str) -> Vec<String> {
+            let is_ref = |c: char| c.is_ascii_alphanumeric() || "-_.@:".contains(c);
+            let mut out: Vec<String> = Vec::new();
+            if let Some(rest) = prompt.trim_start().strip_prefix('/') {
+                let name: String = rest.chars().take_while(|&c| is_ref(c)).collect();
+                if !name.is_empty() {
+                    out.push(name);
+                }
+            }
+            let chars: Vec<(usize, char)> = prompt.char_indices().collect();
+            for (i, &(pos, c)) in chars.iter().enumerate() {
+                if c != '$' || (i > 0 && is_ref(chars[i - 1].1)) {
+                    continue;
+                }
+                let name: String = prompt[pos + 1..]
+                    .chars()
+                    .take_while(|&c| is_ref(c))
+                    .collect();
+                let name = name.trim_end_matches(['.', ':']).to_string();
+                if !name.is_empty() && !out.contains(&name) {
+                    out.push(name);
+                }
+            }
+            out
+        }
+        proptest!(|(p in "[ /$a-c:.é-]{0,40}")| {
+            prop_assert_eq!(refs_in_prompt(&p), slow(&p));
+        });
+    }
+
+    #[test]
+    fn a_two_megabyte_command_of_skill_paths_is_linear() {
+        // Every shape that made the path scan quadratic: one long path with no delimiter,
+        // delimiters every few KiB, many short valid paths.
+        let cases = [
+            format!("cat {}", "a/SKILL.md".repeat(200_000)),
+            format!(
+                "cat {}",
+                format!("{} x/SKILL.md", "b/".repeat(1900)).repeat(500)
+            ),
+            format!("cat {}", " ~/.claude/skills/d--e/SKILL.md".repeat(60_000)),
+        ];
+        let t = std::time::Instant::now();
+        assert_eq!(skill_read_by_command(&cases[0]), None);
+        assert_eq!(skill_read_by_command(&cases[1]), None);
+        assert_eq!(skill_read_by_command(&cases[2]).as_deref(), Some("d--e"));
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            t.elapsed()
+        );
+        // Many mentions before it: the last skill path is still found.
+        let tail = format!(
+            "cat {}; cat ~/.agents/skills/x--y/SKILL.md",
+            "z/SKILL.md ".repeat(100)
+        );
+        assert_eq!(skill_read_by_command(&tail).as_deref(), Some("x--y"));
+    }
+
+    #[test]
+    fn a_two_megabyte_prompt_of_names_is_one_pass() {
+        // 2 MB of distinct `$name--author` tokens. A quadratic scan (a list searched for every
+        // token) takes minutes here; one pass takes milliseconds even unoptimised. The bound is
+        // generous on purpose: bench/hooks.sh times the real hook.
+        let mut prompt = String::new();
+        let mut n = 0;
+        while prompt.len() < 2_000_000 {
+            prompt.push_str(&format!("$skill-{n:06}--bench "));
+            n += 1;
+        }
+        let t = std::time::Instant::now();
+        let refs = refs_in_prompt(&prompt);
+        assert_eq!(refs.len(), n);
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(5),
+            "{:?} for {n} names",
+            t.elapsed()
+        );
     }
 }

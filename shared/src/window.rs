@@ -9,10 +9,14 @@
 //! part after keeps its head and its tail with the middle elided. Lines of the other thread
 //! (subagent sidechains vs the main thread) are left out. Secrets are redacted. The transcript
 //! is streamed twice; memory is bounded by the window, not the file.
+//!
+//! A transcript is read only when it is a regular file (after symlinks) of at most
+//! [`MAX_TRANSCRIPT_BYTES`]; `/dev/zero`, a FIFO, a socket or a directory is refused before it is
+//! opened, so a hostile `transcript_path` ends the job `unclear` at once instead of hanging it.
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read, Take};
 use std::path::Path;
 
 use crate::config::MAX_REACTION_CHARS;
@@ -30,6 +34,10 @@ pub const TEXT_CUT: usize = 1_500;
 pub const REACTION_CUT: usize = 2_000;
 /// User turns kept before the invocation.
 pub const TURNS_BEFORE: usize = 3;
+/// Largest transcript read (256 MiB). Long real sessions stay in the tens of MiB; the window
+/// needs only a few lines of them, and streaming twice this much still takes seconds, not
+/// minutes. Larger files are refused; reads stop here even if the file grows meanwhile.
+pub const MAX_TRANSCRIPT_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Which invocation to judge.
 #[derive(Debug, Clone)]
@@ -55,6 +63,11 @@ pub enum WindowError {
     },
     #[error("no use of {0} found in the transcript")]
     NotFound(String),
+    /// The path is not a regular file (a device, a FIFO, a socket, a directory).
+    #[error("transcript {path} is not a regular file ({kind})")]
+    NotAFile { path: String, kind: String },
+    #[error("transcript {path} is {size} bytes, over the {cap}-byte cap")]
+    TooLarge { path: String, size: u64, cap: u64 },
 }
 
 /// A built window.
@@ -106,13 +119,50 @@ fn matches_skill(u: &SkillUse, skill: &str) -> bool {
     u.skill == skill || u.skill.eq_ignore_ascii_case(skill)
 }
 
-fn open(path: &Path) -> Result<LineReader<BufReader<File>>, WindowError> {
-    let f = File::open(path).map_err(|source| WindowError::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
+fn file_kind(m: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = m.file_type();
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a file"
+    }
+}
+
+/// Checks that `m` is a regular file within the cap.
+fn check_regular(path: &Path, m: &std::fs::Metadata) -> Result<(), WindowError> {
+    if !m.is_file() {
+        return Err(WindowError::NotAFile {
+            path: path.display().to_string(),
+            kind: file_kind(m).into(),
+        });
+    }
+    if m.len() > MAX_TRANSCRIPT_BYTES {
+        return Err(WindowError::TooLarge {
+            path: path.display().to_string(),
+            size: m.len(),
+            cap: MAX_TRANSCRIPT_BYTES,
+        });
+    }
+    Ok(())
+}
+
+fn open(path: &Path) -> Result<LineReader<BufReader<Take<File>>>, WindowError> {
+    // Checked before opening: opening a FIFO with no writer blocks forever.
+    check_regular(path, &std::fs::metadata(path).map_err(io(path))?)?;
+    let f = File::open(path).map_err(io(path))?;
+    // And again on what was opened, in case the path changed in between.
+    check_regular(path, &f.metadata().map_err(io(path))?)?;
     Ok(LineReader::new(
-        BufReader::with_capacity(1 << 16, f),
+        BufReader::with_capacity(1 << 16, f.take(MAX_TRANSCRIPT_BYTES)),
         MAX_LINE_BYTES,
     ))
 }
@@ -345,6 +395,35 @@ mod tests {
                 let _ = std::fs::remove_file(&self.0);
             }
         }
+    }
+
+    #[test]
+    fn only_regular_files_are_read() {
+        let target = Target {
+            tool_use_id: None,
+            skill: Some("deploy--alice".into()),
+            reaction_turn: None,
+        };
+        let d = std::env::temp_dir().join(format!("skillopt-window-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let fifo = d.join("fifo");
+        let _ = std::fs::remove_file(&fifo);
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .is_ok_and(|s| s.success());
+        let mut hostile = vec![Path::new("/dev/zero").to_path_buf(), d.clone()];
+        if made {
+            hostile.push(fifo);
+        }
+        for p in &hostile {
+            // With the check gone these hang (FIFO, /dev/zero) or fail late (directory).
+            match build(p, &target, Some("no")) {
+                Err(WindowError::NotAFile { .. }) => {}
+                other => panic!("{}: {:?}", p.display(), other.map(|w| w.text)),
+            }
+        }
+        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]

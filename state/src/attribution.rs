@@ -2,12 +2,13 @@
 //!
 //! `sessions/<sid>/attribution.json` holds one [`Attribution`]. A `resume`/`compact` SessionStart
 //! of the same session updates it in place (skills merged, `updated_at` bumped) and rewrites the
-//! same outbox event, so the registry never sees a duplicate.
+//! same outbox event, so the registry never sees a duplicate. A torn or corrupt file is
+//! rewritten from the fresh record rather than failing every later SessionStart.
 
 use serde::{Deserialize, Serialize};
 
 use crate::fsutil::{read_json, write_json, FileLock};
-use crate::{Paths, Result};
+use crate::{Paths, Result, StateError};
 
 /// One org skill present at session start.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,7 +43,11 @@ pub fn record(paths: &Paths, fresh: Attribution) -> Result<Attribution> {
     let dir = paths.session_dir(&fresh.session_id);
     let _lock = FileLock::acquire(&dir.join(".lock"))?;
     let path = dir.join("attribution.json");
-    let merged = match read_json::<Attribution>(&path)? {
+    let old = match read_json::<Attribution>(&path) {
+        Err(StateError::Corrupt { .. }) => None,
+        other => other?,
+    };
+    let merged = match old {
         Some(mut old) => {
             for s in fresh.skills {
                 if !old.skills.contains(&s) {
@@ -57,4 +62,38 @@ pub fn record(paths: &Paths, fresh: Attribution) -> Result<Attribution> {
     };
     write_json(&path, &merged)?;
     Ok(merged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_torn_attribution_is_rewritten() {
+        let d = tempfile::tempdir().unwrap();
+        let p = Paths {
+            home: d.path().into(),
+            state_dir: d.path().join("state"),
+            data_dir: d.path().join("data"),
+            claude_dir: d.path().join("c"),
+            codex_home: d.path().join("x"),
+            claude_skills: d.path().join("c/skills"),
+            codex_skills: d.path().join("a/skills"),
+        };
+        let file = p.session_dir("s1").join("attribution.json");
+        crate::fsutil::ensure_dir(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, b"{\"session_id\":\"s1\",\"bu").unwrap();
+        let fresh = Attribution {
+            session_id: "s1".into(),
+            session_hash: "h".into(),
+            bucket: 7,
+            agent: "codex".into(),
+            source: "startup".into(),
+            started_at: "t0".into(),
+            updated_at: "t0".into(),
+            skills: vec![],
+        };
+        assert_eq!(record(&p, fresh.clone()).unwrap(), fresh);
+        assert_eq!(load(&p, "s1").unwrap(), Some(fresh));
+    }
 }

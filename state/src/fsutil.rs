@@ -73,6 +73,40 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T
     }
 }
 
+/// Moves a file that can never be used (torn, corrupt, refused) into `aside_dir`, keeping its
+/// name (a numbered suffix when that name is taken), and returns where it went. The file is
+/// kept for inspection, never deleted; a file already gone is `Ok(None)`.
+pub fn move_aside(path: &Path, aside_dir: &Path) -> Result<Option<PathBuf>> {
+    ensure_dir(aside_dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "unnamed".into());
+    let mut to = aside_dir.join(&name);
+    let mut n = 1u32;
+    while to.exists() && n < 1000 {
+        to = aside_dir.join(format!("{name}.{n}"));
+        n += 1;
+    }
+    match fs::rename(path, &to) {
+        Ok(()) => Ok(Some(to)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err(path)(e)),
+    }
+}
+
+/// Files directly in `dir` (not in subdirectories); a missing dir has none.
+pub fn count_files(dir: &Path) -> Result<usize> {
+    match fs::read_dir(dir) {
+        Ok(rd) => Ok(rd
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .count()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+        Err(e) => Err(io_err(dir)(e)),
+    }
+}
+
 /// An exclusive fs4 lock on a lock file, released on drop.
 #[derive(Debug)]
 pub struct FileLock {
@@ -177,6 +211,22 @@ mod tests {
         assert!(matches!(err, StateError::LockTimeout(_)));
         drop(held);
         FileLock::acquire_within(&p, Duration::from_millis(50)).unwrap();
+    }
+
+    #[test]
+    fn move_aside_keeps_every_file() {
+        let d = tempfile::tempdir().unwrap();
+        let aside = d.path().join("aside");
+        for i in 0..3 {
+            let p = d.path().join("x.json");
+            fs::write(&p, format!("{i}")).unwrap();
+            assert!(move_aside(&p, &aside).unwrap().is_some());
+        }
+        assert_eq!(count_files(&aside).unwrap(), 3);
+        assert!(move_aside(&d.path().join("gone"), &aside)
+            .unwrap()
+            .is_none());
+        assert_eq!(count_files(&d.path().join("missing")).unwrap(), 0);
     }
 
     #[test]

@@ -10,13 +10,18 @@
 //! heartbeat is older than [`STALE_JOB`](skillopt_shared::config::STALE_JOB) or its worker
 //! process is gone. A job survives any crash: at worst it runs again, and every effect it has is
 //! keyed by its id.
+//!
+//! Claiming, the stale-job sweep, finishing and re-queuing all hold `jobs/.lock`, so a sweep
+//! never sees a half-claimed job (renamed but not yet stamped with its new owner) and two
+//! workers never run the same claim. A job file that does not parse is moved to
+//! `jobs/corrupt/` (counted by `skillopt status`) and the queue goes on with the others.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::fsutil::{ensure_dir, read_json, write_json, FileLock};
+use crate::fsutil::{count_files, ensure_dir, move_aside, read_json, write_json, FileLock};
 use crate::{io_err, Paths, Result, StateError};
 
 /// What a job does.
@@ -172,27 +177,79 @@ impl Queue {
         write_json(&self.path(JobState::Queued, &job.id), job)
     }
 
+    fn lock(&self) -> Result<FileLock> {
+        FileLock::acquire(&self.root.join(".lock"))
+    }
+
+    /// Where job files that do not parse are moved.
+    pub fn corrupt_dir(&self) -> PathBuf {
+        self.root.join("corrupt")
+    }
+
+    /// Job files moved aside as corrupt.
+    pub fn corrupt_count(&self) -> Result<usize> {
+        count_files(&self.corrupt_dir())
+    }
+
+    /// Moves an unparseable job file aside and returns the error that says so.
+    fn quarantine(&self, id: &str, path: &Path, message: String) -> Result<StateError> {
+        let moved_to = move_aside(path, &self.corrupt_dir())?.unwrap_or_else(|| path.into());
+        Ok(StateError::CorruptJob {
+            id: id.to_string(),
+            moved_to,
+            message,
+        })
+    }
+
     /// Moves a queued job to `running/` and stamps it with this process; `None` when another
-    /// process got it first (or it is not queued).
+    /// process got it first (or it is not queued). A job file that does not parse is moved to
+    /// `jobs/corrupt/` and reported as [`StateError::CorruptJob`].
     pub fn claim(&self, id: &str) -> Result<Option<Job>> {
         if !valid_id(id) {
             return Err(StateError::NoJob(id.to_string()));
         }
         let from = self.path(JobState::Queued, id);
+        if !from.exists() {
+            return Ok(None);
+        }
         let to = self.path(JobState::Running, id);
         ensure_dir(to.parent().unwrap_or(&self.root))?;
+        // Rename and stamp under the queue lock: the sweep must never see this job running
+        // with its old heartbeat and its previous (dead) owner.
+        let _lock = self.lock()?;
         match std::fs::rename(&from, &to) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io_err(&from)(e)),
         }
-        let Some(mut job) = read_json::<Job>(&to)? else {
-            return Ok(None);
+        let mut job = match read_json::<Job>(&to) {
+            Ok(Some(job)) if job.id == id => job,
+            Ok(None) => return Ok(None),
+            Ok(Some(job)) => {
+                let why = format!("its record names job {:?}", job.id);
+                return Err(self.quarantine(id, &to, why)?);
+            }
+            Err(StateError::Corrupt { message, .. }) => {
+                return Err(self.quarantine(id, &to, message)?)
+            }
+            Err(e) => return Err(e),
         };
         job.attempts += 1;
         job.worker_pid = Some(std::process::id());
         write_json(&to, &job)?;
         Ok(Some(job))
+    }
+
+    /// Checks, under the queue lock, that `job` is still this worker's claim.
+    fn still_ours(&self, job: &Job) -> Result<PathBuf> {
+        let p = self.path(JobState::Running, &job.id);
+        match read_json::<Job>(&p) {
+            Ok(Some(cur)) if cur.worker_pid == job.worker_pid && cur.attempts == job.attempts => {
+                Ok(p)
+            }
+            Ok(_) | Err(StateError::Corrupt { .. }) => Err(StateError::LostJob(job.id.clone())),
+            Err(e) => Err(e),
+        }
     }
 
     /// Refreshes a running job's heartbeat (its file's mtime).
@@ -206,8 +263,10 @@ impl Queue {
     }
 
     /// Writes the result and moves the job to `done/` or `failed/`.
+    /// [`StateError::LostJob`] when the job is no longer this worker's claim.
     pub fn finish(&self, job: &Job, result: JobResult, ok: bool) -> Result<()> {
-        let from = self.path(JobState::Running, &job.id);
+        let _lock = self.lock()?;
+        let from = self.still_ours(job)?;
         let state = if ok { JobState::Done } else { JobState::Failed };
         let to = self.path(state, &job.id);
         let mut job = job.clone();
@@ -220,7 +279,8 @@ impl Queue {
     /// Puts a running job back in `queued/` with its last result (a retry later, e.g. when the
     /// registry is back).
     pub fn requeue(&self, job: &Job, result: JobResult) -> Result<()> {
-        let from = self.path(JobState::Running, &job.id);
+        let _lock = self.lock()?;
+        let from = self.still_ours(job)?;
         let to = self.path(JobState::Queued, &job.id);
         let mut job = job.clone();
         job.result = Some(result);
@@ -230,9 +290,10 @@ impl Queue {
     }
 
     /// Moves running jobs back to `queued/` when their heartbeat is older than `stale` or their
-    /// worker process is gone. Returns the re-queued ids.
+    /// worker process is gone. Returns the re-queued ids. A running job file that does not
+    /// parse is moved to `jobs/corrupt/`.
     pub fn requeue_stale(&self, stale: Duration) -> Result<Vec<String>> {
-        let _lock = FileLock::acquire(&self.root.join(".lock"))?;
+        let _lock = self.lock()?;
         let mut out = Vec::new();
         for (id, path) in self.files(JobState::Running)? {
             let Ok(meta) = std::fs::metadata(&path) else {
@@ -243,11 +304,16 @@ impl Queue {
                 .ok()
                 .and_then(|m| SystemTime::now().duration_since(m).ok())
                 .unwrap_or_default();
-            let owner_gone = read_json::<Job>(&path)
-                .ok()
-                .flatten()
-                .and_then(|j| j.worker_pid)
-                .is_some_and(|pid| pid != std::process::id() && !process_alive(pid));
+            let owner = match read_json::<Job>(&path) {
+                Ok(job) => job.and_then(|j| j.worker_pid),
+                Err(StateError::Corrupt { message, .. }) => {
+                    self.quarantine(&id, &path, message)?;
+                    continue;
+                }
+                Err(_) => None,
+            };
+            let owner_gone =
+                owner.is_some_and(|pid| pid != std::process::id() && !process_alive(pid));
             if age >= stale || owner_gone {
                 let to = self.path(JobState::Queued, &id);
                 ensure_dir(to.parent().unwrap_or(&self.root))?;
@@ -376,6 +442,114 @@ mod tests {
             q.requeue_stale(Duration::from_secs(600)).unwrap(),
             vec![job.id]
         );
+    }
+
+    fn dead_pid() -> u32 {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        pid
+    }
+
+    #[test]
+    fn the_sweep_and_concurrent_claims_never_run_a_job_twice() {
+        let (_d, q) = queue();
+        // Jobs that waited in the queue after a dead worker's attempt: an old file and a dead
+        // owner, exactly what the sweep re-queues when it sees them in `running/`.
+        let dead = dead_pid();
+        let mut ids = Vec::new();
+        for _ in 0..150 {
+            let mut job = Job::new(JobKind::Judge);
+            job.worker_pid = Some(dead);
+            job.attempts = 1;
+            q.enqueue(&job).unwrap();
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(q.path(JobState::Queued, &job.id))
+                .unwrap();
+            f.set_modified(SystemTime::now() - Duration::from_secs(3600))
+                .unwrap();
+            ids.push(job.id);
+        }
+        let claims = std::sync::Mutex::new(std::collections::HashMap::<String, u32>::new());
+        let sweeping = std::sync::atomic::AtomicBool::new(true);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                for _ in 0..400 {
+                    q.requeue_stale(Duration::from_secs(600)).unwrap();
+                }
+                sweeping.store(false, std::sync::atomic::Ordering::SeqCst);
+            });
+            for _ in 0..3 {
+                s.spawn(|| loop {
+                    let done = !sweeping.load(std::sync::atomic::Ordering::SeqCst);
+                    for id in q.ids(JobState::Queued).unwrap() {
+                        if let Some(job) = q.claim(&id).unwrap() {
+                            *claims.lock().unwrap().entry(job.id).or_default() += 1;
+                        }
+                    }
+                    if done {
+                        break;
+                    }
+                });
+            }
+        });
+        let claims = claims.into_inner().unwrap();
+        let twice: Vec<_> = claims.iter().filter(|(_, n)| **n > 1).collect();
+        assert!(twice.is_empty(), "claimed more than once: {twice:?}");
+        assert_eq!(claims.len(), ids.len());
+        assert!(q.ids(JobState::Queued).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_worker_whose_job_was_swept_does_not_record_it() {
+        let (_d, q) = queue();
+        let job = Job::new(JobKind::Sync);
+        q.enqueue(&job).unwrap();
+        let first = q.claim(&job.id).unwrap().unwrap();
+        // The sweep hands it to a second worker while the first still runs it.
+        let p = q.path(JobState::Running, &job.id);
+        std::fs::rename(&p, q.path(JobState::Queued, &job.id)).unwrap();
+        let second = q.claim(&job.id).unwrap().unwrap();
+        assert!(matches!(
+            q.finish(&first, JobResult::default(), true),
+            Err(StateError::LostJob(_))
+        ));
+        q.finish(&second, JobResult::default(), true).unwrap();
+        assert_eq!(q.find(&job.id).unwrap().unwrap().0, JobState::Done);
+        assert!(matches!(
+            q.requeue(&first, JobResult::default()),
+            Err(StateError::LostJob(_))
+        ));
+    }
+
+    #[test]
+    fn torn_job_files_are_moved_aside_and_the_rest_run() {
+        let (_d, q) = queue();
+        let jobs: Vec<Job> = (0..3).map(|_| Job::new(JobKind::Sync)).collect();
+        for j in &jobs {
+            q.enqueue(j).unwrap();
+        }
+        std::fs::write(q.path(JobState::Queued, &jobs[1].id), b"{\"id\": \"01").unwrap();
+        let mut ran = 0;
+        let mut corrupt = 0;
+        for id in q.ids(JobState::Queued).unwrap() {
+            match q.claim(&id) {
+                Ok(Some(_)) => ran += 1,
+                Err(StateError::CorruptJob { moved_to, .. }) => {
+                    assert!(moved_to.starts_with(q.corrupt_dir()));
+                    corrupt += 1;
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!((ran, corrupt), (2, 1));
+        assert_eq!(q.corrupt_count().unwrap(), 1);
+        assert!(q.ids(JobState::Running).unwrap().len() == 2);
+        // A corrupt file in `running/` is moved aside by the sweep.
+        std::fs::write(q.path(JobState::Running, &jobs[0].id), b"\0\0").unwrap();
+        q.requeue_stale(Duration::from_secs(600)).unwrap();
+        assert_eq!(q.corrupt_count().unwrap(), 2);
     }
 
     #[test]

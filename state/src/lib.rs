@@ -7,7 +7,9 @@
 //! sessions/<sid>/pending.json      the open judgment window of a session
 //! sessions/<sid>/.lock             session lock (fs4)
 //! jobs/{queued,running,done,failed}/<ulid>.json   the durable job queue
+//! jobs/corrupt/<ulid>.json         job files that do not parse, moved aside (never run)
 //! outbox/<key>.json                events waiting for the registry
+//! outbox/refused/<key>.json        events the registry refused for good, moved aside
 //! sync.json                        when the last sync ran / was requested
 //! locks/*.lock                     per-skill install and pipeline locks
 //! log/hooks.log, log/worker.log    hook errors (hooks never print), the detached worker's log
@@ -49,6 +51,17 @@ pub enum StateError {
     NoHome,
     #[error("job {0} not found")]
     NoJob(String),
+    /// A job file that does not parse; it was moved to `moved_to` and will not run.
+    #[error("job {id} is corrupt and was moved to {moved_to}: {message}")]
+    CorruptJob {
+        id: String,
+        moved_to: std::path::PathBuf,
+        message: String,
+    },
+    /// The running job was re-queued by a stale-job sweep (or finished by someone else) while
+    /// this worker ran it; this worker's result is not recorded.
+    #[error("job {0} is no longer ours (its heartbeat went stale and it was re-queued)")]
+    LostJob(String),
 }
 
 /// Result alias of the state store.

@@ -1,5 +1,6 @@
 //! `sync.json`: when the last successful sync ran and when one was last requested, so that
-//! SessionStart asks for a sync at most once per interval.
+//! SessionStart asks for a sync at most once per interval. A time in the future (a clock that
+//! was wrong, a copied state dir, a hand edit) counts as long ago: it must never stop syncs.
 
 use std::time::Duration;
 
@@ -28,10 +29,11 @@ pub fn load(paths: &Paths) -> SyncMarker {
 fn older_than(t: Option<DateTime<Utc>>, interval: Duration) -> bool {
     match t {
         None => true,
+        // A negative age (a time in the future) does not convert: it is due.
         Some(t) => (Utc::now() - t)
             .to_std()
             .map(|d| d >= interval)
-            .unwrap_or(false),
+            .unwrap_or(true),
     }
 }
 
@@ -64,4 +66,22 @@ pub fn record_sync(paths: &Paths, error: Option<String>) -> Result<()> {
     }
     m.last_error = error;
     write_json(&paths.sync_marker(), &m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_marker_in_the_future_does_not_stop_syncs() {
+        let hour = Duration::from_secs(3600);
+        let future = Utc::now() + chrono::Duration::days(365 * 900);
+        assert!(older_than(Some(future), hour));
+        assert!(older_than(None, hour));
+        assert!(!older_than(Some(Utc::now()), hour));
+        assert!(older_than(
+            Some(Utc::now() - chrono::Duration::hours(2)),
+            hour
+        ));
+    }
 }

@@ -232,13 +232,14 @@ impl Sandbox {
         out
     }
 
-    /// Marks a sync as just requested, so SessionStart spawns no sync worker during a test.
+    /// Marks a sync as just requested, so SessionStart spawns no sync worker during a test (for
+    /// the next 24 h; a time in the future would count as long ago).
     pub fn no_auto_sync(&mut self) {
         self.set_env("SKILLOPT_SYNC_INTERVAL", "24h");
         std::fs::create_dir_all(self.state()).unwrap();
         std::fs::write(
             self.state().join("sync.json"),
-            r#"{"last_request_at":"2999-01-01T00:00:00Z"}"#,
+            format!(r#"{{"last_request_at":"{}"}}"#, utc_now()),
         )
         .unwrap();
     }
@@ -444,6 +445,31 @@ pub fn run_concurrently(cmds: Vec<Command>) -> Vec<Output> {
 /// A SKILL.md with a name, a description and a body.
 pub fn skill_md(name: &str, body: &str) -> String {
     format!("---\nname: {name}\ndescription: Use when deploying {name}.\n---\n{body}")
+}
+
+/// The current time as RFC 3339 UTC (`2024-05-01T12:00:00Z`).
+pub fn utc_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// Stdout as text.

@@ -1,6 +1,12 @@
 //! Sync: pull every org skill's latest version, then upload the outbox. Each outbox event is
 //! removed only after the registry accepted it, and the registry's unique keys turn a re-upload
 //! (after a crash between the two) into a no-op, so each event lands exactly once.
+//!
+//! Two kinds of upload failure are told apart. "The registry is down" (unreachable, timed out, a
+//! backend error) stops the upload and keeps every event for the next sync. "This event is
+//! refused" (the registry will never store it: PostgreSQL refuses a NUL byte, the payload does
+//! not parse, the file is torn) moves that one event to `outbox/refused/`, logs it, and the
+//! upload goes on with the others; `skillopt status` counts the refused events.
 
 use serde::Serialize;
 use skillopt_state::outbox::{self, Event};
@@ -16,6 +22,29 @@ pub struct SyncReport {
     pub uploaded: usize,
     pub already_there: usize,
     pub left_in_outbox: usize,
+    /// Events moved to `outbox/refused/` by this upload (never uploadable).
+    pub refused: usize,
+}
+
+/// Why an event was not uploaded.
+#[derive(Debug, thiserror::Error)]
+enum UploadError {
+    /// The registry cannot take anything now: stop, keep everything.
+    #[error(transparent)]
+    Down(registry::RegistryError),
+    /// This event can never be uploaded: move it aside, go on.
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl From<registry::RegistryError> for UploadError {
+    fn from(e: registry::RegistryError) -> Self {
+        use registry::RegistryError as E;
+        match e {
+            E::Refused(_) | E::Conflict(_) | E::DuplicateJob(_) => Self::Refused(e.to_string()),
+            other => Self::Down(other),
+        }
+    }
 }
 
 /// Pulls (or plans, with `dry_run`) the latest active version of every org skill.
@@ -34,7 +63,7 @@ pub fn pull(
     Ok(out)
 }
 
-fn upload_event(reg: &mut dyn Registry, e: &Event) -> anyhow::Result<bool> {
+fn upload_event(reg: &mut dyn Registry, e: &Event) -> Result<bool, UploadError> {
     match e.kind.as_str() {
         "attribution" => {
             let p = &e.payload;
@@ -73,38 +102,55 @@ fn upload_event(reg: &mut dyn Registry, e: &Event) -> anyhow::Result<bool> {
             Ok(inserted)
         }
         "outcome" => {
-            let row: OutcomeRow = serde_json::from_value(e.payload.clone())?;
+            let row: OutcomeRow = serde_json::from_value(e.payload.clone())
+                .map_err(|err| UploadError::Refused(format!("malformed outcome: {err}")))?;
             Ok(reg.add_outcome(&row)?)
         }
-        other => anyhow::bail!("unknown outbox event kind {other:?}"),
+        other => Err(UploadError::Refused(format!(
+            "unknown outbox event kind {other:?}"
+        ))),
     }
 }
 
-/// Uploads every outbox event; stops at the first registry error (the rest stay queued).
+/// Uploads every outbox event. Stops at the first "registry down" error (the rest stay queued);
+/// an event the registry refuses, or a file that does not parse, is moved aside and the upload
+/// goes on. Returns the keys uploaded (or found already there).
 pub fn upload_outbox(
     paths: &Paths,
     reg: &mut dyn Registry,
     report: &mut SyncReport,
-) -> anyhow::Result<()> {
-    for e in outbox::list(paths)? {
+) -> anyhow::Result<Vec<String>> {
+    let scan = outbox::scan(paths)?;
+    for file in &scan.unreadable {
+        let to = outbox::move_aside_file(paths, file)?;
+        tracing::warn!(file = %file.display(), to = ?to, "unreadable outbox event moved aside");
+        report.refused += 1;
+    }
+    let mut delivered = Vec::new();
+    for e in scan.events {
         match upload_event(reg, &e) {
             Ok(true) => report.uploaded += 1,
             Ok(false) => report.already_there += 1,
-            Err(err) => {
-                if err.downcast_ref::<registry::RegistryError>().is_some() {
-                    report.left_in_outbox = outbox::list(paths)?.len();
-                    return Err(err);
-                }
-                tracing::warn!(key = %e.key, "dropping malformed outbox event: {err:#}");
+            Err(UploadError::Refused(why)) => {
+                let to = outbox::move_aside_key(paths, &e.key)?;
+                tracing::warn!(key = %e.key, to = ?to, "outbox event refused, moved aside: {why}");
+                report.refused += 1;
+                continue;
+            }
+            Err(UploadError::Down(err)) => {
+                report.left_in_outbox = outbox::waiting(paths)?;
+                return Err(err.into());
             }
         }
         outbox::remove(paths, &e.key)?;
+        delivered.push(e.key);
     }
-    report.left_in_outbox = outbox::list(paths)?.len();
-    Ok(())
+    report.left_in_outbox = outbox::waiting(paths)?;
+    Ok(delivered)
 }
 
-/// Queues an event, then tries to deliver the whole outbox right away (best effort).
+/// Queues an event, then tries to deliver the whole outbox right away (best effort). True when
+/// the registry has this event.
 pub fn record_event(
     paths: &Paths,
     reg: Option<&mut (dyn Registry + '_)>,
@@ -113,7 +159,7 @@ pub fn record_event(
     outbox::put(paths, &event)?;
     let Some(reg) = reg else { return Ok(false) };
     let mut report = SyncReport::default();
-    Ok(upload_outbox(paths, reg, &mut report).is_ok())
+    Ok(upload_outbox(paths, reg, &mut report).is_ok_and(|keys| keys.contains(&event.key)))
 }
 
 /// The sync job: pull + upload. The marker records success or the error.
@@ -129,4 +175,167 @@ pub fn run(paths: &Paths) -> anyhow::Result<SyncReport> {
     })();
     let _ = sync_marker::record_sync(paths, result.as_ref().err().map(|e| format!("{e:#}")));
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::{
+        AttributionRow, Changeset, NewVersion, OutcomeRow, RegistryError, RegistryUrl,
+        SkillVersion, VersionStats,
+    };
+    use skillopt_shared::SkillRef;
+
+    /// A real SQLite registry that refuses outcomes whose reason holds a NUL (as PostgreSQL
+    /// does) and can be switched "down".
+    struct Picky {
+        inner: Box<dyn Registry>,
+        down: bool,
+    }
+
+    type R<T> = crate::registry::Result<T>;
+
+    impl Registry for Picky {
+        fn describe(&self) -> String {
+            self.inner.describe()
+        }
+        fn latest(&mut self, s: &SkillRef) -> R<Option<SkillVersion>> {
+            self.inner.latest(s)
+        }
+        fn version(&mut self, s: &SkillRef, v: u32) -> R<Option<SkillVersion>> {
+            self.inner.version(s, v)
+        }
+        fn history(&mut self, s: &SkillRef) -> R<Vec<SkillVersion>> {
+            self.inner.history(s)
+        }
+        fn all_latest_active(&mut self) -> R<Vec<SkillVersion>> {
+            self.inner.all_latest_active()
+        }
+        fn publish(&mut self, n: &NewVersion, c: Option<&Changeset>) -> R<SkillVersion> {
+            self.inner.publish(n, c)
+        }
+        fn changesets(&mut self, s: &SkillRef) -> R<Vec<Changeset>> {
+            self.inner.changesets(s)
+        }
+        fn changeset_for_job(&mut self, j: &str) -> R<Option<Changeset>> {
+            self.inner.changeset_for_job(j)
+        }
+        fn fingerprint_exists(&mut self, s: &SkillRef, f: &str) -> R<bool> {
+            self.inner.fingerprint_exists(s, f)
+        }
+        fn versions_since(&mut self, s: &SkillRef, src: &str, since: &str) -> R<u32> {
+            self.inner.versions_since(s, src, since)
+        }
+        fn add_attribution(&mut self, a: &AttributionRow) -> R<bool> {
+            self.inner.add_attribution(a)
+        }
+        fn add_outcome(&mut self, o: &OutcomeRow) -> R<bool> {
+            if self.down {
+                return Err(RegistryError::Unreachable("connection reset".into()));
+            }
+            if o.reason.contains('\0') {
+                return Err(RegistryError::Refused("invalid byte sequence: 0x00".into()));
+            }
+            self.inner.add_outcome(o)
+        }
+        fn outcome_for_job(&mut self, j: &str) -> R<Option<OutcomeRow>> {
+            self.inner.outcome_for_job(j)
+        }
+        fn outcomes(&mut self, s: &SkillRef) -> R<Vec<OutcomeRow>> {
+            self.inner.outcomes(s)
+        }
+        fn stats(&mut self) -> R<Vec<VersionStats>> {
+            self.inner.stats()
+        }
+        fn attributions(&mut self, s: &SkillRef) -> R<Vec<AttributionRow>> {
+            self.inner.attributions(s)
+        }
+        fn set_frozen(&mut self, s: &SkillRef, f: bool) -> R<()> {
+            self.inner.set_frozen(s, f)
+        }
+        fn is_frozen(&mut self, s: &SkillRef) -> R<bool> {
+            self.inner.is_frozen(s)
+        }
+    }
+
+    fn outcome(i: usize, reason: &str) -> Event {
+        let row = OutcomeRow {
+            id: format!("o{i}"),
+            job_id: format!("job{i}"),
+            name: "lint".into(),
+            author: "bob".into(),
+            version: 1,
+            bucket: 3,
+            outcome: "failure".into(),
+            skill_at_fault: true,
+            confidence: 0.9,
+            reason: reason.into(),
+            agent: "claude-code".into(),
+            model: "m".into(),
+            judged_at: format!("2024-01-01T00:00:0{i}Z"),
+        };
+        Event {
+            key: format!("outcome-job{i}"),
+            kind: "outcome".into(),
+            created_at: row.judged_at.clone(),
+            payload: serde_json::to_value(&row).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_refused_event_is_moved_aside_and_the_others_still_upload() {
+        let d = tempfile::tempdir().unwrap();
+        let paths = Paths {
+            home: d.path().into(),
+            state_dir: d.path().join("state"),
+            data_dir: d.path().join("data"),
+            claude_dir: d.path().join("c"),
+            codex_home: d.path().join("x"),
+            claude_skills: d.path().join("c/skills"),
+            codex_skills: d.path().join("a/skills"),
+        };
+        let inner = RegistryUrl::Sqlite(d.path().join("r.sqlite3"))
+            .open()
+            .unwrap();
+        let mut reg = Picky { inner, down: true };
+        // The oldest event carries a NUL from a judge reply; two good ones follow, then a torn
+        // file and one of a kind nobody knows.
+        outbox::put(&paths, &outcome(0, "bad\0reply")).unwrap();
+        outbox::put(&paths, &outcome(1, "fine")).unwrap();
+        outbox::put(&paths, &outcome(2, "also fine")).unwrap();
+        std::fs::write(paths.outbox_dir().join("torn.json"), b"{\"key\":\"outc").unwrap();
+        let mut odd = outcome(3, "x");
+        odd.kind = "mystery".into();
+        outbox::put(&paths, &odd).unwrap();
+
+        // Registry down: only the torn file (never uploadable) moves aside; nothing is lost.
+        let mut report = SyncReport::default();
+        assert!(upload_outbox(&paths, &mut reg, &mut report).is_err());
+        assert_eq!((report.refused, report.left_in_outbox), (1, 4));
+        assert_eq!(
+            outbox::waiting(&paths).unwrap() + outbox::refused(&paths).unwrap(),
+            5
+        );
+        assert!(outbox::list(&paths)
+            .unwrap()
+            .iter()
+            .any(|e| e.key == "outcome-job1"));
+
+        // Back up: the good events land, the two bad ones are moved aside and counted.
+        reg.down = false;
+        let mut report = SyncReport::default();
+        let keys = upload_outbox(&paths, &mut reg, &mut report).unwrap();
+        assert_eq!(keys, vec!["outcome-job1", "outcome-job2"]);
+        assert_eq!(
+            (report.uploaded, report.refused, report.left_in_outbox),
+            (2, 2, 0)
+        );
+        assert_eq!(outbox::refused(&paths).unwrap(), 3);
+        assert!(reg.outcome_for_job("job2").unwrap().is_some());
+        // A second upload has nothing left to do and nothing blocks it.
+        let mut report = SyncReport::default();
+        assert!(upload_outbox(&paths, &mut reg, &mut report)
+            .unwrap()
+            .is_empty());
+    }
 }

@@ -1,5 +1,7 @@
 //! `skillopt status [--json]`: installed org skills (and whether a copy was edited by hand),
-//! the registry and its latest versions, queued jobs, the outbox and the last sync.
+//! the registry and its latest versions, queued jobs (and job files moved aside as corrupt), the
+//! outbox (every waiting event file, unreadable ones included, and the events moved aside as
+//! refused) and the last sync.
 
 use std::process::ExitCode;
 
@@ -36,7 +38,12 @@ struct Status {
     registry_error: Option<String>,
     installed: Vec<Installed>,
     jobs: serde_json::Value,
+    /// Event files waiting for the registry (unreadable ones included).
     outbox: usize,
+    /// Of those, files that do not parse (the next sync moves them aside).
+    outbox_unreadable: usize,
+    /// Events moved to `outbox/refused/`: the registry will never take them.
+    outbox_refused: usize,
     last_sync_at: Option<String>,
     last_sync_error: Option<String>,
 }
@@ -84,6 +91,8 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
             .to_string();
         jobs.insert(key, q.ids(s)?.len().into());
     }
+    jobs.insert("corrupt".into(), q.corrupt_count()?.into());
+    let outbox_scan = outbox::scan(paths)?;
     let marker = sync_marker::load(paths);
     let status = Status {
         state_dir: paths.state_dir.display().to_string(),
@@ -92,7 +101,9 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
         registry_error: reg_err,
         installed,
         jobs: jobs.into(),
-        outbox: outbox::list(paths)?.len(),
+        outbox: outbox_scan.events.len() + outbox_scan.unreadable.len(),
+        outbox_unreadable: outbox_scan.unreadable.len(),
+        outbox_refused: outbox::refused(paths)?,
         last_sync_at: marker.last_sync_at.map(|t| t.to_rfc3339()),
         last_sync_error: marker.last_error,
     };
@@ -116,9 +127,29 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
     );
     println!("jobs:     {}", status.jobs);
     println!(
-        "outbox:   {} event(s) waiting for the registry",
-        status.outbox
+        "outbox:   {} event(s) waiting for the registry{}",
+        status.outbox,
+        if status.outbox_unreadable > 0 {
+            format!(" ({} unreadable)", status.outbox_unreadable)
+        } else {
+            String::new()
+        }
     );
+    if status.outbox_refused > 0 {
+        println!(
+            "          {} event(s) refused by the registry, kept in {}",
+            status.outbox_refused,
+            outbox::refused_dir(paths).display()
+        );
+    }
+    if let Some(n) = status.jobs.get("corrupt").and_then(|v| v.as_u64()) {
+        if n > 0 {
+            println!(
+                "          {n} corrupt job file(s) moved aside, kept in {}",
+                q.corrupt_dir().display()
+            );
+        }
+    }
     if status.installed.is_empty() {
         println!("installed org skills: none (run `skillopt pull`)");
     } else {

@@ -1,5 +1,7 @@
 //! `skillopt worker run --job <id>` (what hooks spawn) and `skillopt worker drain` (every queued
-//! job, after re-queuing running jobs whose heartbeat is stale or whose worker died).
+//! job, after re-queuing running jobs whose heartbeat is stale or whose worker died). One job
+//! that fails to run (a torn job file, moved aside to `jobs/corrupt/`) is reported and the drain
+//! goes on with the others.
 
 use std::process::ExitCode;
 
@@ -44,17 +46,31 @@ pub fn run(paths: &Paths, cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Drain { json } => {
             let requeued = q.requeue_stale(STALE_JOB)?;
             let mut results = Vec::new();
+            let mut errors = Vec::new();
             for id in q.ids(JobState::Queued)? {
-                if let Some(r) = pipeline::run_job(paths, &q, &id)? {
-                    results.push(serde_json::json!({"job": id, "result": r}));
-                    if !json {
-                        println!("{id}: {} ({}) {}", r.outcome, r.action, r.reason);
+                match pipeline::run_job(paths, &q, &id) {
+                    Ok(Some(r)) => {
+                        if !json {
+                            println!("{id}: {} ({}) {}", r.outcome, r.action, r.reason);
+                        }
+                        results.push(serde_json::json!({"job": id, "result": r}));
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        if !json {
+                            println!("{id}: not run: {e:#}");
+                        }
+                        errors.push(serde_json::json!({"job": id, "error": format!("{e:#}")}));
                     }
                 }
             }
             if json {
-                super::print_json(&serde_json::json!({"requeued": requeued, "ran": results}))?;
-            } else if results.is_empty() {
+                super::print_json(&serde_json::json!({
+                    "requeued": requeued,
+                    "ran": results,
+                    "errors": errors,
+                }))?;
+            } else if results.is_empty() && errors.is_empty() {
                 println!("no queued jobs");
             }
             Ok(ExitCode::SUCCESS)

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use skillopt_shared::transcript::claude_code::subagent_transcript;
 use skillopt_state::jobs::{Job, JobKind, JobResult, JobState, Queue};
-use skillopt_state::{now_rfc3339, Paths};
+use skillopt_state::{now_rfc3339, Paths, StateError};
 
 /// How often a running job's heartbeat is refreshed.
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(30);
@@ -208,9 +208,17 @@ fn judge_job(paths: &Paths, job: &Job) -> Outcome {
 }
 
 /// Claims and runs a job. `None` when it was not queued (another worker has it, or it ended).
+/// A job file that does not parse is moved to `jobs/corrupt/` (logged) and is an error here;
+/// `worker drain` reports it and goes on with the other jobs.
 pub fn run_job(paths: &Paths, q: &Queue, id: &str) -> anyhow::Result<Option<JobResult>> {
-    let Some(job) = q.claim(id)? else {
-        return Ok(None);
+    let job = match q.claim(id) {
+        Ok(Some(job)) => job,
+        Ok(None) => return Ok(None),
+        Err(e @ StateError::CorruptJob { .. }) => {
+            tracing::warn!(job = %id, "{e}");
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
     };
     let started_at = now_rfc3339();
     let t0 = Instant::now();
@@ -235,10 +243,16 @@ pub fn run_job(paths: &Paths, q: &Queue, id: &str) -> anyhow::Result<Option<JobR
         duration_ms: t0.elapsed().as_millis() as u64,
     };
     tracing::info!(job = %job.id, outcome = %result.outcome, action = %result.action, "job finished");
-    if out.retry && job.attempts < MAX_ATTEMPTS {
-        q.requeue(&job, result.clone())?;
+    let ended = if out.retry && job.attempts < MAX_ATTEMPTS {
+        q.requeue(&job, result.clone())
     } else {
-        q.finish(&job, result.clone(), out.ok)?;
+        q.finish(&job, result.clone(), out.ok)
+    };
+    if let Err(e @ StateError::LostJob(_)) = &ended {
+        // A stale-job sweep gave the job to another worker while this one ran it: that
+        // worker's run is the one recorded (every effect is keyed by the job id).
+        tracing::warn!(job = %job.id, "{e}");
     }
+    ended?;
     Ok(Some(result))
 }

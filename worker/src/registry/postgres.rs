@@ -4,6 +4,14 @@
 //! puts every table in that schema, created on first use; tests use it to isolate runs.
 //! Migrations run under a transaction-scoped advisory lock so concurrent first connections
 //! migrate once.
+//!
+//! Nothing waits forever: the whole connection handshake (TCP, startup, authentication) must
+//! finish within `connect_timeout` (5 s unless the URL sets one), so a server that accepts and
+//! never answers is reported as unreachable; every session then runs with
+//! `statement_timeout` [`STATEMENT_TIMEOUT`] and `lock_timeout` [`LOCK_TIMEOUT`] (unless the URL's
+//! `options` set them), so a held lock or a stuck query ends in a clear error within seconds.
+//! Rows PostgreSQL refuses for their content (SQLSTATE classes 22 and 23, e.g. a NUL byte in
+//! text) are [`RegistryError::Refused`]: the caller drops that row, not the connection.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -19,6 +27,15 @@ use super::{
     SkillVersion, VersionStats,
 };
 
+/// Server-side limit on any one statement. skillopt's queries take milliseconds; this only ends
+/// a stuck one.
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(15);
+/// Server-side limit on waiting for a lock (a row, a table, the migration advisory lock).
+/// Migrations and publishes hold locks for milliseconds.
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+/// Handshake limit when the URL sets no `connect_timeout`.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Advisory lock key for schema creation and migrations ("skillopt" in ASCII, truncated).
 const MIGRATION_LOCK: i64 = 0x0073_6b69_6c6c_6f70;
 
@@ -30,8 +47,28 @@ pub struct PgRegistry {
 
 fn pg_err(e: postgres::Error) -> RegistryError {
     if let Some(db) = e.as_db_error() {
-        if db.code() == &SqlState::UNIQUE_VIOLATION {
+        let code = db.code();
+        if code == &SqlState::UNIQUE_VIOLATION {
             return RegistryError::Conflict(db.message().to_string());
+        }
+        if code == &SqlState::LOCK_NOT_AVAILABLE {
+            return RegistryError::Unreachable(format!(
+                "PostgreSQL lock wait exceeded {}s (another connection holds the lock): {}",
+                LOCK_TIMEOUT.as_secs(),
+                db.message()
+            ));
+        }
+        if code == &SqlState::QUERY_CANCELED {
+            return RegistryError::Unreachable(format!(
+                "PostgreSQL statement exceeded {}s: {}",
+                STATEMENT_TIMEOUT.as_secs(),
+                db.message()
+            ));
+        }
+        // Class 22 (data exception: NUL bytes, bad encoding, out-of-range values) and 23
+        // (integrity violations): this row can never be stored.
+        if code.code().starts_with("22") || code.code().starts_with("23") {
+            return RegistryError::Refused(format!("{} ({})", db.message(), code.code()));
         }
         return RegistryError::Backend(db.message().to_string());
     }
@@ -132,21 +169,50 @@ fn v32(v: u32) -> i32 {
 }
 
 impl PgRegistry {
-    /// Connects (5 s timeout unless the URL sets one), selects the schema, migrates.
+    /// Connects (the whole handshake within `connect_timeout`, 5 s unless the URL sets one),
+    /// sets the session's timeouts, selects the schema, migrates.
     pub fn connect(url: &str) -> Result<Self> {
         let (conn_url, schema) = split_schema(url)?;
+        let described = super::redact_password(url);
         let mut config = postgres::Config::from_str(&conn_url)
-            .map_err(|e| RegistryError::BadUrl(format!("{}: {e}", super::redact_password(url))))?;
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(5));
+            .map_err(|e| RegistryError::BadUrl(format!("{described}: {e}")))?;
+        let handshake = *config.get_connect_timeout().unwrap_or(&CONNECT_TIMEOUT);
+        config.connect_timeout(handshake);
+        let options = config.get_options().unwrap_or_default().to_string();
+        let mut set = String::new();
+        if !options.contains("statement_timeout") {
+            set += &format!("SET statement_timeout = {};", STATEMENT_TIMEOUT.as_millis());
         }
-        let client = config
-            .connect(NoTls)
-            .map_err(|e| RegistryError::Unreachable(e.to_string()))?;
-        let mut reg = Self {
-            client,
-            described: super::redact_password(url),
+        if !options.contains("lock_timeout") {
+            set += &format!("SET lock_timeout = {};", LOCK_TIMEOUT.as_millis());
+        }
+        // postgres' own connect_timeout covers the TCP connect only: a server that accepts and
+        // never answers the startup message would hang here forever. The handshake runs on a
+        // thread and is abandoned (the process is short-lived) when it overruns.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("pg-connect".into())
+            .spawn(move || {
+                let r = config.connect(NoTls).and_then(|mut c| {
+                    if !set.is_empty() {
+                        c.batch_execute(&set)?;
+                    }
+                    Ok(c)
+                });
+                let _ = tx.send(r);
+            })
+            .map_err(|e| RegistryError::Unreachable(format!("cannot start a thread: {e}")))?;
+        let client = match rx.recv_timeout(handshake + Duration::from_millis(500)) {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => return Err(RegistryError::Unreachable(e.to_string())),
+            Err(_) => {
+                return Err(RegistryError::Unreachable(format!(
+                    "{described}: no answer from PostgreSQL within {}s",
+                    handshake.as_secs_f32()
+                )))
+            }
         };
+        let mut reg = Self { client, described };
         reg.migrate(schema.as_deref())?;
         Ok(reg)
     }

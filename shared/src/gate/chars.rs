@@ -4,7 +4,8 @@
 //! so terminal escape sequences, C1 controls, DEL), Cf (format: zero-width space/joiner/non-joiner,
 //! word joiner, bidi embeddings/overrides/isolates, soft hyphen, tag characters, BOM), Zl/Zp
 //! (line and paragraph separators) or Co (private use), nor variation selectors used to smuggle
-//! bytes, nor the few "blank" letters (Hangul fillers, braille blank). Allowed: `\n`, `\t`, `\r`
+//! bytes, nor the few invisible letters and marks (Hangul fillers, braille blank, combining
+//! grapheme joiner, Khmer inherent vowels). Allowed: `\n`, `\t`, `\r`
 //! directly before `\n`, a BOM at offset 0, one emoji variation selector (U+FE0E/U+FE0F) right
 //! after a visible character, and a zero-width joiner between two pictographs (emoji sequences).
 //! "Add" is counted per character: the result may hold each such character at most as often as
@@ -20,7 +21,7 @@ fn forbidden_class() -> &'static Regex {
     static C: OnceLock<Regex> = OnceLock::new();
     C.get_or_init(|| {
         super::compile(
-            r"[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\x{FE00}-\x{FE0F}\x{E0100}-\x{E01EF}\x{115F}\x{1160}\x{3164}\x{FFA0}\x{2800}\x{180E}]",
+            r"[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\x{FE00}-\x{FE0F}\x{E0100}-\x{E01EF}\x{115F}\x{1160}\x{3164}\x{FFA0}\x{2800}\x{180E}\x{034F}\x{17B4}\x{17B5}\x{FFF9}-\x{FFFB}]",
         )
     })
 }

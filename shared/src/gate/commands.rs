@@ -379,7 +379,7 @@ fn idioms() -> &'static [Regex] {
     static C: OnceLock<Vec<Regex>> = OnceLock::new();
     C.get_or_init(|| {
         let interp = r"(?:(?:ba|z|da|k|fi|c|tc|a|mk)?sh|busybox\s+sh|python[0-9.]*|pypy[0-9.]*|perl|ruby|node(?:js)?|deno|bun|php|pwsh|powershell(?:\.exe)?|osascript|lua|tclsh|rscript|source|iex|invoke-expression)";
-        let wrap = r"(?:(?:sudo|doas|env|command|builtin|exec|nohup|time|nice|stdbuf|xargs|timeout|unbuffer|then|do)(?:\s+(?:-\S+|[A-Za-z_]\w*=\S*|\d+\w?|\{\}|%|root))*\s+)*";
+        let wrap = r"(?:(?:\S*/)?(?:sudo|doas|env|command|builtin|exec|nohup|time|nice|stdbuf|xargs|timeout|unbuffer|then|do)(?:\s+(?:-\S+|[A-Za-z_]\w*=\S*|\d+\w?|\{\}|%|root))*\s+)*";
         let fetch = r"(?:curl|wget|fetch|iwr|irm|invoke-webrequest|invoke-restmethod|nc|ncat|aria2c|http|xh)";
         let end = r"(?:[^\w.-]|$)";
         let shells = r"(?:(?:ba|z|da|k|fi|c|tc|a|mk)?sh|busybox\s+sh)";
@@ -401,7 +401,7 @@ fn idioms() -> &'static [Regex] {
             r"(?i)\beval\b|\b(?:iex|invoke-expression)\b".to_string(),
             r"!`[^`\n]+`".to_string(),
             format!(r"(?i)\$\(\s*{wrap}{fetch}\b"),
-            format!(r"(?i)`\s*{wrap}{fetch}\b[^`]*`"),
+            format!(r"(?i)[=(]\s*`[ \t]*{wrap}{fetch}\b[^`\n]*`"),
             // code execution from other languages
             r"\bos\.(?:system|popen|exec\w*|spawn\w*)\s*\(|\bsubprocess\b|\bcommands\.getoutput|\b__import__\s*\(|\bpty\.spawn\b".to_string(),
             r"(?:^|[^.\w])exec\s*\(|\bchild_process\b|\b(?:execSync|spawnSync|execFile|execFileSync)\s*\(|\bnew\s+Function\s*\(".to_string(),

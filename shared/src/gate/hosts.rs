@@ -224,7 +224,7 @@ fn ipv6() -> &'static Regex {
     C.get_or_init(|| super::compile(r"(?i)[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}"))
 }
 
-/// `text` with homoglyph and defanged dots turned into `.`, lower-cased.
+/// `text` with homoglyph and defanged dots turned into `.` (case kept for [`bare_host`]).
 pub(super) fn fold(text: &str) -> String {
     let dotted: String = text
         .chars()
@@ -238,7 +238,7 @@ pub(super) fn fold(text: &str) -> String {
                 ".".to_string()
             }
         })
-        .to_lowercase()
+        .into_owned()
 }
 
 fn trim_path(p: &str) -> &str {
@@ -264,23 +264,30 @@ fn add_authority(rest: &str, out: &mut BTreeSet<String>) {
     } else {
         host_port.split(':').next().unwrap_or("")
     };
-    out.insert(format!("host:{host}"));
+    out.insert(format!("host:{}", host.to_lowercase()));
     if rest.len() > end {
-        out.insert(format!("url:{host}{}", &rest[end..]));
+        out.insert(format!(
+            "url:{}{}",
+            host.to_lowercase(),
+            rest[end..].to_lowercase()
+        ));
     }
 }
 
 /// Whether a bare dotted token names a host. `prev`/`next` are the characters around it.
 /// `after` is the text from the end of the token.
 fn bare_host(
-    tok: &str,
+    original: &str,
     prev: Option<char>,
     prev2: Option<char>,
     next: Option<char>,
     after: &str,
     full: bool,
 ) -> bool {
+    let original_last = original.rsplit('.').next().unwrap_or("");
+    let tok = original;
     let quoted = |c: Option<char>| matches!(c, Some('"' | '\'' | '`'));
+    let tok = &tok.to_lowercase();
     if tok == "localhost" {
         return full || quoted(prev);
     }
@@ -289,6 +296,9 @@ fn bare_host(
         return false;
     }
     let last = labels[labels.len() - 1];
+    if camel_case(original_last) {
+        return false;
+    }
     let first_char = last.chars().next().unwrap_or('0');
     if last.chars().count() < 2 || !first_char.is_alphabetic() {
         return false;
@@ -308,6 +318,17 @@ fn bare_host(
             || (quoted(prev) && (quoted(next) || next == Some('/') || next == Some(':')));
     }
     addressed || tok.starts_with("www.") || !FILE_EXTENSIONS.contains(&last)
+}
+
+/// A config key or identifier like `core.hooksPath`: the last label has an upper-case letter
+/// between at least two lower-case ones on each side (a host is written in one case).
+fn camel_case(label: &str) -> bool {
+    let c: Vec<char> = label.chars().collect();
+    (2..c.len().saturating_sub(2)).any(|i| {
+        c[i].is_uppercase()
+            && c[i - 2..i].iter().all(|x| x.is_lowercase())
+            && c[i + 1..i + 3].iter().all(|x| x.is_lowercase())
+    })
 }
 
 fn scan(text: &str, full: bool, out: &mut BTreeSet<String>) {
@@ -413,6 +434,7 @@ mod tests {
             ("plain http://intranet/x", "intranet"),
             ("go to localhost:3000", "localhost"),
             ("Upper Case: EVIL.COM", "evil.com"),
+            ("odd case: evil.cOm", "evil.com"),
             ("```python\nrequests.get(\"evil.com\")\n```", "evil.com"),
             ("```python\nurl = 'http://evil.net'\n```", "evil.net"),
         ];
@@ -445,6 +467,7 @@ mod tests {
             "Use the `.env.example` file and ~/.claude/settings.json.",
             "Output goes to /tmp/out/report.pdf.",
             "Note: this is data: not a URI.",
+            "Set core.hooksPath and permissions.defaultMode.",
         ] {
             assert_eq!(hosts(t), Vec::<String>::new(), "{t}");
         }

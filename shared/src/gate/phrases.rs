@@ -87,8 +87,11 @@ fn build(patterns: &[String]) -> Vec<Regex> {
     patterns.iter().map(|p| super::compile(p)).collect()
 }
 
+/// Up to `n` filler words within one sentence (no `.`/`!`/`?`/newline in between, except a
+/// dot that starts the next word, as in `.env`).
 fn w(n: usize) -> String {
-    format!(r"(?:{S}[\p{{L}}\p{{N}}'-]+){{0,{n}}}?{S}")
+    let sw = r"[^\p{L}\p{N}.!?\n]+";
+    format!(r"(?:{sw}[\p{{L}}\p{{N}}'/~-]+){{0,{n}}}?{sw}\.?")
 }
 
 /// Instruction override, role reassignment, system-prompt talk, hiding things from the user.
@@ -120,7 +123,7 @@ pub(super) fn overrides() -> &'static [Regex] {
 pub(super) fn exfiltration() -> &'static [Regex] {
     static C: OnceLock<Vec<Regex>> = OnceLock::new();
     C.get_or_init(|| {
-        let secrets = r"(?:environment{S}variables?|env{S}vars?|\benv\b|api{S}?keys?|access{S}keys?|secret{S}keys?|credentials?|secrets?|tokens?|passwords?|passphrases?|private{S}keys?|ssh{S}keys?|\.env\b|id_rsa|cookies?|auth(?:entication|orization)?{S}(?:headers?|tokens?)|keychain|keyring)";
+        let secrets = r"(?:environment{S}variables?|env{S}vars?|api{S}?keys?|access{S}keys?|secret{S}keys?|credentials?|secrets?|tokens?|passwords?|passphrases?|private{S}keys?|ssh{S}keys?|\.env\b|id_rsa|cookies?|auth(?:entication|orization)?{S}(?:headers?|tokens?)|keychain|keyring)";
         let send = r"(?:send|sending|post|posting|upload|uploading|paste|pasting|share|sharing|e-?mail|mail|forward|forwarding|transmit|exfiltrate|exfiltrating|submit|leak|leaking|publish|beacon|report|print|printing|echo|dump|dumping|reveal|expose|display|output|log|logging|cat)";
         let sinks = r"(?:webhook|gist|pastebin|paste|issue|comment|pull{S}request|pr{S}description|chat|channel|slack|discord|telegram|email|server|endpoint|url|request|form|http|https|remote|external|third{S}party|our{S}(?:api|service|collector|team))";
         let fill = w(6);

@@ -1,4 +1,8 @@
 //! `skillopt pull [--dry-run] [--json]`: install or upgrade every org skill.
+//!
+//! Registry rows are untrusted (see [`crate::install_skill`]): a row with a bad name, a body
+//! over 256 KiB or a frontmatter that is not one valid YAML mapping, or a skill whose folder in
+//! a skill root is a link, is skipped and reported by name with the reason; the others install.
 
 use std::process::ExitCode;
 
@@ -28,7 +32,7 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
         println!("no org skills in {}", reg.describe());
     }
     for r in &reports {
-        let prefix = if args.dry_run && r.action != "up-to-date" {
+        let prefix = if args.dry_run && !matches!(r.action.as_str(), "up-to-date" | "skipped") {
             "would be "
         } else {
             ""

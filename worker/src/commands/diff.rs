@@ -1,5 +1,6 @@
 //! `skillopt diff <skill> [A] [B]`: unified diff between two versions (default: the latest and
-//! the one before it; with only A: A against the latest).
+//! the one before it; with only A: A against the latest). Control, bidi and zero-width
+//! characters in a version are printed as `\u{XXXX}`, never raw.
 
 use std::process::ExitCode;
 
@@ -69,7 +70,7 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
     if d.is_empty() {
         println!("{skill}: v{a} and v{b} are identical");
     } else {
-        print!("{d}");
+        print!("{}", skillopt_shared::text::for_terminal(&d, true));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,10 +1,13 @@
 //! `skillopt log <skill> [--json]`: every version with its source (push/skillopt/revert), who
-//! made it, its changeset's reason and its measured outcomes.
+//! made it, its changeset's reason and its measured outcomes. Registry text is untrusted: control,
+//! bidi and zero-width characters are printed as `\u{XXXX}` (in `--json`, as JSON `\uXXXX`
+//! escapes), never raw.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use serde::Serialize;
+use skillopt_shared::text::{for_terminal, is_unsafe_for_terminal};
 use skillopt_state::Paths;
 
 use crate::registry::{self, resolve_skill, Changeset, OutcomeRow};
@@ -82,9 +85,10 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
         })
         .collect();
     if args.json {
-        super::print_json(
+        let json = serde_json::to_string_pretty(
             &serde_json::json!({"skill": skill.dir_name(), "frozen": frozen, "versions": entries}),
         )?;
+        println!("{}", json_for_terminal(&json));
         return Ok(ExitCode::SUCCESS);
     }
     println!(
@@ -95,32 +99,68 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
             ""
         }
     );
+    let t = |s: &str| for_terminal(s, false).into_owned();
     for e in entries.iter().rev() {
         println!(
             "v{:<3} {:<8} {}  by {}  sessions {}  judged {}  failures {} (skill at fault {})",
             e.version,
-            e.source,
-            e.created_at,
-            e.created_by,
+            t(&e.source),
+            t(&e.created_at),
+            t(&e.created_by),
             e.sessions,
             e.judged,
             e.failures,
             e.skill_failures
         );
         if let Some(c) = &e.changeset {
-            println!("      reason:   {}", c.reason);
+            println!("      reason:   {}", t(&c.reason));
             if !c.evidence.is_empty() {
-                println!("      evidence: {}", c.evidence);
+                println!("      evidence: {}", t(&c.evidence));
             }
             if c.agent != "-" {
                 println!(
                     "      by agent {} (model {}), job {}",
-                    c.agent,
-                    c.model,
-                    c.job_id.as_deref().unwrap_or("-")
+                    t(&c.agent),
+                    t(&c.model),
+                    t(c.job_id.as_deref().unwrap_or("-"))
                 );
             }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Pretty JSON with every terminal-unsafe character (serde leaves DEL, C1 controls, bidi and
+/// zero-width characters raw) written as a `\uXXXX` escape. Outside strings, JSON holds only
+/// ASCII punctuation and whitespace, so only string contents change.
+fn json_for_terminal(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if is_unsafe_for_terminal(c) && c != '\n' {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_escapes_what_serde_leaves_raw() {
+        let v = serde_json::json!({"r": "a\u{7f}\u{9b}\u{202E}\u{200B}\u{E0041}\u{1b}"});
+        let s = json_for_terminal(&serde_json::to_string_pretty(&v).unwrap());
+        assert!(
+            !s.chars().any(|c| is_unsafe_for_terminal(c) && c != '\n'),
+            "{s:?}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(back, v);
+    }
 }

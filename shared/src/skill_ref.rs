@@ -219,3 +219,28 @@ mod props {
         }
     }
 }
+
+#[cfg(test)]
+mod hostile {
+    use super::*;
+
+    proptest::proptest! {
+        /// Registry rows carry any name and author: an accepted pair is always one plain path
+        /// component, whatever mix of separators, dots, controls, bidi or upper case came in.
+        #[test]
+        fn accepted_rows_are_one_plain_component(
+            name in "([a-zA-Z0-9./\\\\:~ \n\r\t\0-]|\u{202e}|\u{200b}|\u{ff0e}|Ü|é){0,70}",
+            author in "([a-zA-Z0-9./\\\\:~ \n\r\t\0-]|\u{202e}|\u{200b}|\u{ff0e}|Ü|é){0,70}",
+        ) {
+            if let Ok(r) = SkillRef::new(&name, &author) {
+                let d = r.dir_name();
+                let mut parts = std::path::Path::new(&d).components();
+                proptest::prop_assert!(matches!(parts.next(), Some(std::path::Component::Normal(_))));
+                proptest::prop_assert!(parts.next().is_none());
+                proptest::prop_assert!(d.len() <= MAX_REF_LEN);
+                proptest::prop_assert!(d.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
+                proptest::prop_assert_eq!(SkillRef::parse(&d).unwrap(), r);
+            }
+        }
+    }
+}

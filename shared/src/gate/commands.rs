@@ -239,7 +239,7 @@ fn pieces(line: &str) -> Vec<String> {
             }
             '`' | ')' => true,
             _ if double => false,
-            '|' | '&' | ';' | '(' | ')' | '{' | '}' | '\n' => true,
+            '|' | '&' | ';' | '(' | '{' | '}' | '\n' => true,
             _ => false,
         };
         if split {

@@ -57,7 +57,13 @@ impl Verdict {
 
 /// Redacts and cuts a model-provided string for storage.
 pub fn clean(s: &str) -> String {
-    let flat = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    // A model reply is untrusted: control, bidi and zero-width characters (a NUL that
+    // PostgreSQL refuses, a terminal escape that `skillopt log` would print) never get stored.
+    let visible: String = s
+        .chars()
+        .filter(|c| c.is_whitespace() || !crate::text::is_unsafe_for_terminal(*c))
+        .collect();
+    let flat = visible.split_whitespace().collect::<Vec<_>>().join(" ");
     take_chars(&redact(&flat), MAX_REASON_CHARS)
 }
 
@@ -191,6 +197,13 @@ pub fn parse_verdict(reply: &str) -> Option<Verdict> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_never_reach_the_record() {
+        let v = parse_verdict("{\"outcome\":\"failure\",\"reason\":\"bad\\u0000 step\\u001b[31m red \\u202e rtl\",\"evidence\":\"a\\u200bb\"}").unwrap();
+        assert_eq!(v.reason, "bad step[31m red rtl");
+        assert_eq!(v.evidence, "ab");
+    }
 
     #[test]
     fn clean_json() {

@@ -1,12 +1,27 @@
 //! `skillopt`: the CLI and the detached worker.
 //!
+//! A binary with private modules: the commands (`commands/`, the only layer that parses
+//! arguments), the registry backends (`registry/`), the agent CLI runner (`agent`), the
+//! judge → propose → gate → publish pipeline (`pipeline/`), sync and installs. Dependencies point
+//! down: `commands` → `pipeline` → `registry`/`agent`/`install_skill`; nothing below reaches up.
+//!
 //! Human output by default, `--json` where a machine reads it; bad input gets a one-line error
 //! naming the problem and exit code 1 (2 for usage errors, from clap), never a panic.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use skillopt_worker::{commands, logging};
+
+mod agent;
+mod codex_trust;
+mod commands;
+mod install_skill;
+mod logging;
+mod pipeline;
+mod registry;
+mod sync;
+mod unified_diff;
+mod user;
 
 /// Self-improving, org-shared Agent Skills for Claude Code and Codex.
 #[derive(Debug, Parser)]

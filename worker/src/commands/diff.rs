@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use skillopt_state::Paths;
 
-use crate::registry::{self, resolve_skill};
+use super::resolve_skill;
+use crate::registry;
+use crate::unified_diff::between_versions;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -17,31 +19,6 @@ pub struct Args {
     pub a: Option<u32>,
     /// Newer version.
     pub b: Option<u32>,
-}
-
-/// Unified diff of two texts with `--- a` / `+++ b` headers.
-pub fn unified(a: &str, b: &str, a_name: &str, b_name: &str) -> String {
-    similar::TextDiff::from_lines(a, b)
-        .unified_diff()
-        .context_radius(3)
-        .header(a_name, b_name)
-        .to_string()
-}
-
-/// Unified diff between two versions' bodies, headed `<skill>@v<from>` / `<skill>@v<to>`.
-pub fn between_versions(
-    skill: &skillopt_shared::SkillRef,
-    from: u32,
-    old: &str,
-    to: u32,
-    new: &str,
-) -> String {
-    unified(
-        old,
-        new,
-        &format!("{skill}@v{from}"),
-        &format!("{skill}@v{to}"),
-    )
 }
 
 pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use skillopt_state::Paths;
 
-use crate::registry::{self, resolve_skill};
+use super::resolve_skill;
+use crate::registry;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

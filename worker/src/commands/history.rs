@@ -10,7 +10,8 @@ use serde::Serialize;
 use skillopt_shared::text::{for_terminal, is_unsafe_for_terminal};
 use skillopt_state::Paths;
 
-use crate::registry::{self, resolve_skill, Changeset, OutcomeRow};
+use super::resolve_skill;
+use crate::registry::{self, Changeset, OutcomeRow};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -1,19 +1,24 @@
 //! One file per `skillopt` subcommand.
 
-pub mod demo;
-pub mod diff;
-pub mod doctor;
-pub mod freeze;
-pub mod history;
-pub mod hooks_config;
-pub mod inspect;
-pub mod judge;
-pub mod pull;
-pub mod push;
-pub mod revert;
-pub mod stats;
-pub mod status;
-pub mod worker;
+pub(crate) mod demo;
+pub(crate) mod diff;
+pub(crate) mod doctor;
+pub(crate) mod freeze;
+pub(crate) mod history;
+pub(crate) mod hooks_config;
+pub(crate) mod inspect;
+pub(crate) mod judge;
+pub(crate) mod pull;
+pub(crate) mod push;
+pub(crate) mod revert;
+pub(crate) mod stats;
+pub(crate) mod status;
+pub(crate) mod worker;
+
+mod skill_arg;
+
+pub(crate) use crate::user::current_user;
+pub(crate) use skill_arg::resolve_skill;
 
 use std::io::Write;
 
@@ -23,12 +28,4 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     serde_json::to_writer_pretty(&mut out, value)?;
     writeln!(out)?;
     Ok(())
-}
-
-/// The user name recorded as `created_by`/`contributor`: `SKILLOPT_USER`, else `USER`.
-pub fn current_user() -> String {
-    ["SKILLOPT_USER", "USER", "LOGNAME"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
-        .unwrap_or_else(|| "unknown".into())
 }

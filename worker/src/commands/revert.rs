@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use skillopt_state::Paths;
 
-use crate::registry::{self, resolve_skill, Changeset, NewVersion, RegistryError};
+use super::resolve_skill;
+use crate::registry::{self, Changeset, NewVersion, RegistryError};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -40,7 +41,7 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
     let changeset = Changeset {
         fingerprint: format!("revert:v{}:{}", args.to, ulid::Ulid::new()),
         edits: "[]".into(),
-        diff: crate::commands::diff::between_versions(
+        diff: crate::unified_diff::between_versions(
             &skill,
             latest.version,
             &latest.body,

@@ -222,7 +222,7 @@ fn run_locked(
             format!("applied-edits fingerprint {}", &applied_fp[..12]),
         ));
     }
-    let diff = crate::commands::diff::between_versions(
+    let diff = crate::unified_diff::between_versions(
         skill,
         latest.version,
         &latest.body,
@@ -238,7 +238,7 @@ fn run_locked(
         job_id: Some(input.job_id.clone()),
         agent: kind.binary().into(),
         model: model.unwrap_or_else(|| "default".into()),
-        contributor: crate::commands::current_user(),
+        contributor: crate::user::current_user(),
         ..Changeset::next(skill, latest.version)
     };
     let new = NewVersion {

@@ -1,8 +1,8 @@
 //! Running one job: claim it (atomic rename), keep its heartbeat fresh, dispatch on its kind,
 //! and move it to done/failed with a result record (outcome, action, reason, timings).
 
-pub mod improve;
-pub mod judge;
+pub(crate) mod improve;
+pub(crate) mod judge;
 
 use std::path::Path;
 use std::sync::mpsc;

@@ -5,7 +5,7 @@ use skillopt_shared::{bucket, config, session_hash, sha256_hex, HookPayload};
 use skillopt_state::attribution::{self, AttributedSkill, Attribution};
 use skillopt_state::jobs::{Job, JobKind, Queue};
 use skillopt_state::manifest::Manifest;
-use skillopt_state::outbox::{self, Event};
+use skillopt_state::outbox::{self, OutboxEvent};
 use skillopt_state::{now_rfc3339, sync_marker, Paths};
 
 use crate::HookResult;
@@ -48,18 +48,7 @@ pub fn handle(paths: &Paths, p: &HookPayload) -> HookResult {
     };
     let stored = attribution::record(paths, fresh).map_err(|e| e.to_string())?;
     if !stored.skills.is_empty() {
-        let event = Event {
-            key: format!("attribution-{}", stored.session_hash),
-            kind: "attribution".into(),
-            created_at: stored.started_at.clone(),
-            payload: serde_json::json!({
-                "session_hash": stored.session_hash,
-                "bucket": stored.bucket,
-                "agent": stored.agent,
-                "started_at": stored.started_at,
-                "skills": stored.skills,
-            }),
-        };
+        let event = OutboxEvent::attribution(&stored);
         outbox::put(paths, &event).map_err(|e| e.to_string())?;
     }
     if sync_marker::claim_request(paths, config::sync_interval()).map_err(|e| e.to_string())? {

@@ -4,19 +4,156 @@
 //! (`attribution-<session_hash>`, `outcome-<job_id>`), so re-recording an event overwrites it
 //! instead of duplicating it, and the registry's unique keys make a retried upload a no-op.
 //!
-//! An event that can never be uploaded (a file that does not parse, or one the registry refuses
-//! for its content, say a NUL byte PostgreSQL will not store) is moved to `outbox/refused/`
-//! by the uploader, so it never blocks the others; `skillopt status` counts both directories.
+//! Events are one tagged type, [`OutboxEvent`], built and read through the same serde shape:
+//! `{"kind": "attribution" | "outcome", "key", "created_at", "payload": {..}}` — the format
+//! the stringly `Event` of earlier versions wrote, so files already queued still read. Build
+//! events with [`OutboxEvent::attribution`] / [`OutboxEvent::outcome`] (they derive the key);
+//! read them with [`events`] or [`get`].
+//!
+//! An event that can never be uploaded (a file that does not parse — an unknown `kind`
+//! included —, or one the registry refuses for its content, say a NUL byte PostgreSQL will not
+//! store) is moved to `outbox/refused/` by the uploader, so it never blocks the others;
+//! `skillopt status` counts both directories.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use skillopt_shared::verdict::Outcome;
 
+use crate::attribution::{AttributedSkill, Attribution};
 use crate::fsutil::{count_files, move_aside, read_json, safe_component, write_json};
 use crate::{io_err, Paths, Result};
 
-/// One queued event.
+/// One queued event for the registry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum OutboxEvent {
+    /// Which org skills (and versions) a session started with.
+    Attribution(AttributionEvent),
+    /// The judge's verdict on one use of a skill.
+    Outcome(OutcomeEvent),
+}
+
+/// An attribution event: `attribution-<session_hash>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttributionEvent {
+    pub key: String,
+    pub created_at: String,
+    pub payload: AttributionPayload,
+}
+
+/// What an attribution event uploads (no session id: only its hash leaves the machine).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttributionPayload {
+    pub session_hash: String,
+    pub bucket: u8,
+    pub agent: String,
+    pub started_at: String,
+    pub skills: Vec<AttributedSkill>,
+}
+
+/// An outcome event: `outcome-<job_id>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutcomeEvent {
+    pub key: String,
+    pub created_at: String,
+    pub payload: OutcomePayload,
+}
+
+/// What an outcome event uploads: one judged use of one skill version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutcomePayload {
+    pub id: String,
+    pub job_id: String,
+    pub name: String,
+    pub author: String,
+    pub version: u32,
+    pub bucket: u8,
+    pub outcome: Outcome,
+    pub skill_at_fault: bool,
+    pub confidence: f64,
+    pub reason: String,
+    pub agent: String,
+    pub model: String,
+    pub judged_at: String,
+}
+
+impl OutboxEvent {
+    /// The attribution event of a stored session record (created at the session's start).
+    pub fn attribution(a: &Attribution) -> Self {
+        OutboxEvent::Attribution(AttributionEvent {
+            key: Self::attribution_key(&a.session_hash),
+            created_at: a.started_at.clone(),
+            payload: AttributionPayload {
+                session_hash: a.session_hash.clone(),
+                bucket: a.bucket,
+                agent: a.agent.clone(),
+                started_at: a.started_at.clone(),
+                skills: a.skills.clone(),
+            },
+        })
+    }
+
+    /// The outcome event of a judged use (created when it was judged).
+    pub fn outcome(payload: OutcomePayload) -> Self {
+        OutboxEvent::Outcome(OutcomeEvent {
+            key: Self::outcome_key(&payload.job_id),
+            created_at: payload.judged_at.clone(),
+            payload,
+        })
+    }
+
+    /// `attribution-<session_hash>`.
+    pub fn attribution_key(session_hash: &str) -> String {
+        format!("attribution-{session_hash}")
+    }
+
+    /// `outcome-<job_id>`.
+    pub fn outcome_key(job_id: &str) -> String {
+        format!("outcome-{job_id}")
+    }
+
+    /// The event's identity (and file name).
+    pub fn key(&self) -> &str {
+        match self {
+            OutboxEvent::Attribution(e) => &e.key,
+            OutboxEvent::Outcome(e) => &e.key,
+        }
+    }
+
+    /// When the event happened (uploads go oldest first).
+    pub fn created_at(&self) -> &str {
+        match self {
+            OutboxEvent::Attribution(e) => &e.created_at,
+            OutboxEvent::Outcome(e) => &e.created_at,
+        }
+    }
+
+    /// `attribution` | `outcome`, as written in the file.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            OutboxEvent::Attribution(_) => "attribution",
+            OutboxEvent::Outcome(_) => "outcome",
+        }
+    }
+}
+
+/// Something [`put`] can queue: an [`OutboxEvent`] (or, until the worker switches, the old
+/// untyped [`Event`]).
+pub trait Queued: Serialize {
+    /// The event's identity (and file name).
+    fn key(&self) -> &str;
+}
+
+impl Queued for OutboxEvent {
+    fn key(&self) -> &str {
+        OutboxEvent::key(self)
+    }
+}
+
+/// The untyped envelope earlier versions used (same file format). Compatibility only, for
+/// callers not yet switched to [`OutboxEvent`]; it will be removed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     pub key: String,
@@ -26,6 +163,12 @@ pub struct Event {
     pub payload: Value,
 }
 
+impl Queued for Event {
+    fn key(&self) -> &str {
+        &self.key
+    }
+}
+
 fn path_of(paths: &Paths, key: &str) -> PathBuf {
     paths
         .outbox_dir()
@@ -33,16 +176,30 @@ fn path_of(paths: &Paths, key: &str) -> PathBuf {
 }
 
 /// Queues (or replaces) an event.
-pub fn put(paths: &Paths, event: &Event) -> Result<()> {
-    write_json(&path_of(paths, &event.key), event)
+pub fn put(paths: &Paths, event: &impl Queued) -> Result<()> {
+    write_json(&path_of(paths, event.key()), event)
+}
+
+/// The queued event with this key, if there is one and it reads.
+pub fn get(paths: &Paths, key: &str) -> Result<Option<OutboxEvent>> {
+    read_json(&path_of(paths, key))
 }
 
 /// What the outbox holds: the events that parse, oldest first, and the files that do not.
-#[derive(Debug, Default)]
-pub struct Scan {
-    pub events: Vec<Event>,
-    /// `*.json` files that cannot be read as an event (torn, corrupt, unreadable).
+#[derive(Debug)]
+pub struct Scan<E = OutboxEvent> {
+    pub events: Vec<E>,
+    /// `*.json` files that cannot be read as an event (torn, corrupt, unreadable, unknown kind).
     pub unreadable: Vec<PathBuf>,
+}
+
+impl<E> Default for Scan<E> {
+    fn default() -> Self {
+        Scan {
+            events: Vec::new(),
+            unreadable: Vec::new(),
+        }
+    }
 }
 
 fn json_files(dir: &Path) -> Result<Vec<PathBuf>> {
@@ -58,23 +215,36 @@ fn json_files(dir: &Path) -> Result<Vec<PathBuf>> {
         .collect())
 }
 
-/// Every waiting event file, parsed or not.
-pub fn scan(paths: &Paths) -> Result<Scan> {
+fn scan_as<E: serde::de::DeserializeOwned>(
+    paths: &Paths,
+    order: impl Fn(&E) -> (&str, &str),
+) -> Result<Scan<E>> {
     let mut scan = Scan::default();
     for p in json_files(&paths.outbox_dir())? {
-        match read_json::<Event>(&p) {
+        match read_json::<E>(&p) {
             Ok(Some(e)) => scan.events.push(e),
             Ok(None) => {}
             Err(_) => scan.unreadable.push(p),
         }
     }
-    scan.events
-        .sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.key.cmp(&b.key)));
+    scan.events.sort_by(|a, b| order(a).cmp(&order(b)));
     scan.unreadable.sort();
     Ok(scan)
 }
 
-/// All queued events, oldest first. Unreadable files are skipped here (see [`scan`]).
+/// Every waiting event file: the events that parse (oldest first) and the files that do not.
+pub fn events(paths: &Paths) -> Result<Scan> {
+    scan_as(paths, |e: &OutboxEvent| (e.created_at(), e.key()))
+}
+
+/// [`events`] as the untyped [`Event`] (an unknown `kind` still parses here). Compatibility
+/// only; it will be removed.
+pub fn scan(paths: &Paths) -> Result<Scan<Event>> {
+    scan_as(paths, |e: &Event| (e.created_at.as_str(), e.key.as_str()))
+}
+
+/// All queued events as the untyped [`Event`], oldest first; unreadable files skipped.
+/// Compatibility only; it will be removed.
 pub fn list(paths: &Paths) -> Result<Vec<Event>> {
     Ok(scan(paths)?.events)
 }
@@ -129,29 +299,140 @@ mod tests {
         }
     }
 
+    fn outcome(i: usize) -> OutboxEvent {
+        OutboxEvent::outcome(OutcomePayload {
+            id: format!("o{i}"),
+            job_id: format!("job{i}"),
+            name: "lint".into(),
+            author: "bob".into(),
+            version: 1,
+            bucket: 3,
+            outcome: Outcome::Failure,
+            skill_at_fault: true,
+            confidence: 0.9,
+            reason: "r".into(),
+            agent: "claude-code".into(),
+            model: "m".into(),
+            judged_at: format!("2024-01-01T00:00:0{i}Z"),
+        })
+    }
+
     #[test]
     fn unreadable_events_are_counted_and_moved_aside() {
         let d = tempfile::tempdir().unwrap();
         let p = paths(d.path());
-        for k in ["a", "b"] {
-            put(
-                &p,
-                &Event {
-                    key: k.into(),
-                    kind: "outcome".into(),
-                    created_at: "2020".into(),
-                    payload: Value::Null,
-                },
-            )
-            .unwrap();
-        }
+        put(&p, &outcome(2)).unwrap();
+        put(&p, &outcome(1)).unwrap();
         std::fs::write(p.outbox_dir().join("torn.json"), b"{\"key\":").unwrap();
-        let s = scan(&p).unwrap();
-        assert_eq!((s.events.len(), s.unreadable.len()), (2, 1));
-        assert_eq!(waiting(&p).unwrap(), 3);
-        move_aside_file(&p, &s.unreadable[0]).unwrap();
-        move_aside_key(&p, "a").unwrap();
-        assert_eq!((waiting(&p).unwrap(), refused(&p).unwrap()), (1, 2));
-        assert_eq!(list(&p).unwrap()[0].key, "b");
+        std::fs::write(
+            p.outbox_dir().join("odd.json"),
+            br#"{"key":"odd","kind":"mystery","created_at":"2020","payload":null}"#,
+        )
+        .unwrap();
+        let s = events(&p).unwrap();
+        assert_eq!((s.events.len(), s.unreadable.len()), (2, 2));
+        assert_eq!(s.events[0].key(), "outcome-job1");
+        assert_eq!(waiting(&p).unwrap(), 4);
+        for f in &s.unreadable {
+            move_aside_file(&p, f).unwrap();
+        }
+        move_aside_key(&p, "outcome-job1").unwrap();
+        assert_eq!((waiting(&p).unwrap(), refused(&p).unwrap()), (1, 3));
+        assert_eq!(events(&p).unwrap().events, vec![outcome(2)]);
+        assert_eq!(get(&p, "outcome-job2").unwrap(), Some(outcome(2)));
+        remove(&p, "outcome-job2").unwrap();
+        assert_eq!(get(&p, "outcome-job2").unwrap(), None);
+    }
+
+    /// Files queued by the stringly `Event` of earlier versions (the exact bytes it wrote)
+    /// read as typed events, and a typed event writes the same shape back.
+    #[test]
+    fn files_written_by_the_old_envelope_still_read() {
+        let d = tempfile::tempdir().unwrap();
+        let p = paths(d.path());
+        let attribution = r#"{
+  "key": "attribution-abc",
+  "kind": "attribution",
+  "created_at": "2024-01-01T00:00:00.000Z",
+  "payload": {
+    "agent": "codex",
+    "bucket": 7,
+    "session_hash": "abc",
+    "skills": [
+      {
+        "author": "bob",
+        "name": "lint",
+        "sha256": "00ff",
+        "version": 3
+      }
+    ],
+    "started_at": "2024-01-01T00:00:00.000Z"
+  }
+}
+"#;
+        let outcome_file = r#"{
+  "key": "outcome-job1",
+  "kind": "outcome",
+  "created_at": "2024-01-01T00:00:01Z",
+  "payload": {
+    "id": "o1",
+    "job_id": "job1",
+    "name": "lint",
+    "author": "bob",
+    "version": 1,
+    "bucket": 3,
+    "outcome": "failure",
+    "skill_at_fault": true,
+    "confidence": 0.9,
+    "reason": "r",
+    "agent": "claude-code",
+    "model": "m",
+    "judged_at": "2024-01-01T00:00:01Z"
+  }
+}
+"#;
+        crate::fsutil::ensure_dir(&p.outbox_dir()).unwrap();
+        std::fs::write(p.outbox_dir().join("attribution-abc.json"), attribution).unwrap();
+        std::fs::write(p.outbox_dir().join("outcome-job1.json"), outcome_file).unwrap();
+        let s = events(&p).unwrap();
+        assert!(s.unreadable.is_empty());
+        let stored = Attribution {
+            session_id: "sid".into(),
+            session_hash: "abc".into(),
+            bucket: 7,
+            agent: "codex".into(),
+            source: "startup".into(),
+            started_at: "2024-01-01T00:00:00.000Z".into(),
+            updated_at: "2024-01-01T00:00:00.000Z".into(),
+            skills: vec![AttributedSkill {
+                name: "lint".into(),
+                author: "bob".into(),
+                version: 3,
+                sha256: "00ff".into(),
+            }],
+        };
+        assert_eq!(
+            s.events,
+            vec![OutboxEvent::attribution(&stored), outcome(1)]
+        );
+        // Written back, both read as the old envelope with the same fields.
+        for e in &s.events {
+            put(&p, e).unwrap();
+        }
+        let old: Vec<Value> = ["attribution-abc", "outcome-job1"]
+            .iter()
+            .map(|k| {
+                serde_json::from_slice(
+                    &std::fs::read(p.outbox_dir().join(format!("{k}.json"))).unwrap(),
+                )
+                .unwrap()
+            })
+            .collect();
+        assert_eq!(old[0], serde_json::from_str::<Value>(attribution).unwrap());
+        assert_eq!(old[1], serde_json::from_str::<Value>(outcome_file).unwrap());
+        // The compatibility reader still sees them too.
+        let legacy = list(&p).unwrap();
+        assert_eq!(legacy[0].kind, "attribution");
+        assert_eq!(legacy[1].payload["outcome"], "failure");
     }
 }

@@ -1,4 +1,5 @@
-//! Environment knobs shared by hooks and the worker, with their defaults.
+//! Environment knobs the hooks read (the worker shows them in its settings too), with their
+//! defaults. The worker's own knobs live in the worker's `Settings`.
 //!
 //! Values that do not parse fall back to the default: a typo must never break a hook.
 
@@ -10,18 +11,12 @@ pub const DEFAULT_JUDGE_WINDOW: u32 = 3;
 /// `SKILLOPT_SYNC_INTERVAL` (seconds): how stale the last sync may be before SessionStart asks
 /// for one.
 pub const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_secs(15 * 60);
-/// `SKILLOPT_MIN_CONFIDENCE`: the judge confidence needed before skillopt edits a skill.
-pub const DEFAULT_MIN_CONFIDENCE: f64 = 0.6;
 /// Reactions are cut to this many characters (on a char boundary) before they are queued.
 pub const MAX_REACTION_CHARS: usize = 8000;
 /// Hook stdin cap: a larger payload is read no further.
 pub const MAX_STDIN_BYTES: usize = 16 * 1024 * 1024;
 /// A running job whose heartbeat is older than this is re-queued by `worker drain`.
 pub const STALE_JOB: Duration = Duration::from_secs(10 * 60);
-/// Automatic versions allowed per skill per 24 h.
-pub const DEFAULT_RATE_LIMIT: u32 = 3;
-/// Agent CLI timeout.
-pub const DEFAULT_AGENT_TIMEOUT: Duration = Duration::from_secs(120);
 
 fn env_nonempty(key: &str) -> Option<String> {
     std::env::var(key).ok().filter(|v| !v.trim().is_empty())
@@ -71,29 +66,6 @@ pub fn sync_interval() -> Duration {
     env_nonempty("SKILLOPT_SYNC_INTERVAL")
         .and_then(|v| parse_duration(&v))
         .unwrap_or(DEFAULT_SYNC_INTERVAL)
-}
-
-/// The judge confidence needed to improve.
-pub fn min_confidence() -> f64 {
-    env_nonempty("SKILLOPT_MIN_CONFIDENCE")
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|v| v.is_finite() && (0.0..=1.0).contains(v))
-        .unwrap_or(DEFAULT_MIN_CONFIDENCE)
-}
-
-/// Automatic versions per skill per 24 h (`SKILLOPT_RATE_LIMIT`).
-pub fn rate_limit() -> u32 {
-    env_nonempty("SKILLOPT_RATE_LIMIT")
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(DEFAULT_RATE_LIMIT)
-}
-
-/// Agent CLI timeout (`SKILLOPT_AGENT_TIMEOUT`, seconds or `2m`).
-pub fn agent_timeout() -> Duration {
-    env_nonempty("SKILLOPT_AGENT_TIMEOUT")
-        .and_then(|v| parse_duration(&v))
-        .filter(|d| !d.is_zero())
-        .unwrap_or(DEFAULT_AGENT_TIMEOUT)
 }
 
 #[cfg(test)]

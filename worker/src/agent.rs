@@ -23,6 +23,8 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use crate::settings::Settings;
+
 /// Agent CLIs skillopt may run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AgentKind {
@@ -41,11 +43,74 @@ pub enum Role {
 }
 
 impl Role {
-    fn env(self) -> &'static str {
+    pub(crate) const ALL: [Role; 2] = [Role::Judge, Role::Proposer];
+
+    /// The role in `SKILLOPT_<AGENT>_<ROLE>_MODEL`.
+    pub(crate) fn env_name(self) -> &'static str {
         match self {
             Role::Judge => "JUDGE",
             Role::Proposer => "PROPOSER",
         }
+    }
+
+    /// Lower-case name (`judge`, `proposer`).
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Role::Judge => "judge",
+            Role::Proposer => "proposer",
+        }
+    }
+}
+
+/// An agent's answer and the model it was asked for (`None`: the CLI's default).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Reply {
+    pub(crate) text: String,
+    pub(crate) model: Option<String>,
+}
+
+/// Asking an agent CLI a question: [`CliRunner`] runs the real one; unit tests script one.
+pub(crate) trait AgentCli {
+    /// Asks `kind`, in `role`, with a system prompt and a prompt.
+    fn ask(
+        &self,
+        kind: AgentKind,
+        role: Role,
+        system: &str,
+        prompt: &str,
+    ) -> Result<Reply, AgentError>;
+}
+
+/// The real runner: the whitelisted binary on PATH, the model and timeout from the settings.
+pub(crate) struct CliRunner<'a> {
+    pub(crate) settings: &'a Settings,
+}
+
+impl AgentCli for CliRunner<'_> {
+    fn ask(
+        &self,
+        kind: AgentKind,
+        role: Role,
+        system: &str,
+        prompt: &str,
+    ) -> Result<Reply, AgentError> {
+        let name = kind.binary();
+        // Removed (with anything the CLI left in it) when the call returns.
+        let workdir = isolated_workdir(name)?;
+        let model = self.settings.model(kind, role);
+        let inv = build(
+            kind,
+            model,
+            system,
+            prompt,
+            workdir.path(),
+            Auth::from_env(),
+        );
+        let text = run(&inv, self.settings.agent_timeout.value)?;
+        Ok(Reply {
+            text,
+            model: inv.model,
+        })
     }
 }
 
@@ -73,6 +138,14 @@ pub enum AgentError {
 }
 
 impl AgentKind {
+    pub(crate) const ALL: [AgentKind; 5] = [
+        AgentKind::Claude,
+        AgentKind::Codex,
+        AgentKind::CursorAgent,
+        AgentKind::Hermes,
+        AgentKind::Pi,
+    ];
+
     /// The binary name.
     pub fn binary(self) -> &'static str {
         match self {
@@ -84,7 +157,8 @@ impl AgentKind {
         }
     }
 
-    fn env_name(self) -> &'static str {
+    /// The agent in `SKILLOPT_<AGENT>_MODEL`.
+    pub(crate) fn env_name(self) -> &'static str {
         match self {
             AgentKind::Claude => "CLAUDE",
             AgentKind::Codex => "CODEX",
@@ -106,28 +180,13 @@ impl AgentKind {
         }
     }
 
-    /// `SKILLOPT_AGENT`, else the job's agent, else claude.
-    pub fn choose(job_agent: Option<&str>) -> Result<Self, String> {
-        if let Ok(v) = std::env::var("SKILLOPT_AGENT") {
-            if !v.trim().is_empty() {
-                return Self::parse(&v).ok_or_else(|| {
-                    format!("SKILLOPT_AGENT={v:?} is not one of claude, codex, cursor-agent, hermes, pi")
-                });
-            }
+    /// The model asked for when no variable names one (`None`: the CLI's own default).
+    pub(crate) fn default_model(self, role: Role) -> Option<&'static str> {
+        match (self, role) {
+            (AgentKind::Claude, Role::Judge) => Some("haiku"),
+            (AgentKind::Claude, Role::Proposer) => Some("sonnet"),
+            _ => None,
         }
-        Ok(job_agent.and_then(Self::parse).unwrap_or(AgentKind::Claude))
-    }
-
-    /// `SKILLOPT_<AGENT>_<ROLE>_MODEL`, then `SKILLOPT_<AGENT>_MODEL`, then the default.
-    pub fn model(self, role: Role) -> Option<String> {
-        let get = |k: String| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        get(format!("SKILLOPT_{}_{}_MODEL", self.env_name(), role.env()))
-            .or_else(|| get(format!("SKILLOPT_{}_MODEL", self.env_name())))
-            .or_else(|| match (self, role) {
-                (AgentKind::Claude, Role::Judge) => Some("haiku".into()),
-                (AgentKind::Claude, Role::Proposer) => Some("sonnet".into()),
-                _ => None,
-            })
     }
 }
 
@@ -219,16 +278,16 @@ const CODEX_DISABLED_FEATURES: &[&str] = &[
     "image_generation",
 ];
 
-/// Builds the argv (no shell) for asking `kind` with `system` and `prompt`, run in `workdir`.
+/// Builds the argv (no shell) for asking `kind` (`model`, else its default) with `system` and
+/// `prompt`, run in `workdir`.
 pub fn build(
     kind: AgentKind,
-    role: Role,
+    model: Option<String>,
     system: &str,
     prompt: &str,
     workdir: &Path,
     auth: Auth,
 ) -> Invocation {
-    let model = kind.model(role);
     let s = |x: &str| x.to_string();
     let (args, stdin) = match kind {
         AgentKind::Claude => {
@@ -440,21 +499,6 @@ pub fn extract_reply(kind: AgentKind, stdout: &str) -> Result<String, AgentError
     }
 }
 
-/// Asks the agent for `role`; returns (reply, model used).
-pub fn ask(
-    kind: AgentKind,
-    role: Role,
-    system: &str,
-    prompt: &str,
-) -> Result<(String, Option<String>), AgentError> {
-    let name = kind.binary();
-    // Removed (with anything the CLI left in it) when the call returns.
-    let workdir = isolated_workdir(name)?;
-    let inv = build(kind, role, system, prompt, workdir.path(), Auth::from_env());
-    let reply = run(&inv, skillopt_shared::config::agent_timeout())?;
-    Ok((reply, inv.model))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -462,7 +506,7 @@ mod tests {
     fn at(kind: AgentKind, role: Role, system: &str, prompt: &str) -> Invocation {
         build(
             kind,
-            role,
+            kind.default_model(role).map(str::to_string),
             system,
             prompt,
             Path::new("/tmp/w"),
@@ -523,7 +567,7 @@ mod tests {
         };
         let inv = build(
             AgentKind::Claude,
-            Role::Judge,
+            Some("haiku".into()),
             "S",
             "P",
             Path::new("/w"),

@@ -19,9 +19,9 @@ mod install_skill;
 mod logging;
 mod pipeline;
 mod registry;
+mod settings;
 mod sync;
 mod unified_diff;
-mod user;
 
 /// Self-improving, org-shared Agent Skills for Claude Code and Codex.
 #[derive(Debug, Parser)]
@@ -78,22 +78,24 @@ enum Command {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let paths = skillopt_state::Paths::from_env()?;
+    let settings = settings::Settings::from_env(&paths);
+    let s = &settings;
     match cli.command {
-        Command::Push(a) => commands::push::run(&paths, a),
-        Command::Pull(a) => commands::pull::run(&paths, a),
-        Command::Log(a) => commands::history::run(&paths, a),
-        Command::Diff(a) => commands::diff::run(&paths, a),
-        Command::Status(a) => commands::status::run(&paths, a),
-        Command::Stats(a) => commands::stats::run(&paths, a),
+        Command::Push(a) => commands::push::run(s, a),
+        Command::Pull(a) => commands::pull::run(&paths, s, a),
+        Command::Log(a) => commands::history::run(s, a),
+        Command::Diff(a) => commands::diff::run(s, a),
+        Command::Status(a) => commands::status::run(&paths, s, a),
+        Command::Stats(a) => commands::stats::run(s, a),
         Command::Install(a) => commands::hooks_config::install(&paths, a),
         Command::Uninstall(a) => commands::hooks_config::uninstall(&paths, a),
-        Command::Revert(a) => commands::revert::run(&paths, a),
-        Command::Freeze(a) => commands::freeze::run(&paths, a, true),
-        Command::Unfreeze(a) => commands::freeze::run(&paths, a, false),
-        Command::Judge(a) => commands::judge::run(&paths, a),
+        Command::Revert(a) => commands::revert::run(&paths, s, a),
+        Command::Freeze(a) => commands::freeze::run(s, a, true),
+        Command::Unfreeze(a) => commands::freeze::run(s, a, false),
+        Command::Judge(a) => commands::judge::run(&paths, s, a),
         Command::Inspect(c) => commands::inspect::run(&paths, c),
-        Command::Worker(c) => commands::worker::run(&paths, c),
-        Command::Doctor => commands::doctor::run(&paths),
+        Command::Worker(c) => commands::worker::run(&paths, s, c),
+        Command::Doctor => commands::doctor::run(&paths, s),
         Command::Demo(a) => commands::demo::run(a),
         Command::DemoAgent { .. } => {
             let mut prompt = String::new();

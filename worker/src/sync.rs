@@ -14,6 +14,7 @@ use skillopt_state::{sync_marker, Paths};
 
 use crate::install_skill::{self, InstallReport};
 use crate::registry::{self, AttributionRow, OutcomeRow, Registry};
+use crate::settings::Settings;
 
 /// What a sync did.
 #[derive(Debug, Default, Serialize)]
@@ -163,9 +164,9 @@ pub fn record_event(
 }
 
 /// The sync job: pull + upload. The marker records success or the error.
-pub fn run(paths: &Paths) -> anyhow::Result<SyncReport> {
+pub fn run(paths: &Paths, settings: &Settings) -> anyhow::Result<SyncReport> {
     let result = (|| {
-        let mut reg = registry::open(paths)?;
+        let mut reg = settings.open_registry()?;
         let mut report = SyncReport {
             installs: pull(paths, reg.as_mut(), false)?,
             ..Default::default()

@@ -5,10 +5,10 @@
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use skillopt_state::Paths;
 
 use super::resolve_skill;
 use crate::registry;
+use crate::settings::Settings;
 use crate::unified_diff::between_versions;
 
 #[derive(Debug, clap::Args)]
@@ -21,8 +21,8 @@ pub struct Args {
     pub b: Option<u32>,
 }
 
-pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
-    let mut reg = registry::open(paths)?;
+pub fn run(settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
+    let mut reg = settings.open_registry()?;
     let skill = resolve_skill(reg.as_mut(), &args.skill)?;
     let latest = reg
         .latest(&skill)?

@@ -1,4 +1,5 @@
-//! `skillopt doctor`: checks that the hooks can run and the registry answers.
+//! `skillopt doctor`: shows the settings in effect (and where each came from), then checks that
+//! the hooks can run and the registry answers.
 //!
 //! For Codex it also asks `codex app-server` whether each installed skillopt hook is trusted
 //! (Codex skips untrusted hooks silently): one line per hook with its key and `trusted`,
@@ -17,7 +18,7 @@ use skillopt_state::Paths;
 
 use crate::codex_trust;
 use crate::commands::hooks_config::{self, install_state, InstallState, Target};
-use crate::registry::RegistryUrl;
+use crate::settings::Settings;
 
 fn on_path(bin: &str) -> Option<std::path::PathBuf> {
     let path = std::env::var_os("PATH")?;
@@ -95,7 +96,21 @@ fn codex_trust(file: &Path, check: &mut impl FnMut(bool, String)) {
     }
 }
 
-pub fn run(paths: &Paths) -> anyhow::Result<ExitCode> {
+/// The settings in effect, one line each with where the value came from.
+fn print_settings(settings: &Settings) {
+    println!("settings:");
+    for s in settings.shown() {
+        let value = match &s.value {
+            serde_json::Value::String(v) => v.clone(),
+            serde_json::Value::Null => "(the CLI's default)".into(),
+            other => other.to_string(),
+        };
+        println!("  {:<24} {value}  [{}]", s.name, s.source);
+    }
+}
+
+pub fn run(paths: &Paths, settings: &Settings) -> anyhow::Result<ExitCode> {
+    print_settings(settings);
     let mut ok = true;
     let mut check = |good: bool, what: String| {
         println!("[{}] {what}", if good { " ok " } else { "FAIL" });
@@ -118,7 +133,7 @@ pub fn run(paths: &Paths) -> anyhow::Result<ExitCode> {
             ),
         );
     }
-    let url = RegistryUrl::from_env(paths)?;
+    let url = settings.registry_url()?;
     match url.open() {
         Ok(_) => check(true, format!("registry {} answers", url.redacted())),
         Err(e) => check(false, format!("registry {}: {e}", url.redacted())),

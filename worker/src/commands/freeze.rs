@@ -3,10 +3,8 @@
 
 use std::process::ExitCode;
 
-use skillopt_state::Paths;
-
 use super::resolve_skill;
-use crate::registry;
+use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -14,8 +12,8 @@ pub struct Args {
     pub skill: String,
 }
 
-pub fn run(paths: &Paths, args: Args, frozen: bool) -> anyhow::Result<ExitCode> {
-    let mut reg = registry::open(paths)?;
+pub fn run(settings: &Settings, args: Args, frozen: bool) -> anyhow::Result<ExitCode> {
+    let mut reg = settings.open_registry()?;
     let skill = resolve_skill(reg.as_mut(), &args.skill)?;
     if reg.latest(&skill)?.is_none() {
         anyhow::bail!("{skill} is not in the registry");

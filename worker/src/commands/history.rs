@@ -8,10 +8,10 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 use skillopt_shared::text::{for_terminal, is_unsafe_for_terminal};
-use skillopt_state::Paths;
 
 use super::resolve_skill;
-use crate::registry::{self, Changeset, OutcomeRow};
+use crate::registry::{Changeset, OutcomeRow};
+use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -46,8 +46,8 @@ fn count(outcomes: &[OutcomeRow], version: u32, pred: impl Fn(&OutcomeRow) -> bo
         .count()
 }
 
-pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
-    let mut reg = registry::open(paths)?;
+pub fn run(settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
+    let mut reg = settings.open_registry()?;
     let skill = resolve_skill(reg.as_mut(), &args.skill)?;
     let versions = reg.history(&skill)?;
     if versions.is_empty() {

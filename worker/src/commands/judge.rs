@@ -9,9 +9,9 @@ use skillopt_shared::SkillRef;
 use skillopt_state::manifest::Manifest;
 use skillopt_state::Paths;
 
-use crate::pipeline::improve;
 use crate::pipeline::judge::{self, JudgeInput};
-use crate::registry;
+use crate::pipeline::{improve, with_cli};
+use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -38,12 +38,12 @@ pub struct Args {
     pub json: bool,
 }
 
-pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(paths: &Paths, settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
     let skill = SkillRef::parse(&args.skill)?;
     if !args.transcript.is_file() {
         anyhow::bail!("cannot read transcript {}", args.transcript.display());
     }
-    let mut reg = registry::open(paths).ok();
+    let mut reg = settings.open_registry().ok();
     let version = match args.skill_version {
         Some(v) => v,
         None => Manifest::load(paths)?
@@ -67,16 +67,19 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
         agent: None,
         bucket: 0,
     };
-    let judged = judge::ask_judge(paths, reg.as_deref_mut(), &input, false);
-    let recorded = if args.dry_run {
-        None
-    } else {
-        Some(judge::record(paths, reg.as_deref_mut(), &input, &judged)?)
-    };
-    let improvement = match (args.dry_run, reg.as_deref_mut()) {
-        (false, Some(r)) => Some(improve::improve(paths, r, &input, &judged)),
-        _ => None,
-    };
+    let (judged, recorded, improvement) = with_cli(paths, settings, |ctx| {
+        let judged = judge::ask_judge(ctx, reg.as_deref_mut(), &input, false);
+        let recorded = if args.dry_run {
+            None
+        } else {
+            Some(judge::record(paths, reg.as_deref_mut(), &input, &judged)?)
+        };
+        let improvement = match (args.dry_run, reg.as_deref_mut()) {
+            (false, Some(r)) => Some(improve::improve(ctx, r, &input, &judged)),
+            _ => None,
+        };
+        anyhow::Ok((judged, recorded, improvement))
+    })?;
     if args.json {
         super::print_json(
             &serde_json::json!({"job_id": input.job_id, "judged": judged, "recorded": recorded, "improvement": improvement}),

@@ -17,7 +17,6 @@ pub(crate) mod worker;
 
 mod skill_arg;
 
-pub(crate) use crate::user::current_user;
 pub(crate) use skill_arg::resolve_skill;
 
 use std::io::Write;

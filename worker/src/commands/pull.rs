@@ -9,7 +9,8 @@ use std::process::ExitCode;
 use skillopt_state::Paths;
 
 use crate::install_skill::describe;
-use crate::{registry, sync};
+use crate::settings::Settings;
+use crate::sync;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -21,8 +22,8 @@ pub struct Args {
     pub json: bool,
 }
 
-pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
-    let mut reg = registry::open(paths)?;
+pub fn run(paths: &Paths, settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
+    let mut reg = settings.open_registry()?;
     let reports = sync::pull(paths, reg.as_mut(), args.dry_run)?;
     if args.json {
         super::print_json(&reports)?;

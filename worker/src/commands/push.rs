@@ -18,9 +18,9 @@ use std::io::Read;
 use skillopt_shared::skill_md::{self, canonical_body, SkillMd};
 use skillopt_shared::skill_ref::author_from_login;
 use skillopt_shared::SkillRef;
-use skillopt_state::Paths;
 
-use crate::registry::{self, NewVersion, RegistryError};
+use crate::registry::{NewVersion, RegistryError};
+use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -40,6 +40,7 @@ pub struct Args {
 pub fn read_skill(
     dir: &std::path::Path,
     author: Option<&str>,
+    login: &str,
 ) -> anyhow::Result<(SkillRef, String)> {
     let file = if dir.is_dir() {
         dir.join("SKILL.md")
@@ -58,12 +59,9 @@ pub fn read_skill(
                 .or_else(|| doc.metadata("author"))
             {
                 Some(a) => a.to_lowercase(),
-                None => {
-                    let login = super::current_user();
-                    author_from_login(&login).with_context(|| {
-                        format!("cannot make an author from the login {login:?}; pass --author")
-                    })?
-                }
+                None => author_from_login(login).with_context(|| {
+                    format!("cannot make an author from the login {login:?}; pass --author")
+                })?,
             };
             let bare = SkillRef::parse(&name_field)
                 .map(|r| r.name)
@@ -106,9 +104,9 @@ fn read_capped(file: &std::path::Path) -> anyhow::Result<String> {
     String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8", file.display()))
 }
 
-pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
-    let (skill, body) = read_skill(&args.dir, args.author.as_deref())?;
-    let mut reg = registry::open(paths)?;
+pub fn run(settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
+    let (skill, body) = read_skill(&args.dir, args.author.as_deref(), &settings.user.value)?;
+    let mut reg = settings.open_registry()?;
     let latest = reg.latest(&skill)?;
     if latest.as_ref().is_some_and(|l| l.body == body) {
         println!(
@@ -124,7 +122,7 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|| latest.map(|l| l.version).unwrap_or(0)),
         body,
         source: "push".into(),
-        created_by: super::current_user(),
+        created_by: settings.user.value.clone(),
     };
     match reg.publish(&new, None) {
         Ok(v) => {

@@ -7,7 +7,8 @@ use anyhow::Context;
 use skillopt_state::Paths;
 
 use super::resolve_skill;
-use crate::registry::{self, Changeset, NewVersion, RegistryError};
+use crate::registry::{Changeset, NewVersion, RegistryError};
+use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -18,8 +19,8 @@ pub struct Args {
     pub to: u32,
 }
 
-pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
-    let mut reg = registry::open(paths)?;
+pub fn run(paths: &Paths, settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
+    let mut reg = settings.open_registry()?;
     let skill = resolve_skill(reg.as_mut(), &args.skill)?;
     let latest = reg
         .latest(&skill)?
@@ -37,7 +38,7 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let user = super::current_user();
+    let user = settings.user.value.clone();
     let changeset = Changeset {
         fingerprint: format!("revert:v{}:{}", args.to, ulid::Ulid::new()),
         edits: "[]".into(),

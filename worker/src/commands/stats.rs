@@ -3,9 +3,7 @@
 
 use std::process::ExitCode;
 
-use skillopt_state::Paths;
-
-use crate::registry;
+use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -14,8 +12,8 @@ pub struct Args {
     pub json: bool,
 }
 
-pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
-    let mut reg = registry::open(paths)?;
+pub fn run(settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
+    let mut reg = settings.open_registry()?;
     let stats = reg.stats()?;
     if args.json {
         let rows: Vec<_> = stats

@@ -1,7 +1,7 @@
 //! `skillopt status [--json]`: installed org skills (and whether a copy was edited by hand),
 //! the registry and its latest versions, queued jobs (and job files moved aside as corrupt), the
 //! outbox (every waiting event file, unreadable ones included, and the events moved aside as
-//! refused) and the last sync.
+//! refused), the last sync, and (`--json`) the settings in effect.
 
 use std::process::ExitCode;
 
@@ -11,7 +11,7 @@ use skillopt_state::jobs::{JobState, Queue};
 use skillopt_state::manifest::Manifest;
 use skillopt_state::{outbox, sync_marker, Paths};
 
-use crate::registry::RegistryUrl;
+use crate::settings::{Settings, Shown};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -46,10 +46,12 @@ struct Status {
     outbox_refused: usize,
     last_sync_at: Option<String>,
     last_sync_error: Option<String>,
+    /// The settings in effect: name, value (secrets redacted), source (variable or default).
+    settings: Vec<Shown>,
 }
 
-pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
-    let url = RegistryUrl::from_env(paths)?;
+pub fn run(paths: &Paths, settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
+    let url = settings.registry_url()?;
     let (mut reg, reg_err) = match url.open() {
         Ok(r) => (Some(r), None),
         Err(e) => (None, Some(e.to_string())),
@@ -106,6 +108,7 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<ExitCode> {
         outbox_refused: outbox::refused(paths)?,
         last_sync_at: marker.last_sync_at.map(|t| t.to_rfc3339()),
         last_sync_error: marker.last_error,
+        settings: settings.shown(),
     };
     if args.json {
         super::print_json(&status)?;

@@ -9,7 +9,8 @@ use skillopt_shared::config::STALE_JOB;
 use skillopt_state::jobs::{JobState, Queue};
 use skillopt_state::Paths;
 
-use crate::pipeline;
+use crate::pipeline::{self, with_cli};
+use crate::settings::Settings;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -27,14 +28,14 @@ pub enum Command {
     },
 }
 
-pub fn run(paths: &Paths, cmd: Command) -> anyhow::Result<ExitCode> {
+pub fn run(paths: &Paths, settings: &Settings, cmd: Command) -> anyhow::Result<ExitCode> {
     let q = Queue::new(paths);
     match cmd {
         Command::Run { job } => {
             if !skillopt_state::jobs::valid_id(&job) {
                 anyhow::bail!("{job:?} is not a job id (expected a ULID)");
             }
-            match pipeline::run_job(paths, &q, &job)? {
+            match with_cli(paths, settings, |ctx| pipeline::run_job(ctx, &q, &job))? {
                 Some(r) => println!("{job}: {} ({}) {}", r.outcome, r.action, r.reason),
                 None => match q.find(&job)? {
                     Some((state, _)) => println!("{job}: not queued (it is {state:?})"),
@@ -48,7 +49,7 @@ pub fn run(paths: &Paths, cmd: Command) -> anyhow::Result<ExitCode> {
             let mut results = Vec::new();
             let mut errors = Vec::new();
             for id in q.ids(JobState::Queued)? {
-                match pipeline::run_job(paths, &q, &id) {
+                match with_cli(paths, settings, |ctx| pipeline::run_job(ctx, &q, &id)) {
                     Ok(Some(r)) => {
                         if !json {
                             println!("{id}: {} ({}) {}", r.outcome, r.action, r.reason);

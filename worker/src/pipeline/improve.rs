@@ -11,15 +11,16 @@ use std::time::Duration;
 
 use serde::Serialize;
 use skillopt_shared::edits::{self, Edit};
+use skillopt_shared::gate;
 use skillopt_shared::prompts::{proposer_prompt, PriorChange, PROPOSER_SYSTEM};
 use skillopt_shared::verdict::{clean, Outcome};
-use skillopt_shared::{config, gate};
 use skillopt_state::fsutil::FileLock;
-use skillopt_state::Paths;
 
 use super::judge::{JudgeInput, Judged};
-use crate::agent::{self, AgentKind, Role};
+use super::Context;
+use crate::agent::Role;
 use crate::registry::{Changeset, NewVersion, Registry, RegistryError};
+use crate::settings::Settings;
 
 /// How long a pipeline waits for another pipeline of the same skill on this machine.
 const SKILL_LOCK_WAIT: Duration = Duration::from_secs(15 * 60);
@@ -41,7 +42,7 @@ fn done(action: impl Into<String>, detail: impl Into<String>) -> Improvement {
 }
 
 /// Whether a verdict asks for an edit at all (before touching the registry).
-pub fn wants_edit(judged: &Judged) -> Result<(), Improvement> {
+pub fn wants_edit(settings: &Settings, judged: &Judged) -> Result<(), Improvement> {
     let v = &judged.verdict;
     if v.outcome != Outcome::Failure {
         return Err(done(
@@ -52,7 +53,7 @@ pub fn wants_edit(judged: &Judged) -> Result<(), Improvement> {
     if !v.skill_at_fault {
         return Err(done("not-needed", "the skill was not at fault"));
     }
-    let min = config::min_confidence();
+    let min = settings.min_confidence.value;
     if v.confidence < min {
         return Err(done(
             "not-needed",
@@ -102,15 +103,16 @@ fn prior_changes(reg: &mut dyn Registry, input: &JudgeInput) -> Vec<PriorChange>
 
 /// Runs the improve step for a judged failure. Never panics; every stop is an action.
 pub fn improve(
-    paths: &Paths,
+    ctx: &Context<'_>,
     reg: &mut dyn Registry,
     input: &JudgeInput,
     judged: &Judged,
 ) -> Improvement {
-    if let Err(stop) = wants_edit(judged) {
+    if let Err(stop) = wants_edit(ctx.settings, judged) {
         return stop;
     }
-    let lock_path = paths
+    let lock_path = ctx
+        .paths
         .state_dir
         .join("locks")
         .join(format!("pipeline-{}.lock", input.skill.dir_name()));
@@ -118,18 +120,19 @@ pub fn improve(
         Ok(l) => l,
         Err(e) => return done("error", e.to_string()),
     };
-    match run_locked(paths, reg, input, judged) {
+    match run_locked(ctx, reg, input, judged) {
         Ok(i) => i,
         Err(e) => done("error", format!("{e:#}")),
     }
 }
 
 fn run_locked(
-    paths: &Paths,
+    ctx: &Context<'_>,
     reg: &mut dyn Registry,
     input: &JudgeInput,
     judged: &Judged,
 ) -> anyhow::Result<Improvement> {
+    let (paths, settings) = (ctx.paths, ctx.settings);
     let skill = &input.skill;
     // A job publishes at most once: after a crash between publish and finish, just reinstall.
     if let Some(cs) = reg.changeset_for_job(&input.job_id)? {
@@ -147,7 +150,7 @@ fn run_locked(
     let since = (chrono::Utc::now() - chrono::Duration::hours(24))
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let recent = reg.versions_since(skill, "skillopt", &since)?;
-    let limit = config::rate_limit();
+    let limit = settings.rate_limit.value;
     if recent >= limit {
         return Ok(done(
             "rate-limited",
@@ -166,7 +169,9 @@ fn run_locked(
             ),
         ));
     }
-    let kind = AgentKind::choose(input.agent.as_deref()).map_err(anyhow::Error::msg)?;
+    let kind = settings
+        .choose_agent(input.agent.as_deref())
+        .map_err(anyhow::Error::msg)?;
     let prior = prior_changes(reg, input);
     let prompt = proposer_prompt(
         &skill.dir_name(),
@@ -176,11 +181,14 @@ fn run_locked(
         &judged.verdict.evidence,
         &prior,
     );
-    let (reply, model) = match agent::ask(kind, Role::Proposer, PROPOSER_SYSTEM, &prompt) {
+    let reply = match ctx
+        .agent
+        .ask(kind, Role::Proposer, PROPOSER_SYSTEM, &prompt)
+    {
         Ok(r) => r,
         Err(e) => return Ok(done("no-edit", format!("proposer error: {e}"))),
     };
-    let proposed = edits::parse_edits(&reply);
+    let proposed = edits::parse_edits(&reply.text);
     if proposed.is_empty() {
         return Ok(done("no-edit", "the proposer returned no usable edit"));
     }
@@ -237,8 +245,8 @@ fn run_locked(
         evidence: clean(&judged.verdict.evidence),
         job_id: Some(input.job_id.clone()),
         agent: kind.binary().into(),
-        model: model.unwrap_or_else(|| "default".into()),
-        contributor: crate::user::current_user(),
+        model: reply.model.unwrap_or_else(|| "default".into()),
+        contributor: settings.user.value.clone(),
         ..Changeset::next(skill, latest.version)
     };
     let new = NewVersion {

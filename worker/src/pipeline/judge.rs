@@ -17,7 +17,8 @@ use skillopt_state::manifest::Manifest;
 use skillopt_state::outbox::{self, Event};
 use skillopt_state::{now_rfc3339, Paths};
 
-use crate::agent::{self, AgentKind, Role};
+use super::Context;
+use crate::agent::Role;
 use crate::registry::{OutcomeRow, Registry};
 
 /// What to judge.
@@ -31,7 +32,7 @@ pub struct JudgeInput {
     pub reaction: Option<String>,
     /// The reaction is the Nth user prompt after the use (from the hook), when known.
     pub reaction_turn: Option<u32>,
-    /// The session's agent (`claude-code`, `codex`); `SKILLOPT_AGENT` overrides.
+    /// The session's agent (`claude-code`, `codex`); the `agent` setting overrides.
     pub agent: Option<String>,
     pub bucket: u8,
 }
@@ -114,12 +115,12 @@ fn earlier_outcome(
 
 /// Asks the agent. Never fails: problems become an `unclear` verdict with the reason.
 pub fn ask_judge(
-    paths: &Paths,
+    ctx: &Context<'_>,
     reg: Option<&mut (dyn Registry + '_)>,
     input: &JudgeInput,
     wait_for_lag: bool,
 ) -> Judged {
-    let kind = match AgentKind::choose(input.agent.as_deref()) {
+    let kind = match ctx.settings.choose_agent(input.agent.as_deref()) {
         Ok(k) => k,
         Err(e) => {
             return Judged {
@@ -141,23 +142,26 @@ pub fn ask_judge(
         Ok(w) => w,
         Err(e) => return unclear(format!("no window: {e}"), None),
     };
-    let body = skill_body(paths, reg, &input.skill, input.version);
+    let body = skill_body(ctx.paths, reg, &input.skill, input.version);
     let prompt = judge_prompt(&input.skill.dir_name(), input.version, &body, &window.text);
-    match agent::ask(kind, Role::Judge, JUDGE_SYSTEM, &prompt) {
-        Err(e) => unclear(format!("judge error: {e}"), kind.model(Role::Judge)),
-        Ok((reply, model)) => match parse_verdict(&reply) {
+    match ctx.agent.ask(kind, Role::Judge, JUDGE_SYSTEM, &prompt) {
+        Err(e) => unclear(
+            format!("judge error: {e}"),
+            ctx.settings.model(kind, Role::Judge),
+        ),
+        Ok(reply) => match parse_verdict(&reply.text) {
             Some(verdict) => Judged {
                 verdict,
                 agent: agent_name.clone(),
-                model: model.unwrap_or_else(|| "default".into()),
+                model: reply.model.unwrap_or_else(|| "default".into()),
                 fresh: true,
             },
             None => unclear(
                 format!(
                     "unparseable judge reply: {}",
-                    skillopt_shared::text::preview(&reply, 120)
+                    skillopt_shared::text::preview(&reply.text, 120)
                 ),
-                model,
+                reply.model,
             ),
         },
     }
@@ -165,11 +169,11 @@ pub fn ask_judge(
 
 /// Judges once per job: an outcome already recorded for this job id is returned as is.
 pub fn judge_job(
-    paths: &Paths,
+    ctx: &Context<'_>,
     mut reg: Option<&mut (dyn Registry + '_)>,
     input: &JudgeInput,
 ) -> Judged {
-    if let Some(row) = earlier_outcome(paths, reg.as_deref_mut(), &input.job_id) {
+    if let Some(row) = earlier_outcome(ctx.paths, reg.as_deref_mut(), &input.job_id) {
         let outcome = match row.outcome.as_str() {
             "success" => Outcome::Success,
             "failure" => Outcome::Failure,
@@ -188,7 +192,7 @@ pub fn judge_job(
             fresh: false,
         };
     }
-    ask_judge(paths, reg, input, true)
+    ask_judge(ctx, reg, input, true)
 }
 
 /// Records the outcome: queued in the outbox, then delivered right away when the registry is

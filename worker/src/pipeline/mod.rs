@@ -12,6 +12,30 @@ use skillopt_shared::transcript::claude_code::subagent_transcript;
 use skillopt_state::jobs::{Job, JobKind, JobResult, JobState, Queue};
 use skillopt_state::{now_rfc3339, Paths, StateError};
 
+use crate::agent::{AgentCli, CliRunner};
+use crate::settings::Settings;
+
+/// What the pipeline runs with: the state dir, the settings and the agent CLI to ask.
+pub(crate) struct Context<'a> {
+    pub(crate) paths: &'a Paths,
+    pub(crate) settings: &'a Settings,
+    pub(crate) agent: &'a dyn AgentCli,
+}
+
+/// Runs `f` with a context that asks the real agent CLIs.
+pub(crate) fn with_cli<R>(
+    paths: &Paths,
+    settings: &Settings,
+    f: impl FnOnce(&Context<'_>) -> R,
+) -> R {
+    let runner = CliRunner { settings };
+    f(&Context {
+        paths,
+        settings,
+        agent: &runner,
+    })
+}
+
 /// How often a running job's heartbeat is refreshed.
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(30);
 /// A job asking to be retried is re-queued at most this many times, then fails.
@@ -42,10 +66,10 @@ impl Outcome {
 
 /// The sync job: pull + upload, then run the judge jobs still queued (deferred while the
 /// registry was unreachable, or left behind by a failed spawn).
-fn run_sync(paths: &Paths) -> Outcome {
-    match crate::sync::run(paths) {
+fn run_sync(ctx: &Context<'_>) -> Outcome {
+    match crate::sync::run(ctx.paths, ctx.settings) {
         Ok(r) => {
-            let q = Queue::new(paths);
+            let q = Queue::new(ctx.paths);
             let deferred: Vec<String> = q
                 .list(JobState::Queued)
                 .unwrap_or_default()
@@ -55,7 +79,7 @@ fn run_sync(paths: &Paths) -> Outcome {
                 .collect();
             let retried = deferred
                 .iter()
-                .filter(|id| run_job(paths, &q, id).ok().flatten().is_some())
+                .filter(|id| run_job(ctx, &q, id).ok().flatten().is_some())
                 .count();
             Outcome {
                 outcome: "synced".into(),
@@ -76,10 +100,10 @@ fn run_sync(paths: &Paths) -> Outcome {
     }
 }
 
-fn dispatch(paths: &Paths, job: &Job) -> Outcome {
+fn dispatch(ctx: &Context<'_>, job: &Job) -> Outcome {
     match job.kind {
-        JobKind::Sync => run_sync(paths),
-        JobKind::Judge => judge_job(paths, job),
+        JobKind::Sync => run_sync(ctx),
+        JobKind::Judge => judge_job(ctx, job),
     }
 }
 
@@ -154,16 +178,18 @@ pub fn judge_input(paths: &Paths, job: &Job) -> Result<judge::JudgeInput, String
     })
 }
 
-fn judge_job(paths: &Paths, job: &Job) -> Outcome {
-    let input = match judge_input(paths, job) {
+fn judge_job(ctx: &Context<'_>, job: &Job) -> Outcome {
+    let input = match judge_input(ctx.paths, job) {
         Ok(i) => i,
         Err(e) => return Outcome::error("error", e),
     };
-    let mut reg = crate::registry::open(paths)
+    let mut reg = ctx
+        .settings
+        .open_registry()
         .map_err(|e| tracing::warn!("registry unavailable, outcome goes to the outbox: {e}"))
         .ok();
-    let judged = judge::judge_job(paths, reg.as_deref_mut(), &input);
-    let recorded = match judge::record(paths, reg.as_deref_mut(), &input, &judged) {
+    let judged = judge::judge_job(ctx, reg.as_deref_mut(), &input);
+    let recorded = match judge::record(ctx.paths, reg.as_deref_mut(), &input, &judged) {
         Ok(true) => "recorded".to_string(),
         Ok(false) => "outboxed".to_string(),
         Err(e) => {
@@ -173,7 +199,10 @@ fn judge_job(paths: &Paths, job: &Job) -> Outcome {
             )
         }
     };
-    let (action, reason) = match (improve::wants_edit(&judged), reg.as_deref_mut()) {
+    let (action, reason) = match (
+        improve::wants_edit(ctx.settings, &judged),
+        reg.as_deref_mut(),
+    ) {
         (Err(stop), _) => (
             recorded,
             format!("{} ({})", judged.verdict.reason, stop.detail),
@@ -191,7 +220,7 @@ fn judge_job(paths: &Paths, job: &Job) -> Outcome {
             };
         }
         (Ok(()), Some(r)) => {
-            let i = improve::improve(paths, r, &input, &judged);
+            let i = improve::improve(ctx, r, &input, &judged);
             (
                 i.action,
                 format!("{} ({})", judged.verdict.reason, i.detail),
@@ -210,7 +239,7 @@ fn judge_job(paths: &Paths, job: &Job) -> Outcome {
 /// Claims and runs a job. `None` when it was not queued (another worker has it, or it ended).
 /// A job file that does not parse is moved to `jobs/corrupt/` (logged) and is an error here;
 /// `worker drain` reports it and goes on with the other jobs.
-pub fn run_job(paths: &Paths, q: &Queue, id: &str) -> anyhow::Result<Option<JobResult>> {
+pub fn run_job(ctx: &Context<'_>, q: &Queue, id: &str) -> anyhow::Result<Option<JobResult>> {
     let job = match q.claim(id) {
         Ok(Some(job)) => job,
         Ok(None) => return Ok(None),
@@ -231,7 +260,7 @@ pub fn run_job(paths: &Paths, q: &Queue, id: &str) -> anyhow::Result<Option<JobR
         }
     });
     tracing::info!(job = %job.id, kind = ?job.kind, "job started");
-    let out = dispatch(paths, &job);
+    let out = dispatch(ctx, &job);
     drop(stop_tx);
     let _ = beat.join();
     let result = JobResult {

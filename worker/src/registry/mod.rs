@@ -1,8 +1,8 @@
 //! The org registry: versions, changesets, attribution and outcomes behind one trait, with an
 //! embedded SQLite backend (default) and a PostgreSQL backend for teams.
 //!
-//! Selected by `SKILLOPT_REGISTRY` (`sqlite:///path` | `postgres://…`); the default is
-//! `<data dir>/registry.sqlite3`. The schema is created and migrated on open; there is never an
+//! Selected by the `registry` setting (`SKILLOPT_REGISTRY`: `sqlite:///path` | `postgres://…`);
+//! the default is `<data dir>/registry.sqlite3`. The schema is created and migrated on open; there is never an
 //! in-memory fallback. Publishing is atomic on the parent version: it succeeds only while the
 //! parent is the latest version, so of N concurrent publishers exactly one wins and the others
 //! get [`RegistryError::Conflict`].
@@ -15,7 +15,6 @@ mod sqlite;
 
 use serde::Serialize;
 use skillopt_shared::SkillRef;
-use skillopt_state::Paths;
 
 /// Registry failures callers tell apart.
 #[derive(Debug, thiserror::Error)]
@@ -242,14 +241,6 @@ impl RegistryUrl {
         Err(RegistryError::BadUrl(redact_password(raw)))
     }
 
-    /// `SKILLOPT_REGISTRY`, else the embedded default in the data dir.
-    pub fn from_env(paths: &Paths) -> Result<Self> {
-        match std::env::var("SKILLOPT_REGISTRY") {
-            Ok(v) if !v.trim().is_empty() => Self::parse(&v),
-            _ => Ok(Self::Sqlite(paths.default_registry())),
-        }
-    }
-
     /// The URL with any password replaced by `***`.
     pub fn redacted(&self) -> String {
         match self {
@@ -320,11 +311,6 @@ pub fn redact_password(url: &str) -> String {
         out.push_str(&pairs.join("&"));
     }
     out
-}
-
-/// Opens the registry configured for this machine.
-pub fn open(paths: &Paths) -> Result<Box<dyn Registry>> {
-    RegistryUrl::from_env(paths)?.open()
 }
 
 #[cfg(test)]

@@ -383,9 +383,9 @@ mod tests {
             version,
             body: body.into(),
             sha256: String::new(),
-            status: "active".into(),
+            status: crate::registry::VersionStatus::Active,
             parent_version: None,
-            source: "push".into(),
+            source: crate::registry::VersionSource::Push,
             created_by: "mallory".into(),
             created_at: String::new(),
         }

@@ -183,7 +183,7 @@ mod tests {
     use super::*;
     use crate::registry::{
         AttributionRow, Changeset, NewVersion, OutcomeRow, RegistryError, RegistryUrl,
-        SkillVersion, VersionStats,
+        SkillVersion, VersionSource, VersionStats,
     };
     use skillopt_shared::SkillRef;
 
@@ -224,7 +224,7 @@ mod tests {
         fn fingerprint_exists(&mut self, s: &SkillRef, f: &str) -> R<bool> {
             self.inner.fingerprint_exists(s, f)
         }
-        fn versions_since(&mut self, s: &SkillRef, src: &str, since: &str) -> R<u32> {
+        fn versions_since(&mut self, s: &SkillRef, src: VersionSource, since: &str) -> R<u32> {
             self.inner.versions_since(s, src, since)
         }
         fn add_attribution(&mut self, a: &AttributionRow) -> R<bool> {
@@ -267,7 +267,7 @@ mod tests {
             author: "bob".into(),
             version: 1,
             bucket: 3,
-            outcome: "failure".into(),
+            outcome: skillopt_shared::verdict::Outcome::Failure,
             skill_at_fault: true,
             confidence: 0.9,
             reason: reason.into(),

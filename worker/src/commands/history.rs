@@ -8,9 +8,10 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 use skillopt_shared::text::{for_terminal, is_unsafe_for_terminal};
+use skillopt_shared::verdict::Outcome;
 
 use super::resolve_skill;
-use crate::registry::{Changeset, OutcomeRow};
+use crate::registry::{Changeset, OutcomeRow, VersionSource, VersionStatus};
 use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]
@@ -25,8 +26,8 @@ pub struct Args {
 #[derive(Debug, Serialize)]
 struct Entry {
     version: u32,
-    source: String,
-    status: String,
+    source: VersionSource,
+    status: VersionStatus,
     created_by: String,
     created_at: String,
     parent_version: Option<u32>,
@@ -61,8 +62,8 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|v| Entry {
             version: v.version,
-            source: v.source.clone(),
-            status: v.status.clone(),
+            source: v.source,
+            status: v.status,
             created_by: v.created_by.clone(),
             created_at: v.created_at.clone(),
             parent_version: v.parent_version,
@@ -78,10 +79,10 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
                     m
                 },
             ),
-            judged: count(&outcomes, v.version, |o| o.outcome != "unclear"),
-            failures: count(&outcomes, v.version, |o| o.outcome == "failure"),
+            judged: count(&outcomes, v.version, |o| o.outcome != Outcome::Unclear),
+            failures: count(&outcomes, v.version, |o| o.outcome == Outcome::Failure),
             skill_failures: count(&outcomes, v.version, |o| {
-                o.outcome == "failure" && o.skill_at_fault
+                o.outcome == Outcome::Failure && o.skill_at_fault
             }),
         })
         .collect();
@@ -105,7 +106,7 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
         println!(
             "v{:<3} {:<8} {}  by {}  sessions {}  judged {}  failures {} (skill at fault {})",
             e.version,
-            t(&e.source),
+            t(e.source.as_str()),
             t(&e.created_at),
             t(&e.created_by),
             e.sessions,

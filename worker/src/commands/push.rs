@@ -19,7 +19,7 @@ use skillopt_shared::skill_md::{self, canonical_body, SkillMd};
 use skillopt_shared::skill_ref::author_from_login;
 use skillopt_shared::SkillRef;
 
-use crate::registry::{NewVersion, RegistryError};
+use crate::registry::{NewVersion, RegistryError, VersionSource};
 use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]
@@ -121,7 +121,7 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
             .expect_parent
             .unwrap_or_else(|| latest.map(|l| l.version).unwrap_or(0)),
         body,
-        source: "push".into(),
+        source: VersionSource::Push,
         created_by: settings.user.value.clone(),
     };
     match reg.publish(&new, None) {

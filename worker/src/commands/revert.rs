@@ -7,7 +7,7 @@ use anyhow::Context;
 use skillopt_state::Paths;
 
 use super::resolve_skill;
-use crate::registry::{Changeset, NewVersion, RegistryError};
+use crate::registry::{Changeset, NewVersion, RegistryError, VersionSource};
 use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]
@@ -57,7 +57,7 @@ pub fn run(paths: &Paths, settings: &Settings, args: Args) -> anyhow::Result<Exi
         skill: skill.clone(),
         parent_version: latest.version,
         body: target.body,
-        source: "revert".into(),
+        source: VersionSource::Revert,
         created_by: user,
     };
     let published = match reg.publish(&new, Some(&changeset)) {

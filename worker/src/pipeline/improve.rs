@@ -19,7 +19,7 @@ use skillopt_state::fsutil::FileLock;
 use super::judge::{JudgeInput, Judged};
 use super::Context;
 use crate::agent::Role;
-use crate::registry::{Changeset, NewVersion, Registry, RegistryError};
+use crate::registry::{Changeset, NewVersion, Registry, RegistryError, VersionSource};
 use crate::settings::Settings;
 
 /// How long a pipeline waits for another pipeline of the same skill on this machine.
@@ -83,11 +83,11 @@ fn prior_changes(reg: &mut dyn Registry, input: &JudgeInput) -> Vec<PriorChange>
             };
             let judged: Vec<_> = outcomes
                 .iter()
-                .filter(|o| o.version == c.version && o.outcome != "unclear")
+                .filter(|o| o.version == c.version && o.outcome != Outcome::Unclear)
                 .collect();
             let failures = judged
                 .iter()
-                .filter(|o| o.outcome == "failure" && o.skill_at_fault)
+                .filter(|o| o.outcome == Outcome::Failure && o.skill_at_fault)
                 .count();
             PriorChange {
                 version: c.version,
@@ -149,7 +149,7 @@ fn run_locked(
     }
     let since = (chrono::Utc::now() - chrono::Duration::hours(24))
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let recent = reg.versions_since(skill, "skillopt", &since)?;
+    let recent = reg.versions_since(skill, VersionSource::Skillopt, &since)?;
     let limit = settings.rate_limit.value;
     if recent >= limit {
         return Ok(done(
@@ -253,7 +253,7 @@ fn run_locked(
         skill: skill.clone(),
         parent_version: latest.version,
         body: applied.text,
-        source: "skillopt".into(),
+        source: VersionSource::Skillopt,
         created_by: "skillopt".into(),
     };
     let published = match reg.publish(&new, Some(&changeset)) {

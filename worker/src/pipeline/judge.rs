@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use skillopt_shared::prompts::{judge_prompt, JUDGE_SYSTEM};
-use skillopt_shared::verdict::{parse_verdict, Outcome, Verdict};
+use skillopt_shared::verdict::{parse_verdict, Verdict};
 use skillopt_shared::window::{self, Target, WindowError};
 use skillopt_shared::SkillRef;
 use skillopt_state::manifest::Manifest;
@@ -174,14 +174,9 @@ pub fn judge_job(
     input: &JudgeInput,
 ) -> Judged {
     if let Some(row) = earlier_outcome(ctx.paths, reg.as_deref_mut(), &input.job_id) {
-        let outcome = match row.outcome.as_str() {
-            "success" => Outcome::Success,
-            "failure" => Outcome::Failure,
-            _ => Outcome::Unclear,
-        };
         return Judged {
             verdict: Verdict {
-                outcome,
+                outcome: row.outcome,
                 skill_at_fault: row.skill_at_fault,
                 confidence: row.confidence,
                 reason: row.reason,
@@ -210,7 +205,7 @@ pub fn record(
         author: input.skill.author.clone(),
         version: input.version,
         bucket: input.bucket,
-        outcome: judged.verdict.outcome.as_str().into(),
+        outcome: judged.verdict.outcome,
         skill_at_fault: judged.verdict.skill_at_fault,
         confidence: judged.verdict.confidence,
         reason: judged.verdict.reason.clone(),

@@ -4,6 +4,7 @@
 
 use std::sync::{Arc, Barrier};
 
+use skillopt_shared::verdict::Outcome;
 use skillopt_shared::SkillRef;
 
 use super::*;
@@ -46,7 +47,7 @@ fn new_version(parent: u32, body: &str, source: &str) -> NewVersion {
         skill: skill(),
         parent_version: parent,
         body: body.into(),
-        source: source.into(),
+        source: source.parse().unwrap(),
         created_by: "alice".into(),
     }
 }
@@ -106,12 +107,12 @@ fn versions_and_changesets(reg: &mut dyn Registry) {
     assert!(reg.fingerprint_exists(&s, "fp-1").unwrap());
     assert!(!reg.fingerprint_exists(&s, "fp-2").unwrap());
     assert_eq!(
-        reg.versions_since(&s, "skillopt", "2000-01-01T00:00:00Z")
+        reg.versions_since(&s, VersionSource::Skillopt, "2000-01-01T00:00:00Z")
             .unwrap(),
         1
     );
     assert_eq!(
-        reg.versions_since(&s, "skillopt", "2999-01-01T00:00:00Z")
+        reg.versions_since(&s, VersionSource::Skillopt, "2999-01-01T00:00:00Z")
             .unwrap(),
         0
     );
@@ -142,7 +143,7 @@ fn events_and_stats(reg: &mut dyn Registry) {
         author: s.author.clone(),
         version: 1,
         bucket: 42,
-        outcome: "failure".into(),
+        outcome: Outcome::Failure,
         skill_at_fault: true,
         confidence: 0.9,
         reason: "r".into(),
@@ -155,7 +156,7 @@ fn events_and_stats(reg: &mut dyn Registry) {
     assert!(!reg.add_outcome(&o).unwrap(), "second outcome for one job");
     o.id = "o3".into();
     o.job_id = "j2".into();
-    o.outcome = "success".into();
+    o.outcome = Outcome::Success;
     o.skill_at_fault = false;
     assert!(reg.add_outcome(&o).unwrap());
     assert_eq!(reg.outcome_for_job("j1").unwrap().unwrap().id, "o1");

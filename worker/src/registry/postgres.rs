@@ -19,12 +19,13 @@ use std::time::Duration;
 use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row};
-use skillopt_shared::{sha256_hex, SkillRef};
+use skillopt_shared::SkillRef;
 
+use super::publish::{self, PublishTx};
 use super::queries as q;
 use super::{
     AttributionRow, Changeset, NewVersion, OutcomeRow, Registry, RegistryError, Result,
-    SkillVersion, VersionStats,
+    SkillVersion, VersionSource, VersionStats,
 };
 
 /// Server-side limit on any one statement. skillopt's queries take milliseconds; this only ends
@@ -111,19 +112,105 @@ fn split_schema(url: &str) -> Result<(String, Option<String>)> {
     Ok((url, schema))
 }
 
-fn skill_row(r: &Row) -> SkillVersion {
-    SkillVersion {
+/// One publish. Two publishers on one parent both insert the same primary key: one commits, the
+/// other's insert fails with a unique violation (a conflict).
+struct PgTx<'c>(postgres::Transaction<'c>);
+
+impl PublishTx for PgTx<'_> {
+    fn job_published(&mut self, job_id: &str) -> Result<bool> {
+        let n: i64 = self
+            .0
+            .query_one(q::JOB_PUBLISHED, &[&job_id])
+            .map_err(pg_err)?
+            .get(0);
+        Ok(n > 0)
+    }
+
+    fn latest_version(&mut self, skill: &SkillRef) -> Result<u32> {
+        let max: i32 = self
+            .0
+            .query_one(q::MAX_VERSION, &[&skill.name, &skill.author])
+            .map_err(pg_err)?
+            .get(0);
+        Ok(u32::try_from(max).unwrap_or(0))
+    }
+
+    fn insert_version(&mut self, row: &SkillVersion) -> Result<()> {
+        let parent: Option<i32> = row.parent_version.map(v32);
+        self.0
+            .execute(
+                q::INSERT_SKILL,
+                &[
+                    &row.name,
+                    &row.author,
+                    &v32(row.version),
+                    &row.body,
+                    &row.sha256,
+                    &parent,
+                    &row.source.as_str(),
+                    &row.created_by,
+                    &row.created_at,
+                ],
+            )
+            .map_err(pg_err)?;
+        Ok(())
+    }
+
+    fn insert_changeset(&mut self, c: &Changeset, row: &SkillVersion) -> Result<()> {
+        self.0
+            .execute(
+                q::INSERT_CHANGESET,
+                &[
+                    &c.id,
+                    &row.name,
+                    &row.author,
+                    &v32(row.version),
+                    &v32(row.parent_version.unwrap_or(0)),
+                    &c.fingerprint,
+                    &c.edits,
+                    &c.diff,
+                    &c.reason,
+                    &c.evidence,
+                    &c.job_id,
+                    &c.agent,
+                    &c.model,
+                    &c.contributor,
+                    &row.created_at,
+                ],
+            )
+            .map_err(pg_err)?;
+        Ok(())
+    }
+
+    fn commit(self) -> Result<()> {
+        self.0.commit().map_err(pg_err)
+    }
+}
+
+/// A text column holding one of an enum's stored names.
+fn parsed<T>(r: &Row, idx: usize) -> Result<T>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    r.get::<_, String>(idx)
+        .parse()
+        .map_err(|e: T::Err| RegistryError::Backend(e.to_string()))
+}
+
+fn skill_row(r: &Row) -> Result<SkillVersion> {
+    Ok(SkillVersion {
         name: r.get(0),
         author: r.get(1),
         version: r.get::<_, i32>(2) as u32,
         body: r.get(3),
         sha256: r.get(4),
-        status: r.get(5),
+        status: parsed(r, 5)?,
         parent_version: r.get::<_, Option<i32>>(6).map(|v| v as u32),
-        source: r.get(7),
+        source: parsed(r, 7)?,
         created_by: r.get(8),
         created_at: r.get(9),
-    }
+    })
 }
 
 fn changeset_row(r: &Row) -> Changeset {
@@ -146,22 +233,22 @@ fn changeset_row(r: &Row) -> Changeset {
     }
 }
 
-fn outcome_row(r: &Row) -> OutcomeRow {
-    OutcomeRow {
+fn outcome_row(r: &Row) -> Result<OutcomeRow> {
+    Ok(OutcomeRow {
         id: r.get(0),
         job_id: r.get(1),
         name: r.get(2),
         author: r.get(3),
         version: r.get::<_, i32>(4) as u32,
         bucket: r.get::<_, i32>(5) as u8,
-        outcome: r.get(6),
+        outcome: parsed(r, 6)?,
         skill_at_fault: r.get(7),
         confidence: r.get(8),
         reason: r.get(9),
         agent: r.get(10),
         model: r.get(11),
         judged_at: r.get(12),
-    }
+    })
 }
 
 fn v32(v: u32) -> i32 {
@@ -273,114 +360,36 @@ impl Registry for PgRegistry {
     }
 
     fn latest(&mut self, s: &SkillRef) -> Result<Option<SkillVersion>> {
-        Ok(self
-            .rows(q::LATEST, &[&s.name, &s.author])?
+        self.rows(q::LATEST, &[&s.name, &s.author])?
             .first()
-            .map(skill_row))
+            .map(skill_row)
+            .transpose()
     }
 
     fn version(&mut self, s: &SkillRef, version: u32) -> Result<Option<SkillVersion>> {
-        Ok(self
-            .rows(q::VERSION, &[&s.name, &s.author, &v32(version)])?
+        self.rows(q::VERSION, &[&s.name, &s.author, &v32(version)])?
             .first()
-            .map(skill_row))
+            .map(skill_row)
+            .transpose()
     }
 
     fn history(&mut self, s: &SkillRef) -> Result<Vec<SkillVersion>> {
-        Ok(self
-            .rows(q::HISTORY, &[&s.name, &s.author])?
+        self.rows(q::HISTORY, &[&s.name, &s.author])?
             .iter()
             .map(skill_row)
-            .collect())
+            .collect()
     }
 
     fn all_latest_active(&mut self) -> Result<Vec<SkillVersion>> {
-        Ok(self
-            .rows(q::ALL_LATEST_ACTIVE, &[])?
+        self.rows(q::ALL_LATEST_ACTIVE, &[])?
             .iter()
             .map(skill_row)
-            .collect())
+            .collect()
     }
 
     fn publish(&mut self, new: &NewVersion, cs: Option<&Changeset>) -> Result<SkillVersion> {
-        let mut tx = self.client.transaction().map_err(pg_err)?;
-        if let Some(job) = cs.and_then(|c| c.job_id.as_deref()) {
-            let n: i64 = tx
-                .query_one(q::JOB_PUBLISHED, &[&job])
-                .map_err(pg_err)?
-                .get(0);
-            if n > 0 {
-                return Err(RegistryError::DuplicateJob(job.to_string()));
-            }
-        }
-        let max: i32 = tx
-            .query_one(q::MAX_VERSION, &[&new.skill.name, &new.skill.author])
-            .map_err(pg_err)?
-            .get(0);
-        if max != v32(new.parent_version) {
-            return Err(RegistryError::Conflict(format!(
-                "{} is at v{max}, not v{}",
-                new.skill, new.parent_version
-            )));
-        }
-        let row = SkillVersion {
-            name: new.skill.name.clone(),
-            author: new.skill.author.clone(),
-            version: new.parent_version + 1,
-            body: new.body.clone(),
-            sha256: sha256_hex(&new.body),
-            status: "active".into(),
-            parent_version: (new.parent_version > 0).then_some(new.parent_version),
-            source: new.source.clone(),
-            created_by: new.created_by.clone(),
-            created_at: skillopt_state::now_rfc3339(),
-        };
-        let parent: Option<i32> = row.parent_version.map(v32);
-        tx.execute(
-            q::INSERT_SKILL,
-            &[
-                &row.name,
-                &row.author,
-                &v32(row.version),
-                &row.body,
-                &row.sha256,
-                &parent,
-                &row.source,
-                &row.created_by,
-                &row.created_at,
-            ],
-        )
-        .map_err(pg_err)?;
-        if let Some(c) = cs {
-            tx.execute(
-                q::INSERT_CHANGESET,
-                &[
-                    &c.id,
-                    &row.name,
-                    &row.author,
-                    &v32(row.version),
-                    &v32(new.parent_version),
-                    &c.fingerprint,
-                    &c.edits,
-                    &c.diff,
-                    &c.reason,
-                    &c.evidence,
-                    &c.job_id,
-                    &c.agent,
-                    &c.model,
-                    &c.contributor,
-                    &row.created_at,
-                ],
-            )
-            .map_err(|e| match pg_err(e) {
-                RegistryError::Conflict(_) if c.job_id.is_some() => {
-                    RegistryError::DuplicateJob(c.job_id.clone().unwrap_or_default())
-                }
-                other => other,
-            })?;
-        }
-        tx.commit().map_err(pg_err)?;
-        Ok(row)
+        let tx = self.client.transaction().map_err(pg_err)?;
+        publish::publish(PgTx(tx), new, cs)
     }
 
     fn changesets(&mut self, s: &SkillRef) -> Result<Vec<Changeset>> {
@@ -402,8 +411,11 @@ impl Registry for PgRegistry {
         Ok(self.count(q::FINGERPRINT_EXISTS, &[&s.name, &s.author, &fp])? > 0)
     }
 
-    fn versions_since(&mut self, s: &SkillRef, source: &str, since: &str) -> Result<u32> {
-        Ok(self.count(q::VERSIONS_SINCE, &[&s.name, &s.author, &source, &since])? as u32)
+    fn versions_since(&mut self, s: &SkillRef, source: VersionSource, since: &str) -> Result<u32> {
+        Ok(self.count(
+            q::VERSIONS_SINCE,
+            &[&s.name, &s.author, &source.as_str(), &since],
+        )? as u32)
     }
 
     fn add_attribution(&mut self, a: &AttributionRow) -> Result<bool> {
@@ -437,7 +449,7 @@ impl Registry for PgRegistry {
                     &o.author,
                     &v32(o.version),
                     &i32::from(o.bucket),
-                    &o.outcome,
+                    &o.outcome.as_str(),
                     &o.skill_at_fault,
                     &o.confidence,
                     &o.reason,
@@ -451,18 +463,17 @@ impl Registry for PgRegistry {
     }
 
     fn outcome_for_job(&mut self, job_id: &str) -> Result<Option<OutcomeRow>> {
-        Ok(self
-            .rows(q::OUTCOME_FOR_JOB, &[&job_id])?
+        self.rows(q::OUTCOME_FOR_JOB, &[&job_id])?
             .first()
-            .map(outcome_row))
+            .map(outcome_row)
+            .transpose()
     }
 
     fn outcomes(&mut self, s: &SkillRef) -> Result<Vec<OutcomeRow>> {
-        Ok(self
-            .rows(q::OUTCOMES, &[&s.name, &s.author])?
+        self.rows(q::OUTCOMES, &[&s.name, &s.author])?
             .iter()
             .map(outcome_row)
-            .collect())
+            .collect()
     }
 
     fn stats(&mut self) -> Result<Vec<VersionStats>> {

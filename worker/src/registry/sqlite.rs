@@ -5,12 +5,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
-use skillopt_shared::{sha256_hex, SkillRef};
+use skillopt_shared::SkillRef;
 
+use super::publish::{self, PublishTx};
 use super::queries as q;
 use super::{
     AttributionRow, Changeset, NewVersion, OutcomeRow, Registry, RegistryError, Result,
-    SkillVersion, VersionStats,
+    SkillVersion, VersionSource, VersionStats,
 };
 
 /// The SQLite registry.
@@ -34,6 +35,90 @@ fn backend(e: rusqlite::Error) -> RegistryError {
     RegistryError::Backend(e.to_string())
 }
 
+/// One publish, under `BEGIN IMMEDIATE` (the write lock is taken before the parent is read).
+struct SqliteTx<'c>(rusqlite::Transaction<'c>);
+
+impl PublishTx for SqliteTx<'_> {
+    fn job_published(&mut self, job_id: &str) -> Result<bool> {
+        let n: i64 = self
+            .0
+            .query_row(q::JOB_PUBLISHED, params![job_id], |r| r.get(0))
+            .map_err(backend)?;
+        Ok(n > 0)
+    }
+
+    fn latest_version(&mut self, skill: &SkillRef) -> Result<u32> {
+        let max: i64 = self
+            .0
+            .query_row(q::MAX_VERSION, params![skill.name, skill.author], |r| {
+                r.get(0)
+            })
+            .map_err(backend)?;
+        Ok(u32::try_from(max).unwrap_or(u32::MAX))
+    }
+
+    fn insert_version(&mut self, row: &SkillVersion) -> Result<()> {
+        self.0
+            .execute(
+                q::INSERT_SKILL,
+                params![
+                    row.name,
+                    row.author,
+                    row.version,
+                    row.body,
+                    row.sha256,
+                    row.parent_version,
+                    row.source.as_str(),
+                    row.created_by,
+                    row.created_at
+                ],
+            )
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn insert_changeset(&mut self, c: &Changeset, row: &SkillVersion) -> Result<()> {
+        self.0
+            .execute(
+                q::INSERT_CHANGESET,
+                params![
+                    c.id,
+                    row.name,
+                    row.author,
+                    row.version,
+                    row.parent_version.unwrap_or(0),
+                    c.fingerprint,
+                    c.edits,
+                    c.diff,
+                    c.reason,
+                    c.evidence,
+                    c.job_id,
+                    c.agent,
+                    c.model,
+                    c.contributor,
+                    row.created_at
+                ],
+            )
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn commit(self) -> Result<()> {
+        self.0.commit().map_err(backend)
+    }
+}
+
+/// A text column holding one of an enum's stored names.
+fn parsed<T>(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<T>
+where
+    T: std::str::FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    r.get::<_, String>(idx)?.parse().map_err(|e: T::Err| {
+        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
 fn skill_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SkillVersion> {
     Ok(SkillVersion {
         name: r.get(0)?,
@@ -41,9 +126,9 @@ fn skill_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SkillVersion> {
         version: r.get::<_, i64>(2)? as u32,
         body: r.get(3)?,
         sha256: r.get(4)?,
-        status: r.get(5)?,
+        status: parsed(r, 5)?,
         parent_version: r.get::<_, Option<i64>>(6)?.map(|v| v as u32),
-        source: r.get(7)?,
+        source: parsed(r, 7)?,
         created_by: r.get(8)?,
         created_at: r.get(9)?,
     })
@@ -77,7 +162,7 @@ fn outcome_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutcomeRow> {
         author: r.get(3)?,
         version: r.get::<_, i64>(4)? as u32,
         bucket: r.get::<_, i64>(5)? as u8,
-        outcome: r.get(6)?,
+        outcome: parsed(r, 6)?,
         skill_at_fault: r.get(7)?,
         confidence: r.get(8)?,
         reason: r.get(9)?,
@@ -180,84 +265,7 @@ impl Registry for SqliteRegistry {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(backend)?;
-        if let Some(job) = cs.and_then(|c| c.job_id.as_deref()) {
-            let n: i64 = tx
-                .query_row(q::JOB_PUBLISHED, params![job], |r| r.get(0))
-                .map_err(backend)?;
-            if n > 0 {
-                return Err(RegistryError::DuplicateJob(job.to_string()));
-            }
-        }
-        let max: i64 = tx
-            .query_row(
-                q::MAX_VERSION,
-                params![new.skill.name, new.skill.author],
-                |r| r.get(0),
-            )
-            .map_err(backend)?;
-        if max != i64::from(new.parent_version) {
-            return Err(RegistryError::Conflict(format!(
-                "{} is at v{max}, not v{}",
-                new.skill, new.parent_version
-            )));
-        }
-        let row = SkillVersion {
-            name: new.skill.name.clone(),
-            author: new.skill.author.clone(),
-            version: new.parent_version + 1,
-            body: new.body.clone(),
-            sha256: sha256_hex(&new.body),
-            status: "active".into(),
-            parent_version: (new.parent_version > 0).then_some(new.parent_version),
-            source: new.source.clone(),
-            created_by: new.created_by.clone(),
-            created_at: skillopt_state::now_rfc3339(),
-        };
-        tx.execute(
-            q::INSERT_SKILL,
-            params![
-                row.name,
-                row.author,
-                row.version,
-                row.body,
-                row.sha256,
-                row.parent_version,
-                row.source,
-                row.created_by,
-                row.created_at
-            ],
-        )
-        .map_err(backend)?;
-        if let Some(c) = cs {
-            tx.execute(
-                q::INSERT_CHANGESET,
-                params![
-                    c.id,
-                    row.name,
-                    row.author,
-                    row.version,
-                    new.parent_version,
-                    c.fingerprint,
-                    c.edits,
-                    c.diff,
-                    c.reason,
-                    c.evidence,
-                    c.job_id,
-                    c.agent,
-                    c.model,
-                    c.contributor,
-                    row.created_at
-                ],
-            )
-            .map_err(|e| match backend(e) {
-                RegistryError::Conflict(_) if c.job_id.is_some() => {
-                    RegistryError::DuplicateJob(c.job_id.clone().unwrap_or_default())
-                }
-                other => other,
-            })?;
-        }
-        tx.commit().map_err(backend)?;
-        Ok(row)
+        publish::publish(SqliteTx(tx), new, cs)
     }
 
     fn changesets(&mut self, s: &SkillRef) -> Result<Vec<Changeset>> {
@@ -279,8 +287,11 @@ impl Registry for SqliteRegistry {
         Ok(self.count(q::FINGERPRINT_EXISTS, params![s.name, s.author, fp])? > 0)
     }
 
-    fn versions_since(&mut self, s: &SkillRef, source: &str, since: &str) -> Result<u32> {
-        Ok(self.count(q::VERSIONS_SINCE, params![s.name, s.author, source, since])? as u32)
+    fn versions_since(&mut self, s: &SkillRef, source: VersionSource, since: &str) -> Result<u32> {
+        Ok(self.count(
+            q::VERSIONS_SINCE,
+            params![s.name, s.author, source.as_str(), since],
+        )? as u32)
     }
 
     fn add_attribution(&mut self, a: &AttributionRow) -> Result<bool> {
@@ -314,7 +325,7 @@ impl Registry for SqliteRegistry {
                     o.author,
                     o.version,
                     o.bucket,
-                    o.outcome,
+                    o.outcome.as_str(),
                     o.skill_at_fault,
                     o.confidence,
                     o.reason,

@@ -1,0 +1,198 @@
+//! The registry's rows as skillopt's types: versions (with their status and source),
+//! changesets, attributions, outcomes and per-version stats. The enums are stored and shown as
+//! the same lower-case strings as always (`active`, `skillopt`, `failure`, …).
+
+use serde::{Deserialize, Serialize};
+use skillopt_shared::verdict::Outcome;
+use skillopt_shared::SkillRef;
+
+/// A string that names none of an enum's values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} {value:?}")]
+pub struct UnknownValue {
+    pub what: &'static str,
+    pub value: String,
+}
+
+macro_rules! wire_enum {
+    ($(#[$doc:meta])* $name:ident, $what:literal, { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(rename_all = "lowercase")]
+        pub enum $name {
+            $($(#[$vdoc])* $variant),+
+        }
+
+        impl $name {
+            /// The stored name.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = UnknownValue;
+            fn from_str(s: &str) -> Result<Self, UnknownValue> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(UnknownValue { what: $what, value: s.to_string() }),
+                }
+            }
+        }
+    };
+}
+
+wire_enum!(
+    /// Whether a version is served (`all_latest_active` installs only `active` ones).
+    VersionStatus, "version status", {
+        Active => "active",
+        Candidate => "candidate",
+        Reverted => "reverted",
+    }
+);
+
+wire_enum!(
+    /// Who made a version.
+    VersionSource, "version source", {
+        /// `skillopt push`.
+        Push => "push",
+        /// An automatic edit by the pipeline.
+        Skillopt => "skillopt",
+        /// `skillopt revert`.
+        Revert => "revert",
+    }
+);
+
+/// One stored version of a skill.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SkillVersion {
+    pub name: String,
+    pub author: String,
+    pub version: u32,
+    pub body: String,
+    pub sha256: String,
+    pub status: VersionStatus,
+    pub parent_version: Option<u32>,
+    pub source: VersionSource,
+    pub created_by: String,
+    pub created_at: String,
+}
+
+impl SkillVersion {
+    /// The identity, validated: a registry row is untrusted, and a name an agent cannot load
+    /// (or that could leave the skill roots) never becomes a directory.
+    pub fn skill_ref(&self) -> Result<SkillRef, skillopt_shared::skill_ref::RefError> {
+        SkillRef::new(&self.name, &self.author)
+    }
+}
+
+/// A version to publish on top of `parent_version` (0 = a new skill).
+#[derive(Debug, Clone)]
+pub struct NewVersion {
+    pub skill: SkillRef,
+    pub parent_version: u32,
+    pub body: String,
+    pub source: VersionSource,
+    pub created_by: String,
+}
+
+/// Why a version exists (skillopt edits and reverts carry one).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Changeset {
+    pub id: String,
+    pub name: String,
+    pub author: String,
+    pub version: u32,
+    pub parent_version: u32,
+    pub fingerprint: String,
+    /// JSON array of edits.
+    pub edits: String,
+    pub diff: String,
+    pub reason: String,
+    pub evidence: String,
+    pub job_id: Option<String>,
+    pub agent: String,
+    pub model: String,
+    pub contributor: String,
+    pub created_at: String,
+}
+
+impl Changeset {
+    /// A changeset for the version after `parent`, details empty for the caller to fill in.
+    pub fn next(skill: &SkillRef, parent: u32) -> Self {
+        Self {
+            id: ulid::Ulid::new().to_string(),
+            name: skill.name.clone(),
+            author: skill.author.clone(),
+            version: parent + 1,
+            parent_version: parent,
+            fingerprint: String::new(),
+            edits: "[]".into(),
+            diff: String::new(),
+            reason: String::new(),
+            evidence: String::new(),
+            job_id: None,
+            agent: "-".into(),
+            model: "-".into(),
+            contributor: String::new(),
+            created_at: String::new(),
+        }
+    }
+}
+
+/// One session that had one skill version.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AttributionRow {
+    pub session_hash: String,
+    pub bucket: u8,
+    pub name: String,
+    pub author: String,
+    pub version: u32,
+    pub agent: String,
+    pub started_at: String,
+}
+
+/// One judged use of a skill version.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct OutcomeRow {
+    pub id: String,
+    pub job_id: String,
+    pub name: String,
+    pub author: String,
+    pub version: u32,
+    pub bucket: u8,
+    pub outcome: Outcome,
+    pub skill_at_fault: bool,
+    pub confidence: f64,
+    pub reason: String,
+    pub agent: String,
+    pub model: String,
+    pub judged_at: String,
+}
+
+/// Measured value of one skill version.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VersionStats {
+    pub name: String,
+    pub author: String,
+    pub version: u32,
+    pub sessions: u64,
+    pub judged: u64,
+    pub failures: u64,
+    pub skill_failures: u64,
+}
+
+impl VersionStats {
+    /// Skill-at-fault failures per judged use.
+    pub fn failure_rate(&self) -> Option<f64> {
+        (self.judged > 0).then(|| self.skill_failures as f64 / self.judged as f64)
+    }
+}

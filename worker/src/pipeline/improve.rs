@@ -16,6 +16,7 @@ use skillopt_shared::prompts::{proposer_prompt, PriorChange, PROPOSER_SYSTEM};
 use skillopt_shared::verdict::{clean, Outcome};
 use skillopt_state::fsutil::FileLock;
 
+use super::action::Action;
 use super::judge::{JudgeInput, Judged};
 use super::Context;
 use crate::agent::Role;
@@ -28,15 +29,15 @@ const SKILL_LOCK_WAIT: Duration = Duration::from_secs(15 * 60);
 /// What the improve step did (the job's `action`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Improvement {
-    /// `published:vN`, `gated:<rule>`, `duplicate`, `superseded`, `conflict`, `frozen`,
-    /// `rate-limited`, `no-edit`, `not-needed`, `error`.
-    pub action: String,
+    /// `Published`, `Gated`, `Duplicate`, `Superseded`, `Conflict`, `Frozen`, `RateLimited`,
+    /// `NoEdit`, `NotNeeded` or `Error`.
+    pub action: Action,
     pub detail: String,
 }
 
-fn done(action: impl Into<String>, detail: impl Into<String>) -> Improvement {
+fn done(action: Action, detail: impl Into<String>) -> Improvement {
     Improvement {
-        action: action.into(),
+        action,
         detail: detail.into(),
     }
 }
@@ -46,17 +47,17 @@ pub fn wants_edit(settings: &Settings, judged: &Judged) -> Result<(), Improvemen
     let v = &judged.verdict;
     if v.outcome != Outcome::Failure {
         return Err(done(
-            "not-needed",
+            Action::NotNeeded,
             format!("outcome {}", v.outcome.as_str()),
         ));
     }
     if !v.skill_at_fault {
-        return Err(done("not-needed", "the skill was not at fault"));
+        return Err(done(Action::NotNeeded, "the skill was not at fault"));
     }
     let min = settings.min_confidence.value;
     if v.confidence < min {
         return Err(done(
-            "not-needed",
+            Action::NotNeeded,
             format!("confidence {:.2} < {min:.2}", v.confidence),
         ));
     }
@@ -118,11 +119,11 @@ pub fn improve(
         .join(format!("pipeline-{}.lock", input.skill.dir_name()));
     let _lock = match FileLock::acquire_within(&lock_path, SKILL_LOCK_WAIT) {
         Ok(l) => l,
-        Err(e) => return done("error", e.to_string()),
+        Err(e) => return done(Action::Error, e.to_string()),
     };
     match run_locked(ctx, reg, input, judged) {
         Ok(i) => i,
-        Err(e) => done("error", format!("{e:#}")),
+        Err(e) => done(Action::Error, format!("{e:#}")),
     }
 }
 
@@ -140,12 +141,12 @@ fn run_locked(
             crate::install_skill::install(paths, &v, false)?;
         }
         return Ok(done(
-            format!("published:v{}", cs.version),
+            Action::Published(cs.version),
             "already published by this job",
         ));
     }
     if reg.is_frozen(skill)? {
-        return Ok(done("frozen", format!("{skill} is frozen")));
+        return Ok(done(Action::Frozen, format!("{skill} is frozen")));
     }
     let since = (chrono::Utc::now() - chrono::Duration::hours(24))
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
@@ -153,16 +154,19 @@ fn run_locked(
     let limit = settings.rate_limit.value;
     if recent >= limit {
         return Ok(done(
-            "rate-limited",
+            Action::RateLimited,
             format!("{recent} automatic versions in 24 h (limit {limit})"),
         ));
     }
     let Some(latest) = reg.latest(skill)? else {
-        return Ok(done("error", format!("{skill} is not in the registry")));
+        return Ok(done(
+            Action::Error,
+            format!("{skill} is not in the registry"),
+        ));
     };
     if latest.version != input.version {
         return Ok(done(
-            "superseded",
+            Action::Superseded,
             format!(
                 "judged v{}, registry has v{}",
                 input.version, latest.version
@@ -186,15 +190,15 @@ fn run_locked(
         .ask(kind, Role::Proposer, PROPOSER_SYSTEM, &prompt)
     {
         Ok(r) => r,
-        Err(e) => return Ok(done("no-edit", format!("proposer error: {e}"))),
+        Err(e) => return Ok(done(Action::NoEdit, format!("proposer error: {e}"))),
     };
     let proposed = edits::parse_edits(&reply.text);
     if proposed.is_empty() {
-        return Ok(done("no-edit", "the proposer returned no usable edit"));
+        return Ok(done(Action::NoEdit, "the proposer returned no usable edit"));
     }
     if proposed.len() > gate::MAX_EDITS {
         return Ok(done(
-            format!("gated:{}", gate::Rule::TooManyEdits.as_str()),
+            Action::Gated(gate::Rule::TooManyEdits),
             format!("{} edits proposed", proposed.len()),
         ));
     }
@@ -203,7 +207,7 @@ fn run_locked(
     let fingerprint = edits::fingerprint(&proposed);
     if reg.fingerprint_exists(skill, &fingerprint)? {
         return Ok(done(
-            "duplicate",
+            Action::Duplicate,
             format!("proposal fingerprint {}", &fingerprint[..12]),
         ));
     }
@@ -215,18 +219,18 @@ fn run_locked(
         .collect();
     if applied.applied.is_empty() {
         return Ok(done(
-            "no-edit",
+            Action::NoEdit,
             format!("no edit applied: {}", skipped.join("; ")),
         ));
     }
     if let Err(r) = gate::check(&latest.body, &applied.text, &applied.applied) {
         tracing::warn!(skill = %skill, rule = r.rule.as_str(), "proposal gated: {}", r.detail);
-        return Ok(done(format!("gated:{}", r.rule.as_str()), r.detail));
+        return Ok(done(Action::Gated(r.rule), r.detail));
     }
     let applied_fp = edits::fingerprint(&applied.applied);
     if applied_fp != fingerprint && reg.fingerprint_exists(skill, &applied_fp)? {
         return Ok(done(
-            "duplicate",
+            Action::Duplicate,
             format!("applied-edits fingerprint {}", &applied_fp[..12]),
         ));
     }
@@ -258,9 +262,9 @@ fn run_locked(
     };
     let published = match reg.publish(&new, Some(&changeset)) {
         Ok(v) => v,
-        Err(RegistryError::Conflict(why)) => return Ok(done("conflict", why)),
+        Err(RegistryError::Conflict(why)) => return Ok(done(Action::Conflict, why)),
         Err(RegistryError::DuplicateJob(_)) => {
-            return Ok(done("duplicate", "this job already published"))
+            return Ok(done(Action::Duplicate, "this job already published"))
         }
         Err(e) => return Err(e.into()),
     };
@@ -272,7 +276,7 @@ fn run_locked(
     if !report.hand_edited.is_empty() {
         detail.push_str("; a hand-edited local copy was backed up");
     }
-    Ok(done(format!("published:v{}", published.version), detail))
+    Ok(done(Action::Published(published.version), detail))
 }
 
 fn changeset_edit_count(c: &Changeset) -> usize {

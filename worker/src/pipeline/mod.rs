@@ -1,6 +1,7 @@
 //! Running one job: claim it (atomic rename), keep its heartbeat fresh, dispatch on its kind,
 //! and move it to done/failed with a result record (outcome, action, reason, timings).
 
+pub(crate) mod action;
 pub(crate) mod improve;
 pub(crate) mod judge;
 
@@ -12,6 +13,7 @@ use skillopt_shared::transcript::claude_code::subagent_transcript;
 use skillopt_state::jobs::{Job, JobKind, JobResult, JobState, Queue};
 use skillopt_state::{now_rfc3339, Paths, StateError};
 
+use self::action::{Action, JobOutcome};
 use crate::agent::{AgentCli, CliRunner};
 use crate::settings::Settings;
 
@@ -41,10 +43,10 @@ const HEARTBEAT_EVERY: Duration = Duration::from_secs(30);
 /// A job asking to be retried is re-queued at most this many times, then fails.
 const MAX_ATTEMPTS: u32 = 5;
 
-/// What a job body returns.
-pub struct Outcome {
-    pub outcome: String,
-    pub action: String,
+/// How a job body ended (written to the job record as strings).
+pub struct JobEnd {
+    pub outcome: JobOutcome,
+    pub action: Action,
     pub reason: String,
     /// false moves the job to `failed/`.
     pub ok: bool,
@@ -52,11 +54,11 @@ pub struct Outcome {
     pub retry: bool,
 }
 
-impl Outcome {
-    fn error(outcome: &str, reason: String) -> Self {
+impl JobEnd {
+    fn error(outcome: JobOutcome, reason: String) -> Self {
         Self {
-            outcome: outcome.into(),
-            action: "none".into(),
+            outcome,
+            action: Action::None,
             reason,
             ok: false,
             retry: false,
@@ -66,7 +68,7 @@ impl Outcome {
 
 /// The sync job: pull + upload, then run the judge jobs still queued (deferred while the
 /// registry was unreachable, or left behind by a failed spawn).
-fn run_sync(ctx: &Context<'_>) -> Outcome {
+fn run_sync(ctx: &Context<'_>) -> JobEnd {
     match crate::sync::run(ctx.paths, ctx.settings) {
         Ok(r) => {
             let q = Queue::new(ctx.paths);
@@ -81,26 +83,27 @@ fn run_sync(ctx: &Context<'_>) -> Outcome {
                 .iter()
                 .filter(|id| run_job(ctx, &q, id).ok().flatten().is_some())
                 .count();
-            Outcome {
-                outcome: "synced".into(),
-                action: format!(
-                    "installed:{} uploaded:{} retried:{retried}",
-                    r.installs
+            JobEnd {
+                outcome: JobOutcome::Synced,
+                action: Action::Synced {
+                    installed: r
+                        .installs
                         .iter()
                         .filter(|i| i.action != "up-to-date")
                         .count(),
-                    r.uploaded
-                ),
+                    uploaded: r.uploaded,
+                    retried,
+                },
                 reason: format!("{} event(s) left in the outbox", r.left_in_outbox),
                 ok: true,
                 retry: false,
             }
         }
-        Err(e) => Outcome::error("error", format!("{e:#}")),
+        Err(e) => JobEnd::error(JobOutcome::Error, format!("{e:#}")),
     }
 }
 
-fn dispatch(ctx: &Context<'_>, job: &Job) -> Outcome {
+fn dispatch(ctx: &Context<'_>, job: &Job) -> JobEnd {
     match job.kind {
         JobKind::Sync => run_sync(ctx),
         JobKind::Judge => judge_job(ctx, job),
@@ -178,10 +181,10 @@ pub fn judge_input(paths: &Paths, job: &Job) -> Result<judge::JudgeInput, String
     })
 }
 
-fn judge_job(ctx: &Context<'_>, job: &Job) -> Outcome {
+fn judge_job(ctx: &Context<'_>, job: &Job) -> JobEnd {
     let input = match judge_input(ctx.paths, job) {
         Ok(i) => i,
-        Err(e) => return Outcome::error("error", e),
+        Err(e) => return JobEnd::error(JobOutcome::Error, e),
     };
     let mut reg = ctx
         .settings
@@ -189,15 +192,11 @@ fn judge_job(ctx: &Context<'_>, job: &Job) -> Outcome {
         .map_err(|e| tracing::warn!("registry unavailable, outcome goes to the outbox: {e}"))
         .ok();
     let judged = judge::judge_job(ctx, reg.as_deref_mut(), &input);
+    let outcome = JobOutcome::Judged(judged.verdict.outcome);
     let recorded = match judge::record(ctx.paths, reg.as_deref_mut(), &input, &judged) {
-        Ok(true) => "recorded".to_string(),
-        Ok(false) => "outboxed".to_string(),
-        Err(e) => {
-            return Outcome::error(
-                judged.verdict.outcome.as_str(),
-                format!("recording the outcome failed: {e:#}"),
-            )
-        }
+        Ok(true) => Action::Recorded,
+        Ok(false) => Action::Outboxed,
+        Err(e) => return JobEnd::error(outcome, format!("recording the outcome failed: {e:#}")),
     };
     let (action, reason) = match (
         improve::wants_edit(ctx.settings, &judged),
@@ -211,9 +210,9 @@ fn judge_job(ctx: &Context<'_>, job: &Job) -> Outcome {
             // The outcome is safe in the outbox; the job goes back to the queue so the next
             // sync (or `worker drain`) improves the skill once the registry answers. The
             // verdict is reused then, not asked again.
-            return Outcome {
-                outcome: judged.verdict.outcome.as_str().into(),
-                action: "deferred".into(),
+            return JobEnd {
+                outcome,
+                action: Action::Deferred,
                 reason: "registry unreachable: improvement deferred to the next sync".into(),
                 ok: false,
                 retry: true,
@@ -227,9 +226,9 @@ fn judge_job(ctx: &Context<'_>, job: &Job) -> Outcome {
             )
         }
     };
-    Outcome {
-        outcome: judged.verdict.outcome.as_str().into(),
-        ok: !action.starts_with("error"),
+    JobEnd {
+        outcome,
+        ok: action != Action::Error,
         action,
         reason,
         retry: false,
@@ -263,9 +262,10 @@ pub fn run_job(ctx: &Context<'_>, q: &Queue, id: &str) -> anyhow::Result<Option<
     let out = dispatch(ctx, &job);
     drop(stop_tx);
     let _ = beat.join();
+    // The job record keeps the strings it always had.
     let result = JobResult {
-        outcome: out.outcome,
-        action: out.action,
+        outcome: out.outcome.to_string(),
+        action: out.action.to_string(),
         reason: out.reason,
         started_at,
         finished_at: now_rfc3339(),

@@ -9,7 +9,7 @@
 //! upload goes on with the others; `skillopt status` counts the refused events.
 
 use serde::Serialize;
-use skillopt_state::outbox::{self, Event};
+use skillopt_state::outbox::{self, OutboxEvent};
 use skillopt_state::{sync_marker, Paths};
 
 use crate::install_skill::{self, InstallReport};
@@ -64,52 +64,16 @@ pub fn pull(
     Ok(out)
 }
 
-fn upload_event(reg: &mut dyn Registry, e: &Event) -> Result<bool, UploadError> {
-    match e.kind.as_str() {
-        "attribution" => {
-            let p = &e.payload;
-            let s = |k: &str| {
-                p.get(k)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_string()
-            };
+fn upload_event(reg: &mut dyn Registry, e: &OutboxEvent) -> Result<bool, UploadError> {
+    match e {
+        OutboxEvent::Attribution(a) => {
             let mut inserted = false;
-            for skill in p
-                .get("skills")
-                .and_then(|v| v.as_array())
-                .into_iter()
-                .flatten()
-            {
-                let row = AttributionRow {
-                    session_hash: s("session_hash"),
-                    bucket: p.get("bucket").and_then(|v| v.as_u64()).unwrap_or(0) as u8,
-                    name: skill
-                        .get("name")
-                        .and_then(|v| v.as_str())
-                        .unwrap_or_default()
-                        .into(),
-                    author: skill
-                        .get("author")
-                        .and_then(|v| v.as_str())
-                        .unwrap_or_default()
-                        .into(),
-                    version: skill.get("version").and_then(|v| v.as_u64()).unwrap_or(0) as u32,
-                    agent: s("agent"),
-                    started_at: s("started_at"),
-                };
+            for row in AttributionRow::from_event(&a.payload) {
                 inserted |= reg.add_attribution(&row)?;
             }
             Ok(inserted)
         }
-        "outcome" => {
-            let row: OutcomeRow = serde_json::from_value(e.payload.clone())
-                .map_err(|err| UploadError::Refused(format!("malformed outcome: {err}")))?;
-            Ok(reg.add_outcome(&row)?)
-        }
-        other => Err(UploadError::Refused(format!(
-            "unknown outbox event kind {other:?}"
-        ))),
+        OutboxEvent::Outcome(o) => Ok(reg.add_outcome(&OutcomeRow::from(o.payload.clone()))?),
     }
 }
 
@@ -121,7 +85,7 @@ pub fn upload_outbox(
     reg: &mut dyn Registry,
     report: &mut SyncReport,
 ) -> anyhow::Result<Vec<String>> {
-    let scan = outbox::scan(paths)?;
+    let scan = outbox::events(paths)?;
     for file in &scan.unreadable {
         let to = outbox::move_aside_file(paths, file)?;
         tracing::warn!(file = %file.display(), to = ?to, "unreadable outbox event moved aside");
@@ -133,8 +97,8 @@ pub fn upload_outbox(
             Ok(true) => report.uploaded += 1,
             Ok(false) => report.already_there += 1,
             Err(UploadError::Refused(why)) => {
-                let to = outbox::move_aside_key(paths, &e.key)?;
-                tracing::warn!(key = %e.key, to = ?to, "outbox event refused, moved aside: {why}");
+                let to = outbox::move_aside_key(paths, e.key())?;
+                tracing::warn!(key = %e.key(), to = ?to, "outbox event refused, moved aside: {why}");
                 report.refused += 1;
                 continue;
             }
@@ -143,8 +107,8 @@ pub fn upload_outbox(
                 return Err(err.into());
             }
         }
-        outbox::remove(paths, &e.key)?;
-        delivered.push(e.key);
+        outbox::remove(paths, e.key())?;
+        delivered.push(e.key().to_string());
     }
     report.left_in_outbox = outbox::waiting(paths)?;
     Ok(delivered)
@@ -155,12 +119,13 @@ pub fn upload_outbox(
 pub fn record_event(
     paths: &Paths,
     reg: Option<&mut (dyn Registry + '_)>,
-    event: Event,
+    event: OutboxEvent,
 ) -> anyhow::Result<bool> {
     outbox::put(paths, &event)?;
     let Some(reg) = reg else { return Ok(false) };
     let mut report = SyncReport::default();
-    Ok(upload_outbox(paths, reg, &mut report).is_ok_and(|keys| keys.contains(&event.key)))
+    Ok(upload_outbox(paths, reg, &mut report)
+        .is_ok_and(|keys| keys.iter().any(|k| k == event.key())))
 }
 
 /// The sync job: pull + upload. The marker records success or the error.
@@ -259,7 +224,7 @@ mod tests {
         }
     }
 
-    fn outcome(i: usize, reason: &str) -> Event {
+    fn outcome(i: usize, reason: &str) -> OutboxEvent {
         let row = OutcomeRow {
             id: format!("o{i}"),
             job_id: format!("job{i}"),
@@ -275,12 +240,7 @@ mod tests {
             model: "m".into(),
             judged_at: format!("2024-01-01T00:00:0{i}Z"),
         };
-        Event {
-            key: format!("outcome-job{i}"),
-            kind: "outcome".into(),
-            created_at: row.judged_at.clone(),
-            payload: serde_json::to_value(&row).unwrap(),
-        }
+        OutboxEvent::outcome(row.into())
     }
 
     #[test]
@@ -305,31 +265,33 @@ mod tests {
         outbox::put(&paths, &outcome(1, "fine")).unwrap();
         outbox::put(&paths, &outcome(2, "also fine")).unwrap();
         std::fs::write(paths.outbox_dir().join("torn.json"), b"{\"key\":\"outc").unwrap();
-        let mut odd = outcome(3, "x");
-        odd.kind = "mystery".into();
-        outbox::put(&paths, &odd).unwrap();
+        let mut odd = serde_json::to_value(outcome(3, "x")).unwrap();
+        odd["kind"] = "mystery".into();
+        std::fs::write(
+            paths.outbox_dir().join("outcome-job3.json"),
+            odd.to_string(),
+        )
+        .unwrap();
 
-        // Registry down: only the torn file (never uploadable) moves aside; nothing is lost.
+        // Registry down: only the files that do not read as an event (torn, unknown kind) move
+        // aside; nothing is lost.
         let mut report = SyncReport::default();
         assert!(upload_outbox(&paths, &mut reg, &mut report).is_err());
-        assert_eq!((report.refused, report.left_in_outbox), (1, 4));
+        assert_eq!((report.refused, report.left_in_outbox), (2, 3));
         assert_eq!(
             outbox::waiting(&paths).unwrap() + outbox::refused(&paths).unwrap(),
             5
         );
-        assert!(outbox::list(&paths)
-            .unwrap()
-            .iter()
-            .any(|e| e.key == "outcome-job1"));
+        assert!(outbox::get(&paths, "outcome-job1").unwrap().is_some());
 
-        // Back up: the good events land, the two bad ones are moved aside and counted.
+        // Back up: the good events land, the refused one is moved aside and counted.
         reg.down = false;
         let mut report = SyncReport::default();
         let keys = upload_outbox(&paths, &mut reg, &mut report).unwrap();
         assert_eq!(keys, vec!["outcome-job1", "outcome-job2"]);
         assert_eq!(
             (report.uploaded, report.refused, report.left_in_outbox),
-            (2, 2, 0)
+            (2, 1, 0)
         );
         assert_eq!(outbox::refused(&paths).unwrap(), 3);
         assert!(reg.outcome_for_job("job2").unwrap().is_some());

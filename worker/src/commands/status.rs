@@ -94,7 +94,7 @@ pub fn run(paths: &Paths, settings: &Settings, args: Args) -> anyhow::Result<Exi
         jobs.insert(key, q.ids(s)?.len().into());
     }
     jobs.insert("corrupt".into(), q.corrupt_count()?.into());
-    let outbox_scan = outbox::scan(paths)?;
+    let outbox_scan = outbox::events(paths)?;
     let marker = sync_marker::load(paths);
     let status = Status {
         state_dir: paths.state_dir.display().to_string(),

@@ -14,7 +14,7 @@ use skillopt_shared::verdict::{parse_verdict, Verdict};
 use skillopt_shared::window::{self, Target, WindowError};
 use skillopt_shared::SkillRef;
 use skillopt_state::manifest::Manifest;
-use skillopt_state::outbox::{self, Event};
+use skillopt_state::outbox::{self, OutboxEvent};
 use skillopt_state::{now_rfc3339, Paths};
 
 use super::Context;
@@ -94,10 +94,6 @@ pub fn window_for(input: &JudgeInput, wait_for_lag: bool) -> Result<window::Wind
     }
 }
 
-fn outbox_key(job_id: &str) -> String {
-    format!("outcome-{job_id}")
-}
-
 fn earlier_outcome(
     paths: &Paths,
     reg: Option<&mut (dyn Registry + '_)>,
@@ -106,11 +102,10 @@ fn earlier_outcome(
     if let Some(row) = reg.and_then(|r| r.outcome_for_job(job_id).ok().flatten()) {
         return Some(row);
     }
-    outbox::list(paths)
-        .ok()?
-        .into_iter()
-        .find(|e| e.key == outbox_key(job_id))
-        .and_then(|e| serde_json::from_value(e.payload).ok())
+    match outbox::get(paths, &OutboxEvent::outcome_key(job_id)).ok()?? {
+        OutboxEvent::Outcome(e) => Some(e.payload.into()),
+        OutboxEvent::Attribution(_) => None,
+    }
 }
 
 /// Asks the agent. Never fails: problems become an `unclear` verdict with the reason.
@@ -213,12 +208,7 @@ pub fn record(
         model: judged.model.clone(),
         judged_at: now_rfc3339(),
     };
-    let event = Event {
-        key: outbox_key(&input.job_id),
-        kind: "outcome".into(),
-        created_at: row.judged_at.clone(),
-        payload: serde_json::to_value(&row)?,
-    };
+    let event = OutboxEvent::outcome(row.into());
     if !judged.fresh {
         // Already recorded by an earlier run: make sure it is delivered, nothing more.
         return match reg {

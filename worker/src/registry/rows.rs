@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use skillopt_shared::verdict::Outcome;
 use skillopt_shared::SkillRef;
+use skillopt_state::outbox::{AttributionPayload, OutcomePayload};
 
 /// A string that names none of an enum's values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -194,5 +195,64 @@ impl VersionStats {
     /// Skill-at-fault failures per judged use.
     pub fn failure_rate(&self) -> Option<f64> {
         (self.judged > 0).then(|| self.skill_failures as f64 / self.judged as f64)
+    }
+}
+
+/// An outcome waiting in the outbox is the row it becomes.
+impl From<OutcomePayload> for OutcomeRow {
+    fn from(p: OutcomePayload) -> Self {
+        Self {
+            id: p.id,
+            job_id: p.job_id,
+            name: p.name,
+            author: p.author,
+            version: p.version,
+            bucket: p.bucket,
+            outcome: p.outcome,
+            skill_at_fault: p.skill_at_fault,
+            confidence: p.confidence,
+            reason: p.reason,
+            agent: p.agent,
+            model: p.model,
+            judged_at: p.judged_at,
+        }
+    }
+}
+
+impl From<OutcomeRow> for OutcomePayload {
+    fn from(r: OutcomeRow) -> Self {
+        Self {
+            id: r.id,
+            job_id: r.job_id,
+            name: r.name,
+            author: r.author,
+            version: r.version,
+            bucket: r.bucket,
+            outcome: r.outcome,
+            skill_at_fault: r.skill_at_fault,
+            confidence: r.confidence,
+            reason: r.reason,
+            agent: r.agent,
+            model: r.model,
+            judged_at: r.judged_at,
+        }
+    }
+}
+
+impl AttributionRow {
+    /// One row per skill of a session's attribution event.
+    pub fn from_event(p: &AttributionPayload) -> Vec<Self> {
+        p.skills
+            .iter()
+            .map(|s| Self {
+                session_hash: p.session_hash.clone(),
+                bucket: p.bucket,
+                name: s.name.clone(),
+                author: s.author.clone(),
+                version: s.version,
+                agent: p.agent.clone(),
+                started_at: p.started_at.clone(),
+            })
+            .collect()
     }
 }

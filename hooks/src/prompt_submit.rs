@@ -8,23 +8,24 @@ use skillopt_shared::text::take_chars;
 use skillopt_shared::{bucket, skill_use, HookPayload, SkillRef};
 use skillopt_state::jobs::{Job, JobKind, Queue};
 use skillopt_state::manifest::Manifest;
-use skillopt_state::{pending, Paths};
+use skillopt_state::pending;
 
 use crate::tool_use::{arm_if_org, arm_if_org_in};
-use crate::HookResult;
+use crate::{HookContext, HookError, HookResult};
 
 /// The hook body.
-pub fn handle(paths: &Paths, p: &HookPayload) -> HookResult {
-    let sid = p
-        .session_id
-        .as_deref()
-        .ok_or("payload without session_id")?;
+pub fn handle(ctx: &HookContext, p: &HookPayload) -> HookResult {
+    let paths = &ctx.paths;
+    let sid = p.session_id.as_deref().ok_or(HookError::MissingField {
+        context: "",
+        field: "session_id",
+    })?;
     if p.hook_event_name.as_deref() == Some("UserPromptExpansion") {
         if p.command_source.as_deref() == Some("plugin") {
             return Ok(());
         }
         if let Some(name) = p.command_name.as_deref() {
-            arm_if_org(paths, p, name.trim_start_matches('/'), None)?;
+            arm_if_org(ctx, p, name.trim_start_matches('/'), None)?;
         }
         return Ok(());
     }
@@ -40,9 +41,9 @@ pub fn handle(paths: &Paths, p: &HookPayload) -> HookResult {
         .filter(|c| SkillRef::parse(c).is_ok())
         .collect();
     if !candidates.is_empty() {
-        let manifest = Manifest::load(paths).map_err(|e| e.to_string())?;
+        let manifest = Manifest::load(paths)?;
         for candidate in &candidates {
-            armed |= arm_if_org_in(paths, &manifest, p, candidate, None)?;
+            armed |= arm_if_org_in(ctx, &manifest, p, candidate, None)?;
         }
     }
     if armed {
@@ -68,8 +69,7 @@ pub fn handle(paths: &Paths, p: &HookPayload) -> HookResult {
         job.bucket = Some(bucket(sid));
         queue.enqueue(&job)?;
         Ok(job.id)
-    })
-    .map_err(|e| e.to_string())?;
+    })?;
     if let Some(job_id) = fired {
         crate::spawn::spawn_worker(&job_id)?;
     }

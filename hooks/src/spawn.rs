@@ -8,6 +8,8 @@
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+use crate::{HookError, HookResult};
+
 /// Finds the worker binary.
 pub fn worker_bin() -> Option<PathBuf> {
     if let Some(dir) = std::env::current_exe()
@@ -28,11 +30,11 @@ pub fn worker_bin() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Spawns the worker for one job, detached. Returns an error message on failure.
+/// Spawns the worker for one job, detached.
 #[allow(unsafe_code)]
-pub fn spawn_worker(job_id: &str) -> Result<(), String> {
+pub fn spawn_worker(job_id: &str) -> HookResult {
     use std::os::unix::process::CommandExt;
-    let bin = worker_bin().ok_or("no skillopt worker binary found (job stays queued)")?;
+    let bin = worker_bin().ok_or(HookError::NoWorker)?;
     let mut cmd = Command::new(&bin);
     cmd.args(["worker", "run", "--job", job_id])
         .env("SKILLOPT_WORKER", "1")
@@ -47,7 +49,8 @@ pub fn spawn_worker(job_id: &str) -> Result<(), String> {
             Ok(())
         });
     }
-    cmd.spawn()
-        .map(drop)
-        .map_err(|e| format!("spawning {}: {e} (job stays queued)", bin.display()))
+    match cmd.spawn() {
+        Ok(_) => Ok(()),
+        Err(source) => Err(HookError::Spawn { bin, source }),
+    }
 }

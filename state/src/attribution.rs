@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::fsutil::{read_json, write_json, FileLock};
+use crate::fsutil::{read_json, write_json_with, Durability, FileLock};
 use crate::{Paths, Result, StateError};
 
 /// One org skill present at session start.
@@ -60,7 +60,7 @@ pub fn record(paths: &Paths, fresh: Attribution) -> Result<Attribution> {
         }
         None => fresh,
     };
-    write_json(&path, &merged)?;
+    write_json_with(&path, &merged, Durability::Recoverable)?;
     Ok(merged)
 }
 

@@ -1,4 +1,12 @@
 //! Atomic writes, private directories and fs4 file locks with a bounded wait.
+//!
+//! Every write is a temp file renamed into place, so a reader never sees half a file while the
+//! machine stays up. Whether the data is also fsynced before the rename is the caller's choice
+//! ([`Durability`]): durable records (jobs, outcome events, the manifest, installed skills) are;
+//! the files the hooks write on every session and prompt (attribution, pending windows, the
+//! sync marker, attribution events) are not, because after a power cut a torn copy of each is
+//! already recovered from (rewritten, dropped, defaulted, or moved aside and counted) — and an
+//! fsync costs more than the rest of a hook.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -24,6 +32,16 @@ pub fn ensure_dir(dir: &Path) -> Result<()> {
         .map_err(io_err(dir))
 }
 
+/// Whether a write waits for the data to reach the disk before it is renamed into place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// fsync, then rename: survives a power cut whole or not at all.
+    Synced,
+    /// Rename without fsync: atomic for readers, but a power cut may leave the file empty or
+    /// torn. Only for files whose torn copy is recovered from.
+    Recoverable,
+}
+
 /// Writes `data` to `path` atomically: a 0600 temp file in the same directory, fsync, rename.
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     write_atomic_mode(path, data, 0o600)
@@ -31,6 +49,16 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
 
 /// [`write_atomic`] with an explicit mode (installed SKILL.md files are 0644).
 pub fn write_atomic_mode(path: &Path, data: &[u8], mode: u32) -> Result<()> {
+    write_atomic_with(path, data, mode, Durability::Synced)
+}
+
+/// [`write_atomic_mode`] with an explicit [`Durability`].
+pub fn write_atomic_with(
+    path: &Path,
+    data: &[u8],
+    mode: u32,
+    durability: Durability,
+) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     ensure_dir(dir)?;
     let mut tmp = tempfile::Builder::new()
@@ -41,7 +69,9 @@ pub fn write_atomic_mode(path: &Path, data: &[u8], mode: u32) -> Result<()> {
         .set_permissions(fs::Permissions::from_mode(mode))
         .map_err(io_err(path))?;
     tmp.write_all(data).map_err(io_err(path))?;
-    tmp.as_file().sync_data().map_err(io_err(path))?;
+    if durability == Durability::Synced {
+        tmp.as_file().sync_data().map_err(io_err(path))?;
+    }
     tmp.persist(path).map_err(|e| StateError::Io {
         path: path.to_path_buf(),
         source: e.error,
@@ -49,25 +79,36 @@ pub fn write_atomic_mode(path: &Path, data: &[u8], mode: u32) -> Result<()> {
     Ok(())
 }
 
-/// Writes `value` as pretty JSON, atomically.
+/// Writes `value` as pretty JSON, atomically and fsynced (0600).
 pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
-    let mut data = serde_json::to_vec_pretty(value).map_err(|e| StateError::Corrupt {
+    write_json_with(path, value, Durability::Synced)
+}
+
+/// [`write_json`] with an explicit [`Durability`].
+pub fn write_json_with<T: serde::Serialize>(
+    path: &Path,
+    value: &T,
+    durability: Durability,
+) -> Result<()> {
+    let mut data = serde_json::to_vec_pretty(value).map_err(|source| StateError::Encode {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        source,
     })?;
     data.push(b'\n');
-    write_atomic(path, &data)
+    write_atomic_with(path, &data, 0o600, durability)
 }
 
 /// Reads JSON; a missing file is `Ok(None)`, a corrupt one an error.
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>> {
     match fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| StateError::Corrupt {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            }),
+        Ok(bytes) => {
+            serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|source| StateError::Corrupt {
+                    path: path.to_path_buf(),
+                    source,
+                })
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(io_err(path)(e)),
     }

@@ -22,7 +22,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use crate::fsutil::{count_files, ensure_dir, move_aside, read_json, write_json, FileLock};
-use crate::{io_err, Paths, Result, StateError};
+use crate::{io_err, JobDefect, Paths, Result, StateError};
 
 /// What a job does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -192,12 +192,12 @@ impl Queue {
     }
 
     /// Moves an unparseable job file aside and returns the error that says so.
-    fn quarantine(&self, id: &str, path: &Path, message: String) -> Result<StateError> {
+    fn quarantine(&self, id: &str, path: &Path, defect: JobDefect) -> Result<StateError> {
         let moved_to = move_aside(path, &self.corrupt_dir())?.unwrap_or_else(|| path.into());
         Ok(StateError::CorruptJob {
             id: id.to_string(),
             moved_to,
-            message,
+            defect,
         })
     }
 
@@ -226,11 +226,10 @@ impl Queue {
             Ok(Some(job)) if job.id == id => job,
             Ok(None) => return Ok(None),
             Ok(Some(job)) => {
-                let why = format!("its record names job {:?}", job.id);
-                return Err(self.quarantine(id, &to, why)?);
+                return Err(self.quarantine(id, &to, JobDefect::WrongId(job.id))?);
             }
-            Err(StateError::Corrupt { message, .. }) => {
-                return Err(self.quarantine(id, &to, message)?)
+            Err(StateError::Corrupt { source, .. }) => {
+                return Err(self.quarantine(id, &to, JobDefect::Json(source))?)
             }
             Err(e) => return Err(e),
         };
@@ -306,8 +305,8 @@ impl Queue {
                 .unwrap_or_default();
             let owner = match read_json::<Job>(&path) {
                 Ok(job) => job.and_then(|j| j.worker_pid),
-                Err(StateError::Corrupt { message, .. }) => {
-                    self.quarantine(&id, &path, message)?;
+                Err(StateError::Corrupt { source, .. }) => {
+                    self.quarantine(&id, &path, JobDefect::Json(source))?;
                     continue;
                 }
                 Err(_) => None,

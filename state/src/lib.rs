@@ -40,10 +40,18 @@ pub enum StateError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}: corrupt JSON: {message}")]
+    #[error("{path}: corrupt JSON: {source}")]
     Corrupt {
         path: std::path::PathBuf,
-        message: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A value that cannot be written as JSON (a map with non-string keys, say).
+    #[error("{path}: cannot encode JSON: {source}")]
+    Encode {
+        path: std::path::PathBuf,
+        #[source]
+        source: serde_json::Error,
     },
     #[error("timed out waiting for lock {0}")]
     LockTimeout(std::path::PathBuf),
@@ -52,16 +60,29 @@ pub enum StateError {
     #[error("job {0} not found")]
     NoJob(String),
     /// A job file that does not parse; it was moved to `moved_to` and will not run.
-    #[error("job {id} is corrupt and was moved to {moved_to}: {message}")]
+    #[error("job {id} is corrupt and was moved to {moved_to}: {defect}")]
     CorruptJob {
         id: String,
         moved_to: std::path::PathBuf,
-        message: String,
+        #[source]
+        defect: JobDefect,
     },
     /// The running job was re-queued by a stale-job sweep (or finished by someone else) while
     /// this worker ran it; this worker's result is not recorded.
     #[error("job {0} is no longer ours (its heartbeat went stale and it was re-queued)")]
     LostJob(String),
+}
+
+/// What is wrong with a job file moved aside as corrupt.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum JobDefect {
+    /// It does not parse as a job.
+    #[error("{0}")]
+    Json(#[source] serde_json::Error),
+    /// It parses, but its record names another job.
+    #[error("its record names job {0:?}")]
+    WrongId(String),
 }
 
 /// Result alias of the state store.

@@ -1,14 +1,22 @@
 //! The manifest: the authoritative list of org skills installed on this machine.
 //!
 //! `manifest.json` = `{"version":1,"skills":[{name, author, version, paths, sha256,
-//! installed_at}]}`. `sha256` is the digest of the installed SKILL.md as skillopt wrote it; a
-//! file whose digest differs was edited by hand. Updates go through [`update`], which holds the
-//! manifest lock for the whole read-modify-write.
+//! installed_at}], "stamps":{path: {size, mtime_ns, ctime_ns, ino}}}`. `sha256` is the digest of
+//! the installed SKILL.md as skillopt wrote it; a file whose digest differs was edited by hand.
+//! Updates go through [`update`], which holds the manifest lock for the whole read-modify-write.
+//!
+//! `stamps` lets SessionStart name each copy's digest without reading it: [`Manifest::upsert`]
+//! records what every copy of the entry looked like (size, mtime, ctime, inode) right after the
+//! installer wrote or checked it, and [`Manifest::installed_digest`] trusts `sha256` while the
+//! copy still looks the same — any write, rename or chmod changes its ctime, so an edited copy
+//! is hashed again. A manifest from before stamps (the field is optional) is simply hashed.
 //!
 //! A torn or corrupt `manifest.json` never wedges the hooks: it is moved to
 //! `manifest.json.corrupt` and rebuilt from the installed copies, whose frontmatter carries the
 //! directory name and `metadata.skillopt-version` (see [`rebuild`]).
 
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -50,11 +58,46 @@ impl Entry {
     }
 }
 
+/// What an installed copy looked like when its digest was recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamp {
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub ctime_ns: i64,
+    pub ino: u64,
+}
+
+impl Stamp {
+    /// The stamp of a file's metadata.
+    pub fn of(meta: &std::fs::Metadata) -> Self {
+        let ns = |s: i64, n: i64| s.saturating_mul(1_000_000_000).saturating_add(n);
+        Stamp {
+            size: meta.len(),
+            mtime_ns: ns(meta.mtime(), meta.mtime_nsec()),
+            ctime_ns: ns(meta.ctime(), meta.ctime_nsec()),
+            ino: meta.ino(),
+        }
+    }
+
+    /// The stamp of a regular file (symlinks followed, as the agents do); `None` when it is
+    /// missing or not a file.
+    pub fn of_file(path: &Path) -> Option<Self> {
+        std::fs::metadata(path)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| Self::of(&m))
+    }
+}
+
 /// The manifest file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
     pub version: u32,
     pub skills: Vec<Entry>,
+    /// Installed copies (by path) whose digest is their entry's `sha256`, as long as they still
+    /// carry this stamp.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub stamps: BTreeMap<PathBuf, Stamp>,
 }
 
 impl Manifest {
@@ -76,7 +119,7 @@ impl Manifest {
     pub fn load_from(path: &Path) -> Result<Self> {
         Ok(read_json(path)?.unwrap_or(Manifest {
             version: 1,
-            skills: Vec::new(),
+            ..Manifest::default()
         }))
     }
 
@@ -93,8 +136,18 @@ impl Manifest {
             .find(|e| e.name == r.name && e.author == r.author)
     }
 
-    /// Inserts or replaces the entry of the same identity.
+    /// Inserts or replaces the entry of the same identity, and stamps its copies.
+    ///
+    /// The caller vouches that every copy in `entry.paths` that exists now has the digest
+    /// `entry.sha256` (the installer calls this right after writing or checking them, under the
+    /// skill's lock).
     pub fn upsert(&mut self, entry: Entry) {
+        for path in &entry.paths {
+            match Stamp::of_file(path) {
+                Some(stamp) => self.stamps.insert(path.clone(), stamp),
+                None => self.stamps.remove(path),
+            };
+        }
         match self
             .skills
             .iter_mut()
@@ -105,6 +158,27 @@ impl Manifest {
         }
         self.skills
             .sort_by(|a, b| (&a.name, &a.author).cmp(&(&b.name, &b.author)));
+    }
+
+    /// The digest of an entry's first existing copy and that copy's path: the recorded
+    /// `sha256` while the copy still carries its stamp, else the file hashed. `None` when no
+    /// copy exists (or none can be read).
+    pub fn installed_digest<'e>(&self, entry: &'e Entry) -> Option<(&'e Path, String)> {
+        entry.paths.iter().find_map(|path| {
+            let stamp = Stamp::of_file(path)?;
+            if self.stamps.get(path) == Some(&stamp) {
+                return Some((path.as_path(), entry.sha256.clone()));
+            }
+            let bytes = std::fs::read(path).ok()?;
+            Some((path.as_path(), skillopt_shared::sha256_hex(&bytes)))
+        })
+    }
+
+    /// Drops the stamps of paths no entry lists any more.
+    fn prune_stamps(&mut self) {
+        let skills = &self.skills;
+        self.stamps
+            .retain(|path, _| skills.iter().any(|e| e.paths.contains(path)));
     }
 }
 
@@ -124,8 +198,9 @@ fn load_or_rebuild(paths: &Paths) -> Result<Manifest> {
 /// Reads the installed org skills back from the skill roots: every `<name>--<author>/SKILL.md`
 /// (no symlinks followed) whose frontmatter `name` is its directory and that carries
 /// `metadata.skillopt-version`. Copies at the highest version of a skill become its entry.
+/// The rebuilt manifest has no stamps (copies at one version may differ), so SessionStart
+/// hashes the copies until the next install stamps them.
 pub fn rebuild(paths: &Paths) -> Manifest {
-    use std::collections::BTreeMap;
     let mut found: BTreeMap<String, Vec<(u32, String, PathBuf)>> = BTreeMap::new();
     for (_, root) in paths.skill_roots() {
         let Ok(rd) = std::fs::read_dir(root) else {
@@ -186,7 +261,11 @@ pub fn rebuild(paths: &Paths) -> Manifest {
             })
         })
         .collect();
-    Manifest { version: 1, skills }
+    Manifest {
+        version: 1,
+        skills,
+        ..Manifest::default()
+    }
 }
 
 /// Read-modify-write of the manifest under its lock.
@@ -195,6 +274,76 @@ pub fn update<T>(paths: &Paths, f: impl FnOnce(&mut Manifest) -> T) -> Result<T>
     let mut m = load_or_rebuild(paths)?;
     m.version = 1;
     let out = f(&mut m);
+    m.prune_stamps();
     write_json(&paths.manifest(), &m)?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(paths: Vec<PathBuf>, sha256: &str) -> Entry {
+        Entry {
+            name: "lint".into(),
+            author: "bob".into(),
+            version: 1,
+            paths,
+            sha256: sha256.into(),
+            installed_at: "t".into(),
+        }
+    }
+
+    #[test]
+    fn a_stamped_copy_is_trusted_until_it_changes() {
+        let d = tempfile::tempdir().unwrap();
+        let (a, b) = (d.path().join("a.md"), d.path().join("b.md"));
+        std::fs::write(&a, b"v1").unwrap();
+        std::fs::write(&b, b"v1").unwrap();
+        let real = skillopt_shared::sha256_hex(b"v1");
+        let mut m = Manifest::default();
+        // A recorded digest the bytes do not have shows when it is trusted without a read.
+        m.upsert(entry(vec![a.clone(), b.clone()], "recorded"));
+        assert_eq!(m.stamps.len(), 2);
+        let e = m.skills[0].clone();
+        assert_eq!(
+            m.installed_digest(&e),
+            Some((a.as_path(), "recorded".to_string()))
+        );
+        // Edited (even to the same size): hashed again. The mtime is moved on explicitly, as
+        // the clock tick that stamps a write may not have passed yet in a test.
+        std::fs::write(&a, b"v2").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&a)
+            .unwrap()
+            .set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(1))
+            .unwrap();
+        let (path, sha) = m.installed_digest(&e).unwrap();
+        assert_eq!(
+            (path, sha),
+            (a.as_path(), skillopt_shared::sha256_hex(b"v2"))
+        );
+        // Gone: the next copy, still stamped.
+        std::fs::remove_file(&a).unwrap();
+        assert_eq!(
+            m.installed_digest(&e),
+            Some((b.as_path(), "recorded".to_string()))
+        );
+        // A manifest without stamps (an older one) hashes.
+        let old: Manifest = serde_json::from_str(
+            &serde_json::to_string(&Manifest {
+                version: 1,
+                skills: vec![e.clone()],
+                ..Manifest::default()
+            })
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(old.installed_digest(&e), Some((b.as_path(), real)));
+        // Stamps of paths no entry lists are dropped.
+        m.skills.clear();
+        m.prune_stamps();
+        assert!(m.stamps.is_empty());
+    }
 }

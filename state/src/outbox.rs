@@ -22,7 +22,9 @@ use serde_json::Value;
 use skillopt_shared::verdict::Outcome;
 
 use crate::attribution::{AttributedSkill, Attribution};
-use crate::fsutil::{count_files, move_aside, read_json, safe_component, write_json};
+use crate::fsutil::{
+    count_files, move_aside, read_json, safe_component, write_json_with, Durability,
+};
 use crate::{io_err, Paths, Result};
 
 /// One queued event for the registry.
@@ -130,6 +132,17 @@ impl OutboxEvent {
         }
     }
 
+    /// How its file is written. An outcome is fsynced (a judgment costs an agent call). An
+    /// attribution is written on every SessionStart, where an fsync would cost more than the
+    /// rest of the hook, so it is not: a copy torn by a power cut is moved aside and counted
+    /// like any unreadable event, and the session's `attribution.json` still holds the record.
+    pub fn durability(&self) -> Durability {
+        match self {
+            OutboxEvent::Attribution(_) => Durability::Recoverable,
+            OutboxEvent::Outcome(_) => Durability::Synced,
+        }
+    }
+
     /// `attribution` | `outcome`, as written in the file.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -144,11 +157,18 @@ impl OutboxEvent {
 pub trait Queued: Serialize {
     /// The event's identity (and file name).
     fn key(&self) -> &str;
+    /// How the file is written: see [`OutboxEvent::durability`].
+    fn durability(&self) -> Durability {
+        Durability::Synced
+    }
 }
 
 impl Queued for OutboxEvent {
     fn key(&self) -> &str {
         OutboxEvent::key(self)
+    }
+    fn durability(&self) -> Durability {
+        OutboxEvent::durability(self)
     }
 }
 
@@ -167,6 +187,13 @@ impl Queued for Event {
     fn key(&self) -> &str {
         &self.key
     }
+    fn durability(&self) -> Durability {
+        if self.kind == "attribution" {
+            Durability::Recoverable
+        } else {
+            Durability::Synced
+        }
+    }
 }
 
 fn path_of(paths: &Paths, key: &str) -> PathBuf {
@@ -177,7 +204,7 @@ fn path_of(paths: &Paths, key: &str) -> PathBuf {
 
 /// Queues (or replaces) an event.
 pub fn put(paths: &Paths, event: &impl Queued) -> Result<()> {
-    write_json(&path_of(paths, event.key()), event)
+    write_json_with(&path_of(paths, event.key()), event, event.durability())
 }
 
 /// The queued event with this key, if there is one and it reads.

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::fsutil::{read_json, write_json, FileLock};
+use crate::fsutil::{read_json, write_json_with, Durability, FileLock};
 use crate::{io_err, Paths, Result, StateError};
 
 /// An open window.
@@ -32,7 +32,7 @@ pub struct Pending {
 pub fn arm(paths: &Paths, session_id: &str, pending: &Pending) -> Result<()> {
     let dir = paths.session_dir(session_id);
     let _lock = FileLock::acquire(&dir.join(".lock"))?;
-    write_json(&dir.join("pending.json"), pending)
+    write_json_with(&dir.join("pending.json"), pending, Durability::Recoverable)
 }
 
 /// Loads the open window, if any.
@@ -74,7 +74,7 @@ pub fn spend<T>(
     if p.budget == 0 {
         std::fs::remove_file(&path).map_err(io_err(&path))?;
     } else {
-        write_json(&path, &p)?;
+        write_json_with(&path, &p, Durability::Recoverable)?;
     }
     Ok(Some(out))
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::fsutil::{read_json, write_json, FileLock};
+use crate::fsutil::{read_json, write_json, write_json_with, Durability, FileLock};
 use crate::{Paths, Result};
 
 /// The marker file.
@@ -53,7 +53,7 @@ pub fn claim_request(paths: &Paths, interval: Duration) -> Result<bool> {
         return Ok(false);
     }
     m.last_request_at = Some(Utc::now());
-    write_json(&paths.sync_marker(), &m)?;
+    write_json_with(&paths.sync_marker(), &m, Durability::Recoverable)?;
     Ok(true)
 }
 

@@ -1,65 +1,86 @@
 //! Test harness for black-box tests: a [`Sandbox`] with its own HOME, state dir and registry,
-//! that runs the real skillopt binaries as separate processes.
+//! that runs the real skillopt binaries as separate processes, and asserts through what a user
+//! sees (`--json` output, installed files, exit codes).
 //!
-//! The binaries come from the workspace's target dir (`cargo build --workspace` first; the
-//! README's test command does). Real-world fixtures are read from `../shared/fixtures` when it
-//! is present; tests that need them skip with a message otherwise.
+//! * The binaries are built by the harness on first use ([`workspace_bins`]): `cargo test`
+//!   alone works, and after the README's `cargo build --workspace` that build is a no-op.
+//! * Real-world fixtures are read from `../shared/fixtures` ([`fixtures`], [`fixture`]). When
+//!   the directory is absent the tests that need it skip with a message, except in CI (`CI` or
+//!   `SKILLOPT_TEST_REQUIRE_FIXTURES` set), where they fail; a fixture missing from a present
+//!   directory always fails.
+//! * PostgreSQL cases get a fresh schema that is dropped when the test ends ([`pg`]).
 
 pub mod model_server;
+pub mod pg;
 pub mod real_clients;
 pub mod real_session;
+pub mod workspace_bins;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-/// Path of a workspace binary next to the test executable's target dir.
+pub use pg::PgSchema;
+
+/// Path of a workspace binary (built first, once per test process, if missing or stale).
 pub fn bin(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
-    let p = dir.join(name);
+    let p = workspace_bins::dir().join(name);
     assert!(
         p.is_file(),
-        "{} is missing: run `cargo build --workspace` before the tests",
+        "{} is missing after `cargo build --workspace --bins`",
         p.display()
     );
     p
 }
 
-/// `../shared/fixtures`, if present.
+/// True when the environment variable `k` is set to something other than empty, `0` or `false`.
+pub fn env_flag(k: &str) -> bool {
+    std::env::var(k)
+        .ok()
+        .is_some_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
+
+/// True when the real-world fixtures must be present (CI): a test needing them fails instead of
+/// skipping.
+pub fn fixtures_required() -> bool {
+    env_flag("CI") || env_flag("SKILLOPT_TEST_REQUIRE_FIXTURES")
+}
+
+/// `../shared/fixtures`. When it is absent: `None` after printing that the test is skipped, or a
+/// panic when fixtures are required ([`fixtures_required`]).
 pub fn fixtures() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures");
     if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipped: ../shared/fixtures is not present");
-        None
+        return Some(p);
     }
+    if fixtures_required() {
+        panic!(
+            "{} is missing and fixtures are required here (CI or SKILLOPT_TEST_REQUIRE_FIXTURES)",
+            p.display()
+        );
+    }
+    eprintln!("skipped: ../shared/fixtures is not present");
+    None
 }
 
-/// A PostgreSQL registry URL in a fresh schema, or `None` (with a message) when
-/// `SKILLOPT_TEST_POSTGRES_URL` is unset.
-pub fn postgres_url() -> Option<String> {
-    let Some(base) = std::env::var("SKILLOPT_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        eprintln!("skipped: PostgreSQL case (set SKILLOPT_TEST_POSTGRES_URL)");
-        return None;
-    };
-    let schema = format!("t_{}_{}", std::process::id(), unique());
-    let sep = if base.contains('?') { '&' } else { '?' };
-    Some(format!("{base}{sep}schema={schema}"))
+/// One fixture file or folder, `rel` under `../shared/fixtures`. `None` (skip) only when the
+/// whole fixtures directory is absent outside CI; a fixture missing from a present directory
+/// always panics, so a renamed or deleted fixture never turns a test into a silent pass.
+pub fn fixture(rel: &str) -> Option<PathBuf> {
+    let p = fixtures()?.join(rel);
+    assert!(
+        p.exists(),
+        "fixture {} is missing from {}",
+        rel,
+        p.display()
+    );
+    Some(p)
 }
 
-fn unique() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    t ^ (N.fetch_add(1, Ordering::Relaxed) << 48)
+/// A PostgreSQL registry in a fresh schema, dropped when the returned guard is; `None` (with a
+/// message) when `SKILLOPT_TEST_POSTGRES_URL` is unset. Keep the guard alive for the whole test.
+pub fn postgres() -> Option<PgSchema> {
+    pg::schema()
 }
 
 /// A throwaway machine: HOME, XDG dirs, state dir, registry.
@@ -260,7 +281,38 @@ impl Sandbox {
         d
     }
 
-    /// Opens the sandbox's SQLite registry directly (for assertions).
+    /// Runs `skillopt <args> --json` and parses its stdout, panicking with stderr on failure.
+    pub fn json_out(&self, args: &[&str]) -> serde_json::Value {
+        let mut a = args.to_vec();
+        a.push("--json");
+        let out = self.ok(&a);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("skillopt {a:?}: {e}: {out}"))
+    }
+
+    /// `skillopt status --json`.
+    pub fn status(&self) -> serde_json::Value {
+        self.json_out(&["status"])
+    }
+
+    /// How many jobs are in a queue state (`queued`, `running`, `done`, `failed`, `corrupt`),
+    /// as `skillopt status --json` reports it.
+    pub fn job_count(&self, state: &str) -> u64 {
+        let s = self.status();
+        s["jobs"][state]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no jobs.{state} in status --json: {s}"))
+    }
+
+    /// Runs `skillopt worker drain --json` and returns its `ran` entries (`{job, result}`).
+    pub fn drain(&self) -> Vec<serde_json::Value> {
+        let d = self.json_out(&["worker", "drain"]);
+        d["ran"].as_array().cloned().unwrap_or_default()
+    }
+
+    // Internal surfaces below: for tests that plant hostile files, and for what no command
+    // shows yet. Prefer the `--json` output above; say why at each use.
+
+    /// Opens the sandbox's SQLite registry directly (for planting hostile rows).
     pub fn sqlite(&self) -> rusqlite::Connection {
         let p = self
             .registry
@@ -269,7 +321,7 @@ impl Sandbox {
         rusqlite::Connection::open(p).unwrap()
     }
 
-    /// Reads a JSON file.
+    /// Reads a JSON file (an installed agent settings file, or internal state).
     pub fn json(&self, path: &Path) -> serde_json::Value {
         serde_json::from_slice(
             &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
@@ -277,12 +329,14 @@ impl Sandbox {
         .unwrap()
     }
 
-    /// The state dir's session directory for a session id (ids in tests are path-safe).
+    /// The state dir's session directory for a session id (ids in tests are path-safe;
+    /// internal state).
     pub fn session_dir(&self, sid: &str) -> PathBuf {
         self.state().join("sessions").join(sid)
     }
 
-    /// Job files in a queue state.
+    /// Job files in a queue state (internal state: a job's payload and result are not shown by
+    /// any command except `worker drain --json`).
     pub fn jobs(&self, state: &str) -> Vec<PathBuf> {
         let mut v: Vec<PathBuf> = std::fs::read_dir(self.state().join("jobs").join(state))
             .map(|rd| {

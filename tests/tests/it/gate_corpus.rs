@@ -6,10 +6,10 @@ use skillopt_shared::edits::{apply, Edit, Op};
 use skillopt_shared::gate::{check, Rule};
 
 fn skills() -> Vec<(String, String)> {
-    let Some(fx) = skillopt_tests::fixtures() else {
+    let Some(dir) = skillopt_tests::fixture("skills") else {
         return Vec::new();
     };
-    let mut out: Vec<(String, String)> = std::fs::read_dir(fx.join("skills"))
+    let mut out: Vec<(String, String)> = std::fs::read_dir(dir)
         .unwrap()
         .filter_map(|e| {
             let p = e.ok()?.path().join("SKILL.md");

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use skillopt_shared::skill_md::{self, SkillMd};
-use skillopt_tests::{postgres_url, skill_md, stderr, stdout, Sandbox};
+use skillopt_tests::{postgres, skill_md, stderr, stdout, Sandbox};
 
 /// Puts a row straight into the sandbox's registry; `false` if the database refused it
 /// (PostgreSQL refuses NUL in text, for instance).
@@ -272,8 +272,8 @@ fn random_rows_never_write_outside_the_roots() {
 
 #[test]
 fn random_rows_never_write_outside_the_roots_postgres() {
-    let Some(url) = postgres_url() else { return };
-    random_rows_stay_inside_the_roots(&mut Sandbox::with_registry(&url), 0x0bad_5eed);
+    let Some(pg) = postgres() else { return };
+    random_rows_stay_inside_the_roots(&mut Sandbox::with_registry(pg.url()), 0x0bad_5eed);
 }
 
 fn one_bad_row_is_skipped_by_name(sb: &mut Sandbox) {
@@ -356,8 +356,8 @@ fn one_bad_row_is_skipped_and_every_other_skill_installs() {
 
 #[test]
 fn one_bad_row_is_skipped_and_every_other_skill_installs_postgres() {
-    let Some(url) = postgres_url() else { return };
-    one_bad_row_is_skipped_by_name(&mut Sandbox::with_registry(&url));
+    let Some(pg) = postgres() else { return };
+    one_bad_row_is_skipped_by_name(&mut Sandbox::with_registry(pg.url()));
 }
 
 #[test]
@@ -590,6 +590,6 @@ fn a_stale_pull_never_installs_an_older_version() {
 
 #[test]
 fn a_stale_pull_never_installs_an_older_version_postgres() {
-    let Some(url) = postgres_url() else { return };
-    stale_pull_never_downgrades(&mut Sandbox::with_registry(&url));
+    let Some(pg) = postgres() else { return };
+    stale_pull_never_downgrades(&mut Sandbox::with_registry(pg.url()));
 }

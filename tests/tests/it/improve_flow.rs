@@ -3,7 +3,7 @@
 //! freeze, rate limit, revert, and concurrent workers on SQLite and PostgreSQL.
 
 use serde_json::{json, Value};
-use skillopt_tests::{claude_json, postgres_url, run_concurrently, skill_md, FakeAgent, Sandbox};
+use skillopt_tests::{claude_json, postgres, run_concurrently, skill_md, FakeAgent, Sandbox};
 use std::path::PathBuf;
 
 const BODY: &str = "# Deploy\n\nUse this checklist for every deploy of the shop service to staging or production.\n\n1. Run tests with `npm test` and stop if anything fails.\n2. Skip the database migration step.\n3. Build the image with `make image` and tag it with the commit.\n4. Deploy with `make deploy ENV=<env>`.\n5. Watch the logs for five minutes and roll back with `make rollback` on errors.\n6. Post a note in the release channel when done.\n";
@@ -373,8 +373,8 @@ fn concurrent_workers_publish_once_sqlite() {
 
 #[test]
 fn concurrent_workers_publish_once_postgres() {
-    let Some(url) = postgres_url() else { return };
-    concurrent(Some(url));
+    let Some(pg) = postgres() else { return };
+    concurrent(Some(pg.url().to_string()));
 }
 
 #[test]

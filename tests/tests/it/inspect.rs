@@ -2,7 +2,7 @@
 //! the negatives) and `inspect window` on a small transcript of our own.
 
 use serde_json::{json, Value};
-use skillopt_tests::{fixtures, skill_md, Sandbox};
+use skillopt_tests::{fixture, skill_md, Sandbox};
 
 fn inspect(sb: &Sandbox, path: &std::path::Path) -> Vec<Value> {
     let out = sb.ok(&["inspect", "transcript", path.to_str().unwrap(), "--json"]);
@@ -18,7 +18,9 @@ type Expected = (&'static str, &'static str, Option<&'static str>, bool);
 
 #[test]
 fn fixtures_every_use_and_no_false_positives() {
-    let Some(fx) = fixtures() else { return };
+    let (Some(claude), Some(codex)) = (fixture("claude"), fixture("codex")) else {
+        return;
+    };
     let sb = Sandbox::new();
     // (file prefix, expected [(skill, kind, tool_use_id, failed)])
     let expected: Vec<(&str, Vec<Expected>)> = vec![
@@ -82,7 +84,8 @@ fn fixtures_every_use_and_no_false_positives() {
     ];
     for (prefix, want) in expected {
         let (dir, stem) = prefix.split_once('/').unwrap();
-        let file = std::fs::read_dir(fx.join(dir))
+        let dir = if dir == "claude" { &claude } else { &codex };
+        let file = std::fs::read_dir(dir)
             .unwrap()
             .flatten()
             .map(|e| e.path())

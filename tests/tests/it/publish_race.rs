@@ -1,7 +1,7 @@
 //! N concurrent publishers of the same parent, as separate processes: exactly one success, the
 //! rest a Conflict — on SQLite and on PostgreSQL.
 
-use skillopt_tests::{postgres_url, run_concurrently, skill_md, Sandbox};
+use skillopt_tests::{postgres, run_concurrently, skill_md, Sandbox};
 
 fn race(sb: &Sandbox) {
     let d = sb.write_skill("race", &skill_md("race", "v1\n"));
@@ -49,6 +49,6 @@ fn publish_race_sqlite() {
 
 #[test]
 fn publish_race_postgres() {
-    let Some(url) = postgres_url() else { return };
-    race(&Sandbox::with_registry(&url));
+    let Some(pg) = postgres() else { return };
+    race(&Sandbox::with_registry(pg.url()));
 }

@@ -1,7 +1,7 @@
 //! The SessionStart hook as a separate process: attribution with the right versions and bucket,
 //! Claude Code and Codex dialects, and "never hurt the host agent" on bad input.
 
-use skillopt_tests::{fixtures, skill_md, Sandbox};
+use skillopt_tests::{fixture, skill_md, Sandbox};
 
 /// An installed org skill `deploy-checklist--alice` at v2, plus `lint--bob` at v1.
 fn installed() -> Sandbox {
@@ -16,8 +16,9 @@ fn installed() -> Sandbox {
     sb
 }
 
+/// A hook payload from the fixtures; `None` skips (fixtures absent outside CI).
 fn payload(name: &str) -> Option<Vec<u8>> {
-    Some(std::fs::read(fixtures()?.join("payloads").join(name)).unwrap())
+    Some(std::fs::read(fixture(&format!("payloads/{name}"))?).unwrap())
 }
 
 fn expected_bucket(sid: &str) -> u64 {

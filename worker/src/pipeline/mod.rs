@@ -4,6 +4,8 @@
 pub(crate) mod action;
 pub(crate) mod improve;
 pub(crate) mod judge;
+#[cfg(test)]
+mod tests;
 
 use std::path::Path;
 use std::sync::mpsc;

@@ -77,6 +77,11 @@ pub(crate) enum AgentChoice {
     Unknown(String),
 }
 
+/// `SKILLOPT_AGENT` names no agent CLI skillopt runs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("SKILLOPT_AGENT={0:?} is not one of claude, codex, cursor-agent, hermes, pi")]
+pub(crate) struct UnknownAgent(pub(crate) String);
+
 /// One row of `skillopt doctor` / `status --json`'s `settings`.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Shown {
@@ -240,12 +245,13 @@ impl Settings {
     }
 
     /// The agent CLI for a job whose session ran `session_agent`.
-    pub(crate) fn choose_agent(&self, session_agent: Option<&str>) -> Result<AgentKind, String> {
+    pub(crate) fn choose_agent(
+        &self,
+        session_agent: Option<&str>,
+    ) -> Result<AgentKind, UnknownAgent> {
         match &self.agent.value {
             AgentChoice::Fixed(kind) => Ok(*kind),
-            AgentChoice::Unknown(raw) => Err(format!(
-                "SKILLOPT_AGENT={raw:?} is not one of claude, codex, cursor-agent, hermes, pi"
-            )),
+            AgentChoice::Unknown(raw) => Err(UnknownAgent(raw.clone())),
             AgentChoice::Session => Ok(session_agent
                 .and_then(AgentKind::parse)
                 .unwrap_or(AgentKind::Claude)),

@@ -173,9 +173,7 @@ fn run_locked(
             ),
         ));
     }
-    let kind = settings
-        .choose_agent(input.agent.as_deref())
-        .map_err(anyhow::Error::msg)?;
+    let kind = settings.choose_agent(input.agent.as_deref())?;
     let prior = prior_changes(reg, input);
     let prompt = proposer_prompt(
         &skill.dir_name(),

@@ -119,7 +119,7 @@ pub fn ask_judge(
         Ok(k) => k,
         Err(e) => {
             return Judged {
-                verdict: Verdict::unclear(&e),
+                verdict: Verdict::unclear(&e.to_string()),
                 agent: "-".into(),
                 model: "-".into(),
                 fresh: true,

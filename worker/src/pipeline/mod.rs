@@ -145,33 +145,48 @@ pub fn find_codex_rollout(paths: &Paths, session_id: &str) -> Option<std::path::
     found.into_iter().max()
 }
 
+/// Why a queued judge job cannot be judged.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum JobInputError {
+    #[error("judge job without {0}")]
+    Missing(&'static str),
+    #[error(transparent)]
+    Skill(#[from] skillopt_shared::skill_ref::RefError),
+    #[error("no transcript for subagent {agent_id:?} beside {transcript}")]
+    NoSubagentTranscript {
+        agent_id: String,
+        transcript: String,
+    },
+    #[error("judge job without transcript_path (and no Codex rollout for its session)")]
+    NoTranscript,
+}
+
 /// The judge job's input from the queued record.
-pub fn judge_input(paths: &Paths, job: &Job) -> Result<judge::JudgeInput, String> {
-    let skill_dir = job.skill.as_deref().ok_or("judge job without skill")?;
-    let skill = skillopt_shared::SkillRef::parse(skill_dir).map_err(|e| e.to_string())?;
+pub fn judge_input(paths: &Paths, job: &Job) -> Result<judge::JudgeInput, JobInputError> {
+    let skill_dir = job
+        .skill
+        .as_deref()
+        .ok_or(JobInputError::Missing("skill"))?;
+    let skill = skillopt_shared::SkillRef::parse(skill_dir)?;
     Ok(judge::JudgeInput {
         job_id: job.id.clone(),
         skill,
-        version: job.version.ok_or("judge job without version")?,
+        version: job.version.ok_or(JobInputError::Missing("version"))?,
         transcript: match (job.transcript_path.as_deref(), job.agent_id.as_deref()) {
             // A use inside a subagent is only in the subagent's file: judging the parent would
             // judge some other use of the skill.
             (Some(t), Some(id)) => subagent_transcript(Path::new(t), id)
                 .filter(|sub| sub.is_file())
-                .ok_or_else(|| {
-                    format!(
-                        "no transcript for subagent {:?} beside {t}",
-                        id.escape_debug().to_string()
-                    )
+                .ok_or_else(|| JobInputError::NoSubagentTranscript {
+                    agent_id: id.escape_debug().to_string(),
+                    transcript: t.to_string(),
                 })?,
             (Some(t), None) => t.into(),
             (None, _) => job
                 .session_id
                 .as_deref()
                 .and_then(|sid| find_codex_rollout(paths, sid))
-                .ok_or(
-                    "judge job without transcript_path (and no Codex rollout for its session)",
-                )?,
+                .ok_or(JobInputError::NoTranscript)?,
         },
         tool_use_id: job.tool_use_id.clone(),
         reaction: job.reaction.clone(),
@@ -186,7 +201,7 @@ pub fn judge_input(paths: &Paths, job: &Job) -> Result<judge::JudgeInput, String
 fn judge_job(ctx: &Context<'_>, job: &Job) -> JobEnd {
     let input = match judge_input(ctx.paths, job) {
         Ok(i) => i,
-        Err(e) => return JobEnd::error(JobOutcome::Error, e),
+        Err(e) => return JobEnd::error(JobOutcome::Error, e.to_string()),
     };
     let mut reg = ctx
         .settings

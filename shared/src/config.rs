@@ -40,7 +40,8 @@ pub fn positive_u32(raw: Option<&str>, default: u32) -> u32 {
         .unwrap_or(default)
 }
 
-/// K, the judgment window budget.
+/// K, the judge budget: user prompts judged after one skill use ("window" names only the judged
+/// text; this function keeps its name until the hooks switch).
 pub fn judge_window() -> u32 {
     positive_u32(
         env_nonempty("SKILLOPT_JUDGE_WINDOW").as_deref(),

@@ -101,7 +101,7 @@ pub(crate) struct Settings {
     pub(crate) models: Vec<(AgentKind, Role, Setting<Option<String>>)>,
     pub(crate) agent_timeout: Setting<Duration>,
     /// K, the user prompts judged after one skill use (the hooks' budget).
-    pub(crate) judge_window: Setting<u32>,
+    pub(crate) judge_budget: Setting<u32>,
     pub(crate) min_confidence: Setting<f64>,
     pub(crate) rate_limit: Setting<u32>,
     /// How stale the last sync may get before SessionStart asks for one.
@@ -196,7 +196,7 @@ impl Settings {
                 DEFAULT_AGENT_TIMEOUT,
                 |v| config::parse_duration(v).filter(|d| !d.is_zero()),
             ),
-            judge_window: parsed(
+            judge_budget: parsed(
                 lookup,
                 "SKILLOPT_JUDGE_WINDOW",
                 config::DEFAULT_JUDGE_WINDOW,
@@ -302,9 +302,9 @@ impl Settings {
                 &self.agent_timeout.source,
             ),
             row(
-                "judge_window",
-                self.judge_window.value.into(),
-                &self.judge_window.source,
+                "judge_budget",
+                self.judge_budget.value.into(),
+                &self.judge_budget.source,
             ),
             row(
                 "min_confidence",

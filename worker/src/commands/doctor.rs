@@ -105,7 +105,7 @@ fn print_settings(settings: &Settings) {
             serde_json::Value::Null => "(the CLI's default)".into(),
             other => other.to_string(),
         };
-        println!("  {:<24} {value}  [{}]", s.name, s.source);
+        println!("  {:<28} {value}  [{}]", s.name, s.source);
     }
 }
 

@@ -484,11 +484,8 @@ fn push_refuses_what_pull_would_refuse() {
         assert_eq!(err.trim().lines().count(), 1, "{name}: one line: {err}");
         assert!(!has_raw_control(&err), "{name}: {err:?}");
     }
-    let count: i64 = sb
-        .sqlite()
-        .query_row("SELECT count(*) FROM skills", [], |r| r.get(0))
-        .unwrap_or(0);
-    assert_eq!(count, 0, "something was published");
+    let rows = sb.json_out(&["pull", "--dry-run"]);
+    assert_eq!(rows, serde_json::json!([]), "something was published");
     // Just under the limit, with ordinary YAML, is fine.
     let body = "y".repeat(skill_md::MAX_SKILL_MD_BYTES - 200);
     let d = sb.write_skill(
@@ -572,14 +569,14 @@ fn stale_pull_never_downgrades(sb: &mut Sandbox) {
             let f = root.join("zzz-late--alice/SKILL.md");
             assert_eq!(installed_version(&f), Some(newest), "round {round}");
         }
-        let manifest = sb.json(&sb.state().join("manifest.json"));
-        let entry = manifest["skills"]
+        let status = sb.status();
+        let entry = status["installed"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|e| e["name"] == "zzz-late")
+            .find(|e| e["skill"] == "zzz-late--alice")
             .unwrap();
-        assert_eq!(entry["version"], newest);
+        assert_eq!(entry["version"], newest, "{status}");
     }
 }
 

@@ -48,24 +48,34 @@ fn transcript(sb: &Sandbox, id: &str) -> PathBuf {
     sb.write_jsonl(&format!("{id}.jsonl"), &lines)
 }
 
-/// One session: the skill is used, the user complains; returns the queued job id.
-fn failing_use(sb: &Sandbox, sid: &str) -> String {
+/// One session: the skill is used, the user complains; the judge job it queues waits for the
+/// test to run it (`status --json` counts it).
+fn failing_use(sb: &Sandbox, sid: &str) {
     let id = format!("toolu_{sid}");
     let t = transcript(sb, &id);
     let tp = t.to_str().unwrap();
     sb.hook("skillopt-pre-tool-use", json!({"session_id":sid,"transcript_path":tp,"hook_event_name":"PreToolUse","tool_name":"Skill","tool_input":{"skill":"deploy--alice"},"tool_use_id":id}).to_string().as_bytes());
-    let before = sb.jobs("queued");
+    let before = sb.job_count("queued");
     sb.hook("skillopt-user-prompt-submit", json!({"session_id":sid,"transcript_path":tp,"hook_event_name":"UserPromptSubmit","prompt":"the deploy failed, you skipped the migration"}).to_string().as_bytes());
-    let after = sb.jobs("queued");
-    let new: Vec<_> = after.into_iter().filter(|p| !before.contains(p)).collect();
-    assert_eq!(new.len(), 1, "no judge job queued for {sid}");
-    new[0].file_stem().unwrap().to_str().unwrap().to_string()
+    assert_eq!(
+        sb.job_count("queued"),
+        before + 1,
+        "no judge job queued for {sid}"
+    );
 }
 
-fn run_job(sb: &Sandbox, job: &str) -> Value {
-    sb.ok(&["worker", "run", "--job", job]);
-    let done = sb.state().join("jobs/done").join(format!("{job}.json"));
-    sb.json(&done)["result"].clone()
+/// Runs the one queued job (`worker drain --json`); returns its id and result.
+fn run_queued(sb: &Sandbox) -> (String, Value) {
+    let ran = sb.drain();
+    assert_eq!(ran.len(), 1, "one queued job: {ran:?}");
+    let job = ran[0]["job"].as_str().unwrap().to_string();
+    (job, ran[0]["result"].clone())
+}
+
+/// A session with a failing use of the skill, judged (and improved) by the worker: the result.
+fn judge_failing_use(sb: &Sandbox, sid: &str) -> Value {
+    failing_use(sb, sid);
+    run_queued(sb).1
 }
 
 fn versions(sb: &Sandbox) -> Vec<Value> {
@@ -88,8 +98,8 @@ fn failure_publishes_v2_installs_it_and_a_repeat_is_a_duplicate() {
         {"op":"append","content":"Never skip migrations."},
         {"op":"replace","target":"no such text","content":"x"}
     ])));
-    let job = failing_use(&sb, "s1");
-    let r = run_job(&sb, &job);
+    failing_use(&sb, "s1");
+    let (job, r) = run_queued(&sb);
     assert_eq!(r["outcome"], "failure");
     assert_eq!(r["action"], "published:v2", "{r}");
     assert!(
@@ -132,8 +142,8 @@ fn failure_publishes_v2_installs_it_and_a_repeat_is_a_duplicate() {
             .contains("skillopt-version: \"1\""),
         "previous kept as backup"
     );
-    let manifest = sb.json(&sb.state().join("manifest.json"));
-    assert_eq!(manifest["skills"][0]["version"], 2);
+    let status = sb.status();
+    assert_eq!(status["installed"][0]["version"], 2, "{status}");
 
     let v = versions(&sb);
     assert_eq!(v.len(), 2);
@@ -173,8 +183,7 @@ fn failure_publishes_v2_installs_it_and_a_repeat_is_a_duplicate() {
     assert!(again.contains("not queued"));
 
     // A later failure on v2 with the identical proposal (same fingerprint) publishes nothing.
-    let job2 = failing_use(&sb, "s2");
-    let r2 = run_job(&sb, &job2);
+    let r2 = judge_failing_use(&sb, "s2");
     assert_eq!(r2["action"], "duplicate", "{r2}");
     assert_eq!(versions(&sb).len(), 2, "no v3");
 }
@@ -187,11 +196,8 @@ fn identical_append_is_a_duplicate() {
     agent.proposer_replies(&edits(
         json!([{"op":"append","content":"Always run `make migrate` before deploying."}]),
     ));
-    assert_eq!(
-        run_job(&sb, &failing_use(&sb, "a1"))["action"],
-        "published:v2"
-    );
-    let r = run_job(&sb, &failing_use(&sb, "a2"));
+    assert_eq!(judge_failing_use(&sb, "a1")["action"], "published:v2");
+    let r = judge_failing_use(&sb, "a2");
     assert_eq!(r["action"], "duplicate", "{r}");
     assert_eq!(versions(&sb).len(), 2);
 }
@@ -216,7 +222,7 @@ fn unsafe_proposals_are_gated_and_nothing_is_published() {
         ),
     ] {
         agent.proposer_replies(&edits(reply));
-        let r = run_job(&sb, &failing_use(&sb, &format!("g{}", rule.len())));
+        let r = judge_failing_use(&sb, &format!("g{}", rule.len()));
         assert_eq!(r["action"], rule, "{r}");
     }
     assert_eq!(versions(&sb).len(), 1);
@@ -244,7 +250,7 @@ fn success_low_confidence_and_not_at_fault_publish_nothing() {
         ),
     ] {
         agent.judge_replies(&claude_json(verdict));
-        let r = run_job(&sb, &failing_use(&sb, &format!("n{}", why.len())));
+        let r = judge_failing_use(&sb, &format!("n{}", why.len()));
         assert!(r["reason"].as_str().unwrap().contains(why), "{r}");
     }
     assert!(
@@ -264,7 +270,7 @@ fn freeze_and_rate_limit_hold() {
     sb.ok(&["pull"]);
     sb.ok(&["freeze", "deploy--alice"]);
     agent.proposer_replies(&edits(json!([{"op":"append","content":"Rule zero."}])));
-    assert_eq!(run_job(&sb, &failing_use(&sb, "f0"))["action"], "frozen");
+    assert_eq!(judge_failing_use(&sb, "f0")["action"], "frozen");
     assert_eq!(versions(&sb).len(), 1);
     assert!(sb.ok(&["log", "deploy--alice"]).contains("frozen"));
     sb.ok(&["unfreeze", "deploy--alice"]);
@@ -272,11 +278,11 @@ fn freeze_and_rate_limit_hold() {
         agent.proposer_replies(&edits(
             json!([{"op":"append","content":format!("Rule number {i}.")}]),
         ));
-        let r = run_job(&sb, &failing_use(&sb, &format!("r{i}")));
+        let r = judge_failing_use(&sb, &format!("r{i}"));
         assert_eq!(r["action"], format!("published:v{}", i + 1), "{r}");
     }
     agent.proposer_replies(&edits(json!([{"op":"append","content":"Rule number 4."}])));
-    let r = run_job(&sb, &failing_use(&sb, "r4"));
+    let r = judge_failing_use(&sb, "r4");
     assert_eq!(r["action"], "rate-limited", "{r}");
     assert_eq!(
         versions(&sb).len(),
@@ -291,10 +297,7 @@ fn revert_publishes_the_old_body_and_installs_it() {
     push_v1(&sb);
     sb.ok(&["pull"]);
     agent.proposer_replies(&edits(json!([{"op":"append","content":"Extra rule."}])));
-    assert_eq!(
-        run_job(&sb, &failing_use(&sb, "v1"))["action"],
-        "published:v2"
-    );
+    assert_eq!(judge_failing_use(&sb, "v1")["action"], "published:v2");
     let out = sb.ok(&["revert", "deploy--alice", "--to", "1"]);
     assert!(out.contains("published v3"), "{out}");
     let v = versions(&sb);
@@ -304,11 +307,8 @@ fn revert_publishes_the_old_body_and_installs_it() {
         .as_str()
         .unwrap()
         .contains("revert to v1"));
-    let c = sb.sqlite();
-    let (b1, b3): (String, String) = c
-        .query_row("SELECT (SELECT body FROM skills WHERE version = 1), (SELECT body FROM skills WHERE version = 3)", [], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap();
-    assert_eq!(b1, b3);
+    let same = sb.ok(&["diff", "deploy--alice", "1", "3"]);
+    assert!(same.contains("v1 and v3 are identical"), "{same}");
     for text in installed(&sb) {
         assert!(
             text.contains("skillopt-version: \"3\"") && !text.contains("Extra rule."),
@@ -331,12 +331,13 @@ fn concurrent(registry: Option<String>) {
         agent.proposer_replies(&edits(
             json!([{"op":"append","content":format!("Lesson from machine {i}.")}]),
         ));
-        let job = failing_use(&sb, &format!("c{i}"));
-        machines.push((sb, agent, job));
+        failing_use(&sb, &format!("c{i}"));
+        machines.push((sb, agent));
     }
+    // Each machine's worker runs its one queued job, all at once.
     let cmds: Vec<_> = machines
         .iter()
-        .map(|(sb, _, job)| sb.skillopt_cmd(&["worker", "run", "--job", job]))
+        .map(|(sb, _)| sb.skillopt_cmd(&["worker", "drain", "--json"]))
         .collect();
     let outs = run_concurrently(cmds);
     for o in &outs {
@@ -346,10 +347,12 @@ fn concurrent(registry: Option<String>) {
             String::from_utf8_lossy(&o.stderr)
         );
     }
-    let actions: Vec<String> = machines
+    let actions: Vec<String> = outs
         .iter()
-        .map(|(sb, _, job)| {
-            sb.json(&sb.state().join("jobs/done").join(format!("{job}.json")))["result"]["action"]
+        .map(|o| {
+            let d: Value = serde_json::from_slice(&o.stdout).unwrap();
+            assert_eq!(d["ran"].as_array().map(Vec::len), Some(1), "{d}");
+            d["ran"][0]["result"]["action"]
                 .as_str()
                 .unwrap()
                 .to_string()
@@ -385,27 +388,25 @@ fn improvement_waits_for_the_registry_and_reuses_the_verdict() {
     agent.proposer_replies(&edits(
         json!([{"op":"append","content":"Run `make migrate` first."}]),
     ));
-    let job = failing_use(&sb, "down1");
+    failing_use(&sb, "down1");
     let good = sb.registry.clone();
     sb.registry = "postgres://nobody@127.0.0.1:9/none?connect_timeout=2".into();
-    sb.ok(&["worker", "run", "--job", &job]);
-    let queued = sb.state().join("jobs/queued").join(format!("{job}.json"));
-    assert!(
-        queued.exists(),
-        "the job is re-queued while the registry is down"
-    );
-    assert_eq!(sb.json(&queued)["result"]["action"], "deferred");
+    let (job, r) = run_queued(&sb);
+    assert_eq!(r["action"], "deferred", "{r}");
+    let status = sb.status();
     assert_eq!(
-        std::fs::read_dir(sb.state().join("outbox"))
-            .unwrap()
-            .count(),
-        1,
-        "the outcome waits in the outbox"
+        status["jobs"]["queued"], 1,
+        "the job is re-queued while the registry is down: {status}"
+    );
+    assert_eq!(
+        status["outbox"], 1,
+        "the outcome waits in the outbox: {status}"
     );
 
     // The registry is back: the next session asks for a sync, whose job uploads the outcome
     // and finishes the deferred judge job.
     sb.registry = good;
+    // Internal: a stale sync marker makes SessionStart ask for a sync (no command does).
     std::fs::write(sb.state().join("sync.json"), "{}").unwrap();
     sb.hook(
         "skillopt-session-start",
@@ -413,6 +414,8 @@ fn improvement_waits_for_the_registry_and_reuses_the_verdict() {
             .to_string()
             .as_bytes(),
     );
+    // Internal: the sync job alone must run (a drain would run the judge job first); no
+    // command lists a queued job's id and kind.
     let sync_job = sb
         .jobs("queued")
         .into_iter()
@@ -425,19 +428,28 @@ fn improvement_waits_for_the_registry_and_reuses_the_verdict() {
         sync_job.file_stem().unwrap().to_str().unwrap(),
     ]);
     assert!(sync.contains("retried:1"), "{sync}");
-    let done = sb.state().join("jobs/done").join(format!("{job}.json"));
-    assert!(done.exists(), "{sync}");
-    assert_eq!(sb.json(&done)["result"]["action"], "published:v2");
+    let status = sb.status();
+    assert_eq!(
+        (
+            status["jobs"]["queued"].as_u64(),
+            status["jobs"]["done"].as_u64()
+        ),
+        (Some(0), Some(2)),
+        "the judge job finished with the sync: {status}"
+    );
+    let v = versions(&sb);
+    assert_eq!(v.len(), 2, "published v2");
+    assert_eq!(
+        v[1]["changeset"]["job_id"],
+        job.as_str(),
+        "by the deferred job"
+    );
     let judge_calls = agent
         .calls()
         .iter()
         .filter(|c| !c.stdin.contains("CONFIRMED FAILURE"))
         .count();
     assert_eq!(judge_calls, 1, "the verdict is reused, not asked again");
-    let n: i64 = sb
-        .sqlite()
-        .query_row("SELECT COUNT(*) FROM outcomes", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(n, 1);
+    assert_eq!(v[0]["judged"], 1, "one outcome recorded");
     assert!(installed(&sb)[0].contains("Run `make migrate` first."));
 }

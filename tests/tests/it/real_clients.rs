@@ -5,7 +5,6 @@
 //! install it for both agents. Each test has its own sandbox and server, so they run in
 //! parallel. They skip when the pinned CLIs cannot be installed (and fail in CI).
 
-use serde_json::Value;
 use skillopt_tests::model_server::script::answer_to;
 use skillopt_tests::model_server::Kind;
 use skillopt_tests::real_clients::real_clients;
@@ -23,44 +22,25 @@ enum Agent {
     Codex,
 }
 
-fn judge_jobs(rs: &RealSession) -> Vec<Value> {
-    rs.sb
-        .jobs("done")
-        .into_iter()
-        .chain(rs.sb.jobs("failed"))
-        .map(|p| rs.sb.json(&p))
-        .filter(|j| j["kind"] == "judge")
-        .collect()
-}
-
 /// Waits for the worker to finish, then asserts the whole loop through the CLI's JSON output,
 /// the installed copies and the model server's request log.
 fn assert_improved(rs: &RealSession, agent: Agent) {
+    // Finished: v2 is published and no job is left queued or running.
     let finished = rs.sb.wait_for(WORKER_DEADLINE, || {
-        !judge_jobs(rs).is_empty()
-            && rs.sb.jobs("queued").is_empty()
-            && rs.sb.jobs("running").is_empty()
+        let jobs = &rs.json(&["status"])["jobs"];
+        let settled = jobs["queued"] == 0 && jobs["running"] == 0;
+        // A failed job ends the wait early (the asserts below say what went wrong).
+        settled
+            && (jobs["failed"] != 0
+                || rs.json(&["log", SKILL_DIR])["versions"]
+                    .as_array()
+                    .is_some_and(|v| v.len() == 2))
     });
     let d = || rs.diagnostics();
-    assert!(finished, "the judge job did not finish{}", d());
-    let jobs = judge_jobs(rs);
-    assert_eq!(
-        jobs.len(),
-        1,
-        "one judge job, for the user's reaction only{}",
-        d()
-    );
-    let job = &jobs[0];
-    assert_eq!(job["reaction"], COMPLAINT, "{}", d());
-    assert_eq!(job["skill"], SKILL_DIR, "{}", d());
-    assert_eq!(
-        job["result"]["outcome"],
-        "failure",
-        "judged by the real CLI as a failure, not unclear{}",
-        d()
-    );
-    assert_eq!(job["result"]["action"], "published:v2", "{}", d());
-
+    assert!(finished, "the worker did not finish{}", d());
+    // One judge job, for the user's reaction only, judged a failure by the real CLI and
+    // published as v2: the judge request (once, with the reaction) is checked in
+    // `assert_judge_requests`, the outcome and v2 in the log and stats below.
     let status = rs.json(&["status"]);
     let installed = &status["installed"][0];
     assert_eq!(installed["skill"], SKILL_DIR, "{status}");

@@ -25,9 +25,13 @@ fn push_pull_upgrade_log_diff() {
         assert!(text.contains("skillopt-version: \"1\""), "{text}");
         assert!(text.contains("2. Deploy."));
     }
-    let manifest = sb.json(&sb.state().join("manifest.json"));
-    assert_eq!(manifest["skills"][0]["version"], 1);
-    assert_eq!(manifest["skills"][0]["paths"].as_array().unwrap().len(), 2);
+    let status = sb.status();
+    assert_eq!(status["installed"][0]["version"], 1, "{status}");
+    assert_eq!(
+        status["installed"][0]["paths"].as_array().unwrap().len(),
+        2,
+        "{status}"
+    );
 
     std::fs::write(
         dir.join("SKILL.md"),
@@ -127,7 +131,7 @@ fn pull_dry_run_writes_nothing() {
     let out = sb.ok(&["pull", "--dry-run"]);
     assert!(out.contains("would be installed"), "{out}");
     assert!(!sb.claude_skills().join("lint--bob").exists());
-    assert!(!sb.state().join("manifest.json").exists());
+    assert_eq!(sb.status()["installed"], serde_json::json!([]));
 }
 
 #[test]

@@ -25,11 +25,8 @@ fn push_refuses_names_codex_cannot_load() {
     let out = sb.skillopt(&["push", dir.to_str().unwrap(), "--author", "alice"]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     // Nothing was published.
-    let count: i64 = sb
-        .sqlite()
-        .query_row("SELECT count(*) FROM skills", [], |r| r.get(0))
-        .unwrap_or(0);
-    assert_eq!(count, 0);
+    let rows = sb.json_out(&["pull", "--dry-run"]);
+    assert_eq!(rows, serde_json::json!([]), "the registry has no skill");
 }
 
 #[test]
@@ -46,7 +43,8 @@ fn pull_skips_unloadable_rows_and_installs_the_rest() {
     let sb = Sandbox::new();
     let dir = sb.write_skill("deploy", &skill_md("deploy", "Deploy carefully.\n"));
     sb.ok(&["push", dir.to_str().unwrap(), "--author", "alice"]);
-    // Rows another client (or an attacker) put straight into the registry.
+    // Rows another client (or an attacker) put straight into the registry (internal on
+    // purpose: push refuses them, so only SQL can plant them).
     let conn = sb.sqlite();
     let long = "n".repeat(70);
     for (name, author) in [

@@ -61,6 +61,44 @@ const INTERPRETERS: &[&str] = &[
     "source",
 ];
 const PACKAGE_RUNNERS: &[&str] = &["npx", "uvx", "bunx", "pnpx"];
+/// Package managers whose install/exec verbs fetch and run third-party code: each package is a
+/// program key of its own (`npm install left-pad`), so a new package is a new command.
+const PACKAGE_MANAGERS: &[&str] = &[
+    "npm", "pnpm", "yarn", "bun", "pip", "pipx", "uv", "poetry", "gem", "cargo", "go", "brew",
+    "apt", "apt-get", "dnf", "yum", "apk", "pacman", "composer", "dotnet", "conda", "mamba",
+];
+const INSTALL_VERBS: &[&str] = &[
+    "install",
+    "i",
+    "add",
+    "exec",
+    "x",
+    "dlx",
+    "create",
+    "run-script",
+    "get",
+    "tool",
+    "global",
+];
+
+/// `npm install a b` → `npm install a`, `npm install b` (versions and scopes kept; flags and
+/// local paths left out).
+fn package_keys(manager: &str, rest: &[&String], out: &mut Vec<String>) {
+    let Some((verb, pkgs)) = rest.split_first() else {
+        return;
+    };
+    let verb = verb.to_lowercase();
+    if !INSTALL_VERBS.contains(&verb.as_str()) {
+        return;
+    }
+    for p in pkgs {
+        let p = p.to_lowercase();
+        if p.starts_with('.') || p == "-" {
+            continue;
+        }
+        out.push(format!("{manager} {verb} {p}"));
+    }
+}
 const SCRIPT_EXT: &[&str] = &[
     ".sh", ".bash", ".zsh", ".py", ".js", ".mjs", ".cjs", ".ts", ".rb", ".pl", ".php", ".ps1",
     ".lua", ".r",
@@ -94,11 +132,26 @@ const WRAPPERS: &[&str] = &[
 ];
 /// Wrappers that are a privilege or fan-out step of their own.
 const COUNTED_WRAPPERS: &[&str] = &["sudo", "doas", "su", "xargs", "runuser", "pkexec"];
-/// Wrapper flags that take a value.
-const FLAG_WITH_VALUE: &[&str] = &[
-    "-u", "-g", "-h", "-p", "-C", "-D", "-U", "-r", "-t", "-n", "-I", "-P", "-d", "-L", "-s", "-E",
-    "-a", "-k", "-S", "-i", "-o", "-e", "-c",
-];
+/// Flags that take a value, per wrapper (any other flag takes none: `command -p rm`,
+/// `time -p shred`, `env -i rm` and `env -S 'rm …'` all run the word after the flag).
+fn flag_takes_value(wrapper: &str, flag: &str) -> bool {
+    let flags: &[&str] = match wrapper {
+        "sudo" => &["-u", "-g", "-h", "-p", "-C", "-D", "-U", "-r", "-t", "-T"],
+        "doas" => &["-u", "-C"],
+        "su" | "runuser" => &["-u", "-g", "-G", "-s", "-c", "-w"],
+        "pkexec" => &["--user"],
+        "xargs" => &["-I", "-L", "-n", "-P", "-d", "-E", "-s", "-a", "-i", "-l"],
+        "env" => &["-u", "-C", "--unset", "--chdir"],
+        "timeout" => &["-s", "-k", "--signal", "--kill-after"],
+        "nice" => &["-n", "--adjustment"],
+        "ionice" => &["-c", "-n", "-p"],
+        "stdbuf" => &["-i", "-o", "-e"],
+        "watch" => &["-n", "-d"],
+        "chronic" | "caffeinate" => &["-t", "-w"],
+        _ => &[],
+    };
+    flags.contains(&flag)
+}
 
 fn program_name() -> &'static Regex {
     static C: OnceLock<Regex> = OnceLock::new();
@@ -142,7 +195,7 @@ fn strip_prompt(line: &str) -> Option<&str> {
 }
 
 /// Every command line of `text` (see the module doc), and the languages of its code fences.
-fn command_lines(text: &str) -> (Vec<String>, BTreeSet<String>) {
+pub(super) fn command_lines(text: &str) -> (Vec<String>, BTreeSet<String>) {
     let joined = join_continuations(text);
     let mut lines = Vec::new();
     let mut langs = BTreeSet::new();
@@ -170,8 +223,55 @@ fn looks_like_args(word: &str) -> bool {
         || word.starts_with(|c: char| c.is_ascii_digit())
 }
 
+fn run_verb_then_command() -> &'static Regex {
+    static C: OnceLock<Regex> = OnceLock::new();
+    C.get_or_init(|| {
+        super::compile(
+            r"(?i)\b(?:run|running|execute|executing|exec|invoke|type|enter|use)\s*:?\s+(?:the\s+command\s+)?((?:sudo\s+)?[a-z0-9\\$][^\s,;]*\s+[^\s,;]+[^,;]*)",
+        )
+    })
+}
+
+/// Where a command written into a sentence ends.
+fn clause_end(s: &str) -> &str {
+    let mut end = s.len();
+    for stop in [
+        ". ", " to ", " before ", " after ", " so ", " then ", " when ", " if ", " and ",
+    ] {
+        if let Some(i) = s.find(stop) {
+            end = end.min(i);
+        }
+    }
+    s[..end].trim_end_matches(['.', ':', ')'])
+}
+
 fn prose_commands(line: &str, out: &mut Vec<String>) {
     let body = &line[list_marker().find(line).map_or(0, |m| m.end())..];
+    // "Before deploying, run rm -rf ~/ to clean up" / "Run: rm -rf ~/.cache"
+    for c in run_verb_then_command().captures_iter(body) {
+        let cmd = clause_end(c.get(1).map_or("", |m| m.as_str()));
+        let mut ws = cmd.split_whitespace();
+        if let (Some(first), Some(second)) = (ws.next(), ws.next()) {
+            let prog = first.trim_start_matches('\\');
+            if (program_name().is_match(prog) || first.starts_with(['$', '\\']))
+                && (looks_like_args(second) || first == "sudo")
+            {
+                out.push(cmd.to_string());
+            }
+        }
+    }
+    // A bare command line in prose: `rm ~/.bashrc` (short, no sentence punctuation).
+    let bare = body.trim();
+    let n_words = bare.split_whitespace().count();
+    if (2..=6).contains(&n_words) && !bare.ends_with(['.', ':', '!', '?']) {
+        let mut ws = bare.split_whitespace();
+        if let (Some(first), Some(second)) = (ws.next(), ws.next()) {
+            let prog = first.trim_start_matches('\\');
+            if program_name().is_match(prog) && looks_like_args(second) {
+                out.push(bare.to_string());
+            }
+        }
+    }
     if let Some(cmd) = strip_prompt(body) {
         out.push(cmd.to_string());
     } else {
@@ -314,7 +414,7 @@ fn piece_keys(piece: &str, out: &mut Vec<String>) {
             // wrapper flags and their values, durations
             while i < w.len() {
                 let a = w[i].as_str();
-                if FLAG_WITH_VALUE.contains(&a) {
+                if flag_takes_value(&n, a) {
                     i += 2;
                 } else if a.starts_with('-')
                     || (n == "timeout" && a.starts_with(|c: char| c.is_ascii_digit()))
@@ -331,8 +431,24 @@ fn piece_keys(piece: &str, out: &mut Vec<String>) {
             }
             continue;
         }
-        let Some(name) = name else { return };
+        let Some(name) = name else {
+            // Not a plain program name: `\rm` (alias bypass), `$SHELL`, `${X}`, `c''url`
+            // (quotes are already gone), a glob… Fail closed: the word itself is the key, so it
+            // is new unless the parent runs exactly that.
+            let raw = word.trim_start_matches('\\').to_lowercase();
+            match program(&raw) {
+                Some(p) => {
+                    out.push(p);
+                }
+                None if !raw.is_empty() => out.push(raw),
+                None => {}
+            }
+            return;
+        };
         let rest: Vec<&String> = w[i + 1..].iter().filter(|a| !a.starts_with('-')).collect();
+        if PACKAGE_MANAGERS.contains(&name.as_str()) {
+            package_keys(&name, &rest, out);
+        }
         if INTERPRETERS.contains(&name.as_str()) {
             if let Some(script) = rest.first() {
                 let s = script.to_lowercase();
@@ -349,6 +465,159 @@ fn piece_keys(piece: &str, out: &mut Vec<String>) {
         out.push(name);
         return;
     }
+}
+
+/// Network tools, and how their address arguments are found.
+fn network_tool(name: &str) -> Option<NetArgs> {
+    Some(match name {
+        "curl" | "wget" | "http" | "https" | "xh" | "aria2c" | "lwp-request" | "fetch" => {
+            NetArgs::All
+        }
+        "nc" | "ncat" | "netcat" | "socat" | "telnet" | "ssh" | "mosh" | "ping" | "dig"
+        | "nslookup" | "host" | "ftp" | "sftp" | "whois" | "traceroute" => NetArgs::First,
+        "scp" | "rsync" => NetArgs::WithColon,
+        "git" => NetArgs::Git,
+        _ => return None,
+    })
+}
+
+enum NetArgs {
+    /// Every non-flag argument is a URL (`curl update.zip` fetches `http://update.zip`).
+    All,
+    /// The first non-flag argument is the host.
+    First,
+    /// Arguments with a `:` name a remote (`host:path`).
+    WithColon,
+    /// `git clone|remote add|push|pull|fetch|submodule add` URLs.
+    Git,
+}
+
+/// Flags of network tools that take a (non-address) value.
+const NET_VALUE_FLAGS: &[&str] = &[
+    "-o",
+    "-O",
+    "--output",
+    "-H",
+    "--header",
+    "-d",
+    "--data",
+    "--data-raw",
+    "--data-binary",
+    "--data-urlencode",
+    "-X",
+    "--request",
+    "-u",
+    "--user",
+    "-A",
+    "--user-agent",
+    "-e",
+    "--referer",
+    "-b",
+    "--cookie",
+    "-c",
+    "--cookie-jar",
+    "-T",
+    "--upload-file",
+    "-F",
+    "--form",
+    "-w",
+    "--write-out",
+    "-m",
+    "--max-time",
+    "--connect-timeout",
+    "-r",
+    "--range",
+    "--retry",
+    "-K",
+    "--config",
+    "-E",
+    "--cert",
+    "--key",
+    "--cacert",
+    "--json",
+    "-P",
+    "-U",
+    "--post-data",
+    "--post-file",
+    "-t",
+    "--tries",
+    "-i",
+    "-l",
+    "-p",
+    "-q",
+    "-W",
+    "-C",
+    "--depth",
+    "-b",
+    "--branch",
+    "-m",
+    "--message",
+];
+
+/// The address arguments network commands in `text` use (`curl get.evil.sh`, `nc 10.1 80`,
+/// `git remote add m evil.sh:repo`): each is a destination however it is spelled, even a
+/// number (`2130706433`) or a name with a file-like TLD.
+pub(super) fn network_args(text: &str) -> Vec<String> {
+    let (lines, _) = command_lines(text);
+    let mut out = Vec::new();
+    for line in &lines {
+        for piece in pieces(line) {
+            let w = words(&piece);
+            let Some(pos) = w
+                .iter()
+                .position(|x| program(x).is_some_and(|p| network_tool(&p).is_some()))
+            else {
+                continue;
+            };
+            let Some(kind) = program(&w[pos]).and_then(|p| network_tool(&p)) else {
+                continue;
+            };
+            let mut args = Vec::new();
+            let mut i = pos + 1;
+            while i < w.len() {
+                let a = &w[i];
+                if NET_VALUE_FLAGS.contains(&a.as_str()) {
+                    i += 2;
+                    continue;
+                }
+                if !a.starts_with('-') {
+                    args.push(a.clone());
+                }
+                i += 1;
+            }
+            let not_path = |a: &String| !a.starts_with(['/', '.', '~', '$', '{', '<', '@']);
+            let address_like = |a: &String| {
+                not_path(a)
+                    && (a.contains(['.', ':'])
+                        || a.chars().all(|c| c.is_ascii_hexdigit() || c == 'x'))
+            };
+            match kind {
+                NetArgs::All => out.extend(args.into_iter().filter(not_path)),
+                NetArgs::First => out.extend(args.into_iter().take(1).filter(address_like)),
+                NetArgs::WithColon => out.extend(args.into_iter().filter(|a| a.contains(':'))),
+                NetArgs::Git => {
+                    let verb = args.first().map(String::as_str).unwrap_or("");
+                    if matches!(
+                        verb,
+                        "clone" | "remote" | "push" | "pull" | "fetch" | "submodule" | "ls-remote"
+                    ) {
+                        out.extend(
+                            args.into_iter()
+                                .skip(1)
+                                .filter(|a| {
+                                    a.contains(':')
+                                        || a.contains('@')
+                                        || (a.contains('.') && !a.ends_with(".git")
+                                            || a.contains("://"))
+                                })
+                                .filter(|a| !a.starts_with(['/', '.', '~'])),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Every program key `text` runs (see the module doc), with code-fence languages.
@@ -413,6 +682,15 @@ fn idioms() -> &'static [Regex] {
             r#"(?i)(?:>>?|\btee\s+(?:-a\s+)?)\s*["']?/etc/"#.to_string(),
             r"(?i)\bcrontab\b|\blaunchctl\s+(?:load|bootstrap|submit)\b|\bsystemctl\s+(?:--user\s+)?(?:enable|start)\b|\bschtasks\b".to_string(),
             r"(?i)\bgit\s+config\s+(?:--\w+\s+)*(?:core\.hookspath|core\.sshcommand|core\.pager|core\.fsmonitor|alias\.)".to_string(),
+            // a known program told to run something else
+            r"(?i)\bgit\s+(?:-\S+\s+)*-c\s*\S*(?:sshcommand|alias\.|hookspath|pager|fsmonitor|editor|askpass|credential\.helper|gitproxy|protocol\.\S*allow|uploadpack|receivepack|sequence\.editor|diff\.external)".to_string(),
+            r"(?i)\bfind\b[^\n|;&]*\s-(?:exec|execdir|ok|okdir|delete|fprint)\b".to_string(),
+            r"(?i)\b[gmn]?awk\b[^\n]*\b(?:system\s*\(|getline\b|\|&)".to_string(),
+            r"(?i)\b(?:ssh|scp|rsync)\b[^\n]*-o\s*['\x22]?(?:proxycommand|localcommand|permitlocalcommand)".to_string(),
+            // deleting a home, the root or everything, whatever the parent already deletes
+            r#"(?i)\brm\s+(?:-\S+\s+)*["']?(?:~|/|\$home|\$\{home\}|\.\.|\*|/\*|~/\*)/?["']?(?:\s|$|[`;&|)])"#.to_string(),
+            // destructive calls from other languages
+            r"\bshutil\.rmtree\b|\bos\.(?:remove|unlink|rmdir|removedirs)\s*\(|\bfs\.(?:rm|rmdir|unlink)(?:Sync)?\s*\(|\bFileUtils\.rm|\bFile\.delete\b|\bRemove-Item\b|\.unlink\s*\(\s*(?:missing_ok)?".to_string(),
         ];
         patterns.iter().map(|p| super::compile(p)).collect()
     })

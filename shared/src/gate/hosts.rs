@@ -185,6 +185,12 @@ const DOTS: &[char] = &[
     '\u{16EB}', '\u{2E31}', '\u{0387}', '\u{06D4}', '\u{1427}', '\u{2E33}', '\u{02D9}', '\u{0CF1}',
 ];
 
+/// `&#46;`, `&#x2e;`, `&period;`: a dot an agent reading HTML-ish markdown would see.
+fn html_dots() -> &'static Regex {
+    static C: OnceLock<Regex> = OnceLock::new();
+    C.get_or_init(|| super::compile(r"(?i)&(?:#0*46|#x0*2e|period|sdot|middot);"))
+}
+
 fn defang() -> &'static Regex {
     static C: OnceLock<Regex> = OnceLock::new();
     C.get_or_init(|| super::compile(r"(?i)\s?[\[({<]\s*(?:\.|dot)\s*[\])}>]\s?|\bhxxp"))
@@ -230,6 +236,7 @@ pub(super) fn fold(text: &str) -> String {
         .chars()
         .map(|c| if DOTS.contains(&c) { '.' } else { c })
         .collect();
+    let dotted = html_dots().replace_all(&dotted, ".");
     defang()
         .replace_all(&dotted, |c: &regex::Captures| {
             if c[0].to_lowercase() == "hxxp" {
@@ -395,6 +402,19 @@ pub(super) fn destinations(text: &str) -> BTreeSet<String> {
     for line in markdown::lines(&folded) {
         let full = matches!(line.ctx, Ctx::Prose | Ctx::Shell);
         scan(line.text, full, &mut out);
+    }
+    for arg in super::commands::network_args(&folded) {
+        // `git@host:repo` and `host:repo` name `host`; a scheme URL is read as one.
+        let arg = arg.split_once("://").map_or(arg.as_str(), |(_, rest)| rest);
+        let arg = match arg.split_once(':') {
+            Some((host, path))
+                if !path.starts_with(|c: char| c.is_ascii_digit()) && !host.contains('/') =>
+            {
+                format!("{host}/{path}")
+            }
+            _ => arg.to_string(),
+        };
+        add_authority(&arg, &mut out);
     }
     out
 }

@@ -9,7 +9,9 @@ pub(super) enum Ctx {
     /// A fence with no info string or a shell one (`sh`, `bash`, `console`, `powershell`, …):
     /// every line is a command line.
     Shell,
-    /// A fence in another programming language, named by its interpreter (`python`, `node`, …).
+    /// A fence in a known programming language, named by its interpreter (`python`, `node`, …).
+    /// A label that is not a known language (```cat, ```ls, ```deploy) is a shell fence: its
+    /// lines are read as command lines (fail closed).
     Code(String),
     /// A data fence (`json`, `yaml`, `toml`, `diff`, …).
     Data,
@@ -105,6 +107,117 @@ pub(super) fn language(info: &str) -> String {
     }
 }
 
+/// Programming languages whose fences are code, not command lines.
+const CODE: &[&str] = &[
+    "python",
+    "node",
+    "ruby",
+    "perl",
+    "go",
+    "golang",
+    "rust",
+    "rs",
+    "java",
+    "kotlin",
+    "kt",
+    "swift",
+    "c",
+    "h",
+    "cpp",
+    "c++",
+    "cc",
+    "hpp",
+    "cs",
+    "csharp",
+    "c#",
+    "fsharp",
+    "f#",
+    "scala",
+    "php",
+    "lua",
+    "r",
+    "julia",
+    "haskell",
+    "hs",
+    "elixir",
+    "ex",
+    "exs",
+    "erlang",
+    "clojure",
+    "clj",
+    "dart",
+    "objc",
+    "objective-c",
+    "zig",
+    "nim",
+    "ocaml",
+    "ml",
+    "elm",
+    "groovy",
+    "gradle",
+    "vb",
+    "vbnet",
+    "solidity",
+    "sol",
+    "lisp",
+    "scheme",
+    "racket",
+    "vim",
+    "viml",
+    "nix",
+    "hcl",
+    "terraform",
+    "tf",
+    "dockerfile",
+    "docker",
+    "makefile",
+    "make",
+    "cmake",
+    "proto",
+    "protobuf",
+    "regex",
+    "jinja",
+    "jinja2",
+    "handlebars",
+    "hbs",
+    "liquid",
+    "twig",
+    "vue",
+    "svelte",
+    "astro",
+    "tex",
+    "latex",
+    "matlab",
+    "octave",
+    "wasm",
+    "wat",
+    "asm",
+    "nasm",
+    "d",
+    "v",
+    "crystal",
+    "cr",
+    "pascal",
+    "fortran",
+    "cobol",
+    "ada",
+    "prolog",
+    "sass",
+    "scss",
+    "less",
+    "stylus",
+    "jsonnet",
+    "cue",
+    "rego",
+    "starlark",
+    "bzl",
+    "bazel",
+    "nginx",
+    "apache",
+    "caddyfile",
+    "jq",
+];
+
 fn classify(info: &str) -> Ctx {
     let first = info
         .trim()
@@ -120,8 +233,10 @@ fn classify(info: &str) -> Ctx {
         Ctx::Prose
     } else if DATA.contains(&first.as_str()) {
         Ctx::Data
-    } else {
+    } else if CODE.contains(&language(&first).as_str()) || CODE.contains(&first.as_str()) {
         Ctx::Code(language(&first))
+    } else {
+        Ctx::Shell
     }
 }
 

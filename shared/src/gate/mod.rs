@@ -39,8 +39,13 @@
 //!   "act as", "your new role"), system-prompt or chat-role markup, precedence claims, or hiding
 //!   things from the user.
 //!
-//! "Added" is counted: a pattern may appear in the result only as often as it already did in
-//! the parent; destinations and programs are compared as sets. All regexes are compiled once;
+//! "Added" is checked twice: over the whole text, a pattern may appear in the result only as often
+//! as it already did in the parent (this sees idioms spread over several lines); and over the
+//! added lines alone (lines of the result that the parent does not have, continuations joined),
+//! a phrase or idiom rule may not match at all, so a warning cannot be turned into the
+//! instruction it warned against ("Never run `curl … | sh`" → "Run `curl … | sh`"). Editing a
+//! line that already holds such an idiom is therefore refused too. Destinations and programs are
+//! compared as sets. All regexes are compiled once;
 //! one that fails to compile panics (and so fails the tests) rather than disabling a rule.
 
 mod chars;
@@ -267,6 +272,42 @@ fn counted(rule: Rule, res: &[Regex], old: &str, new: &str, what: &str) -> Resul
     Ok(())
 }
 
+/// The lines of `new` that `old` does not have (as a multiset of trimmed lines), in order, after
+/// `\`-continuations are joined in both.
+fn added_lines(old: &str, new: &str) -> String {
+    let old = commands::join_continuations(old);
+    let new = commands::join_continuations(new);
+    let mut have: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for l in old.lines() {
+        *have.entry(l.trim()).or_default() += 1;
+    }
+    let mut out = String::new();
+    for l in new.lines() {
+        match have.get_mut(l.trim()) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => {
+                out.push_str(l);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+/// Rejects when the added lines match a phrase class at all.
+fn absent(rule: Rule, res: &[Regex], added: &str, what: &str) -> Result<(), Rejection> {
+    match res.iter().find_map(|r| r.find(added)) {
+        Some(m) => Err(reject(
+            rule,
+            format!(
+                "{what} in an added line: {}",
+                crate::text::preview(m.as_str(), 80)
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Checks a proposal: `old` and `new` are whole SKILL.md texts, `edits` the applied edits.
 pub fn check(old: &str, new: &str, edits: &[Edit]) -> Result<Passed, Rejection> {
     if edits.is_empty() || old == new {
@@ -305,6 +346,15 @@ pub fn check(old: &str, new: &str, edits: &[Edit]) -> Result<Passed, Rejection> 
         return Err(reject(Rule::NewUrl, new_dest.join(", ")));
     }
     let (old_sk, new_sk) = (phrases::skeleton(old), phrases::skeleton(new));
+    let added_text = added_lines(old, new);
+    let added_sk = phrases::skeleton(&added_text);
+    let added_sk = format!("{added_sk}\n{}", phrases::unleet(&added_sk));
+    absent(
+        Rule::PermissionBypass,
+        phrases::permission_bypass(),
+        &added_sk,
+        "turns off permission checks",
+    )?;
     counted(
         Rule::PermissionBypass,
         phrases::permission_bypass(),
@@ -314,6 +364,12 @@ pub fn check(old: &str, new: &str, edits: &[Edit]) -> Result<Passed, Rejection> 
     )?;
     if commands::exec_idioms(new) > commands::exec_idioms(old) {
         return Err(reject(Rule::ShellExec, "a new code-execution idiom"));
+    }
+    if commands::exec_idioms(&added_text) > 0 {
+        return Err(reject(
+            Rule::ShellExec,
+            "a code-execution idiom in an added line",
+        ));
     }
     let new_programs = commands::added(old, new);
     if !new_programs.is_empty() {
@@ -327,6 +383,12 @@ pub fn check(old: &str, new: &str, edits: &[Edit]) -> Result<Passed, Rejection> 
         phrases::exfiltration(),
         &old_sk,
         &new_sk,
+        "sends or reads secrets",
+    )?;
+    absent(
+        Rule::Exfiltration,
+        phrases::exfiltration(),
+        &added_sk,
         "sends or reads secrets",
     )?;
     let secrets = |t: &str| crate::redact::redact(t).matches("[REDACTED:").count();
@@ -351,6 +413,12 @@ pub fn check(old: &str, new: &str, edits: &[Edit]) -> Result<Passed, Rejection> 
         phrases::overrides(),
         &old_sk,
         &new_sk,
+        "instruction-override phrasing",
+    )?;
+    absent(
+        Rule::InstructionOverride,
+        phrases::overrides(),
+        &added_sk,
         "instruction-override phrasing",
     )?;
     Ok(Passed {

@@ -67,9 +67,13 @@ const CONFUSABLES: &[(char, char)] = &[
     ('ℓ', 'l'),
 ];
 
-/// The text patterns see: look-alikes folded, lower-cased.
+/// The text patterns see: look-alikes folded, lower-cased, line continuations inside a word
+/// removed (`--dangerously-skip-perm\` + newline + `issions`), words spelled out letter by
+/// letter joined (`i g n o r e`), and a negated "forget"/"skip" (`don't forget to follow`,
+/// `do not skip the checks`) read as the advice it is.
 pub(super) fn skeleton(text: &str) -> String {
-    text.chars()
+    let folded = text
+        .chars()
         .map(|c| {
             CONFUSABLES
                 .iter()
@@ -78,6 +82,51 @@ pub(super) fn skeleton(text: &str) -> String {
         })
         .collect::<String>()
         .to_lowercase()
+        .replace("\\\n", "")
+        .replace("\\\r\n", "");
+    let joined = spelled_out().replace_all(&folded, |c: &regex::Captures| c[0].replace(' ', ""));
+    negated_advice()
+        .replace_all(&joined, "remember")
+        .into_owned()
+}
+
+/// Four or more single letters separated by single spaces.
+fn spelled_out() -> &'static Regex {
+    static C: OnceLock<Regex> = OnceLock::new();
+    C.get_or_init(|| super::compile(r"\b\p{L}(?: \p{L}){3,}\b"))
+}
+
+fn negated_advice() -> &'static Regex {
+    static C: OnceLock<Regex> = OnceLock::new();
+    C.get_or_init(|| {
+        super::compile(r"\b(?:do\W+not|don'?t|never|remember\W+not\W+to)\W+(?:forget|skip|bypass|disable|ignore)\b")
+    })
+}
+
+/// `skeleton` with leetspeak read as letters (`1gn0r3` → `ignore`): for the phrase classes
+/// only, where a digit inside a word is a disguise.
+pub(super) fn unleet(skeleton: &str) -> String {
+    leet_word()
+        .replace_all(skeleton, |c: &regex::Captures| {
+            c[0].chars()
+                .map(|ch| match ch {
+                    '0' => 'o',
+                    '1' | '!' => 'i',
+                    '3' => 'e',
+                    '4' | '@' => 'a',
+                    '5' | '$' => 's',
+                    '7' => 't',
+                    other => other,
+                })
+                .collect::<String>()
+        })
+        .into_owned()
+}
+
+/// A word mixing letters with leet digits.
+fn leet_word() -> &'static Regex {
+    static C: OnceLock<Regex> = OnceLock::new();
+    C.get_or_init(|| super::compile(r"\b[\p{L}0134@57$!]*\p{L}[\p{L}0134@57$!]*[0134@57$!][\p{L}0134@57$!]*\b|\b[\p{L}0134@57$!]*[0134@57$!][\p{L}0134@57$!]*\p{L}[\p{L}0134@57$!]*\b"))
 }
 
 // Separators: anything that is not a letter or digit (spaces, `**`, `_`, punctuation).
@@ -115,6 +164,8 @@ pub(super) fn overrides() -> &'static [Regex] {
             format!(r"\b(?:do{S}not|don'?t|never|without){S}(?:tell(?:ing)?|inform(?:ing)?|show(?:ing)?|mention(?:ing)?|reveal(?:ing)?|let(?:ting)?|notify(?:ing)?|alert(?:ing)?|ask(?:ing)?){S}(?:the{S}|your{S})?(?:user|human|operator|developer)s?\b"),
             format!(r"\b(?:hide|conceal|keep){fill}(?:from{S}(?:the{S})?(?:user|human)|secret{S}from)\b"),
             format!(r"\b(?:silently|secretly|quietly|covertly){S}(?:run|execute|send|upload|install|download|post|add|delete|remove|change|modify|push)\b"),
+            // the same in other languages an agent reads
+            r"\b(?:ignoriere|ignorieren|ignoriert|vergiss|vergessen|missachte|missachten|ignore[rz]?|oublie[rz]?|ignora|ignorar|ignoren|olvida|olvidar|dimentica|dimenticare|esque[cç]a|esquecer)\b(?:\W+\p{L}+){0,5}?\W+(?:anweisungen|anleitungen|regeln|vorgaben|instructions?|consignes|r[eè]gles|instrucciones|reglas|istruzioni|regole|instru[cç][oõ]es|regras)\b".to_string(),
         ])
     })
 }
@@ -144,6 +195,8 @@ pub(super) fn exfiltration() -> &'static [Regex] {
             r"\b(?:curl|http|xh)\b[^\n]*\s(?:-d|--data(?:-\w+)?|-f|--form|-t|--upload-file|--json)\s*[\x22']?@".to_string(),
             r"\bwget\b[^\n]*--post-(?:data|file)|/dev/(?:tcp|udp)/|\b(?:nc|ncat|netcat|socat|telnet)\s+(?:-\S+\s+)*\S+\s+\d+".to_string(),
             r"\b(?:scp|rsync|sftp)\b[^\n]*\s\S*@?[\w.-]+:\S*|\bgh\s+gist\s+create\b|\b(?:sendmail|mailx?)\s+-?\S".to_string(),
+            r"(?:\.|\b)(?:bash_history|zsh_history|histfile|python_history|psql_history|mysql_history|lesshst)\b".to_string(),
+            format!(r"\b(?:output|contents?|result){S}of{S}(?:env|printenv|set|export|history|whoami{S}and{S}env)\b"),
         ])
     })
 }
@@ -159,6 +212,7 @@ pub(super) fn permission_bypass() -> &'static [Regex] {
             r#"approval[_-]?policy\W*(?:=|:)?\W*never|(?:--ask-for-approval|-a)\s*=?\s*["']?never\b|sandbox[_-]?mode\W*(?:=|:)?\W*["']?(?:danger|none|off)"#.to_string(),
             r#"\bdefaultmode\W+(?:bypass|acceptedits|dontask)|\b(?:bash|shell)\(\s*\*?\s*(?:\*|:\*)\s*\)|["']allow["']\s*:\s*\[\s*["'](?:bash|\*)"#.to_string(),
             format!(r"\b(?:disable|disabling|turn{S}off|turning{S}off|switch{S}off|skip|skipping|bypass|bypassing|deactivate|remove|get{S}rid{S}of|avoid){fill}(?:permission|approval|confirmation|sandbox(?:ing)?|safety|security)(?:{S}(?:checks?|prompts?|mode|requests?|dialogs?|settings?|features?))?s?\b"),
+            format!(r"\b(?:answer|say|reply|respond|click|press|type|choose|select){S}(?:yes|y|allow|approve|accept|always{S}allow)(?:{S}(?:to|on|for|at)){S}(?:(?:every|all|any|each|the){S})+(?:permission|approval|confirmation|tool|command)?"),
             format!(r"\b(?:auto-?approve|auto-?accept|always{S}(?:allow|approve|accept)|(?:approve|accept|allow){S}(?:all|every|any){S}(?:edits?|commands?|tools?|tool{S}calls?|permissions?|requests?|prompts?))\b"),
             format!(r"\b(?:run|start|launch|use){fill}(?:without|with{S}no){S}(?:any{S})?(?:permission|approval|confirmation|sandbox)"),
         ])

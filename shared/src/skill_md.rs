@@ -28,6 +28,8 @@ pub enum SkillMdError {
     TooLarge(usize),
     #[error("SKILL.md frontmatter is not valid YAML: {0}")]
     BadYaml(String),
+    #[error("SKILL.md frontmatter key `{0}` is not accepted: {1}")]
+    ForbiddenKey(String, &'static str),
     #[error("SKILL.md {0} holds the control or invisible character {1}")]
     ForbiddenChar(&'static str, String),
     #[error("SKILL.md frontmatter `name` is not the install name {0:?} after rendering")]
@@ -289,9 +291,14 @@ fn escape_char(c: char) -> String {
     format!("U+{:04X}", c as u32)
 }
 
+/// Top-level frontmatter keys a registry skill may not carry: Claude Code runs a skill's own
+/// `hooks` as shell commands whenever the skill is active, so anyone who can write to the
+/// registry would run code on every machine without a model or the gate in between.
+pub const FORBIDDEN_KEYS: &[&str] = &["hooks"];
+
 /// Checks that `frontmatter` (the text between the fences) is one valid YAML document whose
 /// root is a mapping with unique keys, without anchors or aliases (an alias bomb expands
-/// exponentially; no SKILL.md needs one).
+/// exponentially; no SKILL.md needs one), and without a [`FORBIDDEN_KEYS`] key.
 pub fn check_frontmatter_yaml(frontmatter: &str) -> Result<(), SkillMdError> {
     use yaml_rust2::parser::{Event, Parser};
     let bad = |m: String| SkillMdError::BadYaml(m);
@@ -330,7 +337,21 @@ pub fn check_frontmatter_yaml(frontmatter: &str) -> Result<(), SkillMdError> {
         return Err(bad("the frontmatter is not a `key: value` mapping".into()));
     }
     // No aliases, so loading cannot blow up; this catches duplicate keys at any depth.
-    yaml_rust2::YamlLoader::load_from_str(frontmatter).map_err(|e| bad(e.to_string()))?;
+    let docs =
+        yaml_rust2::YamlLoader::load_from_str(frontmatter).map_err(|e| bad(e.to_string()))?;
+    if let Some(map) = docs.first().and_then(|d| d.as_hash()) {
+        for key in map.keys().filter_map(|k| k.as_str()) {
+            if FORBIDDEN_KEYS
+                .iter()
+                .any(|f| key.trim().eq_ignore_ascii_case(f))
+            {
+                return Err(SkillMdError::ForbiddenKey(
+                    key.to_string(),
+                    "skill-scoped hooks run commands on every machine that installs the skill, with no model and no review in the loop",
+                ));
+            }
+        }
+    }
     Ok(())
 }
 
@@ -491,6 +512,22 @@ mod tests {
         assert!(text.starts_with("---\nname: a--b\n"), "{text}");
         assert_eq!(installed_yaml(&text)["name"].as_str(), Some("a--b"));
         assert!(text.ends_with("---\nname: evil\ndescription: x\n---\nB\n"));
+    }
+
+    #[test]
+    fn skill_scoped_hooks_are_refused() {
+        for fm in ["hooks:\n  PreToolUse: []", "Hooks: {}", "\"hooks\": x"] {
+            let text = format!("---\nname: a\ndescription: d\n{fm}\n---\nbody\n");
+            assert!(
+                matches!(
+                    SkillMd::parse_untrusted(&text),
+                    Err(SkillMdError::ForbiddenKey(..))
+                ),
+                "{fm:?}"
+            );
+        }
+        let ok = "---\nname: a\ndescription: d\nmetadata:\n  hooks: documented\n---\nbody\n";
+        assert!(SkillMd::parse_untrusted(ok).is_ok());
     }
 
     #[test]

@@ -63,7 +63,8 @@ const SECRET_PARAMS: &[&str] = &["password", "sslpassword"];
 pub fn redact_password(url: &str) -> String {
     let (scheme, rest) = match url.find("://") {
         Some(i) => (&url[..i + 3], &url[i + 3..]),
-        None => ("", url),
+        // A libpq keyword string (`host=h password=pw`): every `…password=` value goes.
+        None => return redact_keyword_dsn(url),
     };
     let mut out = String::with_capacity(url.len());
     out.push_str(scheme);
@@ -96,7 +97,7 @@ pub fn redact_password(url: &str) -> String {
         let pairs: Vec<String> = query
             .split('&')
             .map(|pair| match pair.split_once('=') {
-                Some((k, _)) if SECRET_PARAMS.iter().any(|s| k.eq_ignore_ascii_case(s)) => {
+                Some((k, _)) if is_secret_key(k) => {
                     format!("{k}=***")
                 }
                 _ => pair.to_string(),
@@ -105,6 +106,58 @@ pub fn redact_password(url: &str) -> String {
         out.push_str(&pairs.join("&"));
     }
     out
+}
+
+/// `key=value` pairs (values may be single-quoted) with any `*password` value replaced.
+fn redact_keyword_dsn(dsn: &str) -> String {
+    let mut out = String::with_capacity(dsn.len());
+    let mut rest = dsn;
+    while let Some(eq) = rest.find('=') {
+        let key_start = rest[..eq].rfind(char::is_whitespace).map_or(0, |i| i + 1);
+        let key = rest[key_start..eq].trim();
+        let value_len = if rest[eq + 1..].starts_with('\'') {
+            rest[eq + 2..]
+                .find('\'')
+                .map_or(rest.len() - eq - 1, |i| i + 2)
+        } else {
+            rest[eq + 1..]
+                .find(char::is_whitespace)
+                .unwrap_or(rest.len() - eq - 1)
+        };
+        out.push_str(&rest[..=eq]);
+        if is_secret_key(key) {
+            out.push_str("***");
+        } else {
+            out.push_str(&rest[eq + 1..eq + 1 + value_len]);
+        }
+        rest = &rest[eq + 1 + value_len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A parameter name that holds a password, also percent-encoded (`pass%77ord`).
+fn is_secret_key(key: &str) -> bool {
+    let decoded = percent_decode(key).to_ascii_lowercase();
+    SECRET_PARAMS.iter().any(|s| decoded == *s) || decoded.ends_with("password")
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -179,5 +232,17 @@ mod tests {
             "postgres://u@h/db?user=me@corp&PASSWORD=***"
         );
         assert_eq!(redact_password("postgres://h/db"), "postgres://h/db");
+        assert_eq!(
+            redact_password("postgres://h/db?schema=x&pass%77ord=s3cret"),
+            "postgres://h/db?schema=x&pass%77ord=***"
+        );
+        assert_eq!(
+            redact_password("host=127.0.0.1 port=1 password=s3cret user=me"),
+            "host=127.0.0.1 port=1 password=*** user=me"
+        );
+        assert_eq!(
+            redact_password("host=h password='a b c' sslpassword=x"),
+            "host=h password=*** sslpassword=***"
+        );
     }
 }

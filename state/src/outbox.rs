@@ -25,7 +25,7 @@ use crate::attribution::{AttributedSkill, Attribution};
 use crate::fsutil::{
     count_files, move_aside, read_json, safe_component, write_json_with, Durability,
 };
-use crate::{io_err, Paths, Result};
+use crate::{io_err, Paths, Result, StateError};
 
 /// One queued event for the registry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -202,9 +202,21 @@ fn path_of(paths: &Paths, key: &str) -> PathBuf {
         .join(format!("{}.json", safe_component(key)))
 }
 
-/// Queues (or replaces) an event.
+/// Queues (or replaces) an event. An event already queued byte for byte (a resumed session's
+/// unchanged attribution) is left as it is: replacing a file costs more than reading it.
 pub fn put(paths: &Paths, event: &impl Queued) -> Result<()> {
-    write_json_with(&path_of(paths, event.key()), event, event.durability())
+    let path = path_of(paths, event.key());
+    if let Ok(on_disk) = std::fs::read(&path) {
+        let mut bytes = serde_json::to_vec_pretty(event).map_err(|source| StateError::Encode {
+            path: path.clone(),
+            source,
+        })?;
+        bytes.push(b'\n');
+        if on_disk == bytes {
+            return Ok(());
+        }
+    }
+    write_json_with(&path, event, event.durability())
 }
 
 /// The queued event with this key, if there is one and it reads.

@@ -98,18 +98,64 @@ pub fn write_json_with<T: serde::Serialize>(
     write_atomic_with(path, &data, 0o600, durability)
 }
 
-/// Reads JSON; a missing file is `Ok(None)`, a corrupt one an error.
+/// The most a state file (a job, an event, the manifest) may hold.
+pub const MAX_STATE_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads a regular file of at most `cap` bytes without following a link and without blocking:
+/// a FIFO, a device, a directory or a link planted under a state or skill file name is
+/// `InvalidData` (never opened for a blocking read), a larger file `InvalidData` too. A missing
+/// file is `Ok(None)`.
+pub fn read_regular(path: &Path, cap: u64) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let not_regular = || {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "not a regular file (a link, FIFO, device or directory)",
+        )
+    };
+    match fs::symlink_metadata(path) {
+        Ok(m) if !m.is_file() => return Err(not_regular()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let file = match fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    // Checked again on the open handle: a swap between the two checks is caught here.
+    if !file.metadata()?.is_file() {
+        return Err(not_regular());
+    }
+    let mut bytes = Vec::new();
+    file.take(cap + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {cap} bytes"),
+        ));
+    }
+    Ok(Some(bytes))
+}
+
+/// Reads JSON; a missing file is `Ok(None)`; a corrupt one, one that is not a regular file or
+/// one over [`MAX_STATE_FILE_BYTES`] is `Corrupt` (callers move such files aside).
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>> {
-    match fs::read(path) {
-        Ok(bytes) => {
-            serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|source| StateError::Corrupt {
-                    path: path.to_path_buf(),
-                    source,
-                })
+    let corrupt = |source| StateError::Corrupt {
+        path: path.to_path_buf(),
+        source,
+    };
+    match read_regular(path, MAX_STATE_FILE_BYTES) {
+        Ok(Some(bytes)) => serde_json::from_slice(&bytes).map(Some).map_err(corrupt),
+        Ok(None) => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            Err(corrupt(serde_json::Error::io(e)))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(io_err(path)(e)),
     }
 }
@@ -141,7 +187,10 @@ pub fn count_files(dir: &Path) -> Result<usize> {
     match fs::read_dir(dir) {
         Ok(rd) => Ok(rd
             .flatten()
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            // Every entry but folders and our own hidden temp files: a FIFO or a link planted
+            // under a job or event name is waiting (or set aside) too, and must be counted.
+            .filter(|e| e.file_type().is_ok_and(|t| !t.is_dir()))
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
             .count()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
         Err(e) => Err(io_err(dir)(e)),
@@ -222,6 +271,33 @@ pub fn safe_component(id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_regular_files_are_read_and_never_block() {
+        let d = tempfile::tempdir().unwrap();
+        let fifo = d.path().join("job.json");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|s| s.success()) {
+            // Would block forever on a plain open.
+            assert!(read_regular(&fifo, 100).is_err());
+            assert!(matches!(
+                read_json::<serde_json::Value>(&fifo),
+                Err(StateError::Corrupt { .. })
+            ));
+        }
+        let link = d.path().join("zero.json");
+        std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+        assert!(
+            read_regular(&link, 100).is_err(),
+            "a link is never followed"
+        );
+        let big = d.path().join("big.json");
+        std::fs::write(&big, vec![b' '; 101]).unwrap();
+        assert!(read_regular(&big, 100).is_err());
+        assert_eq!(read_regular(&d.path().join("gone"), 100).unwrap(), None);
+        std::fs::write(&big, b"[]").unwrap();
+        assert_eq!(read_regular(&big, 100).unwrap().unwrap(), b"[]");
+    }
 
     #[test]
     fn atomic_write_is_private() {

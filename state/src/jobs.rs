@@ -233,7 +233,7 @@ impl Queue {
             }
             Err(e) => return Err(e),
         };
-        job.attempts += 1;
+        job.attempts = job.attempts.saturating_add(1);
         job.worker_pid = Some(std::process::id());
         write_json(&to, &job)?;
         Ok(Some(job))

@@ -27,7 +27,7 @@ use crate::{Paths, Result, StateError};
 
 /// Installed SKILL.md files larger than this are not read back while rebuilding (the registry
 /// refuses far smaller bodies, so such a file is not ours).
-const MAX_INSTALLED_BYTES: u64 = 4 * 1024 * 1024;
+pub const MAX_INSTALLED_BYTES: u64 = 4 * 1024 * 1024;
 
 /// One installed org skill.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,7 +169,9 @@ impl Manifest {
             if self.stamps.get(path) == Some(&stamp) {
                 return Some((path.as_path(), entry.sha256.clone()));
             }
-            let bytes = std::fs::read(path).ok()?;
+            // Never blocks on a FIFO or reads /dev/zero planted as SKILL.md (this runs in the
+            // SessionStart hook).
+            let bytes = crate::fsutil::read_regular(path, MAX_INSTALLED_BYTES).ok()??;
             Some((path.as_path(), skillopt_shared::sha256_hex(&bytes)))
         })
     }
@@ -247,10 +249,17 @@ pub fn rebuild(paths: &Paths) -> Manifest {
         .filter_map(|(dir_name, copies)| {
             let r = SkillRef::parse(&dir_name).ok()?;
             let top = copies.iter().map(|c| c.0).max()?;
-            let mut at_top = copies.into_iter().filter(|c| c.0 == top);
-            let (_, sha256, first) = at_top.next()?;
-            let mut paths = vec![first];
-            paths.extend(at_top.map(|c| c.2));
+            let at_top: Vec<(u32, String, PathBuf)> =
+                copies.into_iter().filter(|c| c.0 == top).collect();
+            // The digest skillopt wrote is known only when every copy still agrees; if one was
+            // edited by hand, neither may be taken for skillopt's (the next install then backs
+            // up each differing copy as a hand edit instead of overwriting it as `.prev`).
+            let sha256 = if at_top.iter().all(|c| c.1 == at_top[0].1) {
+                at_top[0].1.clone()
+            } else {
+                String::new()
+            };
+            let paths: Vec<PathBuf> = at_top.into_iter().map(|c| c.2).collect();
             Some(Entry {
                 name: r.name,
                 author: r.author,
@@ -291,6 +300,42 @@ mod tests {
             paths,
             sha256: sha256.into(),
             installed_at: "t".into(),
+        }
+    }
+
+    #[test]
+    fn a_rebuild_never_takes_a_hand_edited_copy_for_skillopts() {
+        let d = tempfile::tempdir().unwrap();
+        let paths = Paths {
+            home: d.path().into(),
+            state_dir: d.path().join("state"),
+            data_dir: d.path().join("data"),
+            claude_dir: d.path().join(".claude"),
+            codex_home: d.path().join(".codex"),
+            claude_skills: d.path().join(".claude/skills"),
+            codex_skills: d.path().join(".agents/skills"),
+        };
+        let text = "---\nname: deploy--alice\ndescription: d\nmetadata:\n  skillopt-version: \"1\"\n---\nbody\n";
+        for root in [&paths.claude_skills, &paths.codex_skills] {
+            std::fs::create_dir_all(root.join("deploy--alice")).unwrap();
+            std::fs::write(root.join("deploy--alice/SKILL.md"), text).unwrap();
+        }
+        let same = rebuild(&paths);
+        assert_eq!(
+            same.skills[0].sha256,
+            skillopt_shared::sha256_hex(text.as_bytes())
+        );
+        // One copy edited by hand (the one a rebuild happens to read first, say).
+        for root in [&paths.claude_skills, &paths.codex_skills] {
+            let f = root.join("deploy--alice/SKILL.md");
+            std::fs::write(&f, format!("{text}MY LOCAL NOTE\n")).unwrap();
+            let m = rebuild(&paths);
+            assert_eq!(
+                m.skills[0].sha256, "",
+                "a differing copy was taken as skillopt's"
+            );
+            assert_eq!(m.skills[0].paths.len(), 2);
+            std::fs::write(&f, text).unwrap();
         }
     }
 

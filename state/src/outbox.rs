@@ -206,7 +206,9 @@ fn path_of(paths: &Paths, key: &str) -> PathBuf {
 /// unchanged attribution) is left as it is: replacing a file costs more than reading it.
 pub fn put(paths: &Paths, event: &impl Queued) -> Result<()> {
     let path = path_of(paths, event.key());
-    if let Ok(on_disk) = std::fs::read(&path) {
+    if let Ok(Some(on_disk)) =
+        crate::fsutil::read_regular(&path, crate::fsutil::MAX_STATE_FILE_BYTES)
+    {
         let mut bytes = serde_json::to_vec_pretty(event).map_err(|source| StateError::Encode {
             path: path.clone(),
             source,
@@ -261,6 +263,9 @@ fn scan_as<E: serde::de::DeserializeOwned>(
     let mut scan = Scan::default();
     for p in json_files(&paths.outbox_dir())? {
         match read_json::<E>(&p) {
+            // A file whose name is not its event's key (a copy, a hand-made file, a key with
+            // `/`) could never be removed after its upload: it is unreadable, moved aside.
+            Ok(Some(e)) if path_of(paths, order(&e).1) != p => scan.unreadable.push(p),
             Ok(Some(e)) => scan.events.push(e),
             Ok(None) => {}
             Err(_) => scan.unreadable.push(p),
@@ -354,6 +359,33 @@ mod tests {
             model: "m".into(),
             judged_at: format!("2024-01-01T00:00:0{i}Z"),
         })
+    }
+
+    #[test]
+    fn a_file_not_named_by_its_key_is_unreadable() {
+        let d = tempfile::tempdir().unwrap();
+        let p = paths(d.path());
+        let ev = OutboxEvent::outcome(OutcomePayload {
+            id: "i".into(),
+            job_id: "J1".into(),
+            name: "a".into(),
+            author: "b".into(),
+            version: 1,
+            bucket: 0,
+            outcome: skillopt_shared::verdict::Outcome::Failure,
+            skill_at_fault: true,
+            confidence: 0.9,
+            reason: "r".into(),
+            agent: "claude".into(),
+            model: "m".into(),
+            judged_at: "2026-11-27T00:00:00Z".into(),
+        });
+        put(&p, &ev).unwrap();
+        let original = path_of(&p, ev.key());
+        std::fs::copy(&original, p.outbox_dir().join("outcome-DUP copy.json")).unwrap();
+        let scan = events(&p).unwrap();
+        assert_eq!(scan.events.len(), 1);
+        assert_eq!(scan.unreadable.len(), 1, "{:?}", scan.unreadable);
     }
 
     #[test]

@@ -106,6 +106,65 @@ fn a_torn_job_file_is_moved_aside_and_drain_runs_the_others() {
 }
 
 #[test]
+fn fifos_and_links_under_state_names_never_wedge_anything() {
+    let mut sb = Sandbox::new();
+    sb.no_auto_sync();
+    let d = sb.write_skill("deploy", &skill_md("deploy", "Deploy.\n"));
+    sb.ok(&["push", d.to_str().unwrap(), "--author", "alice"]);
+    sb.ok(&["pull"]);
+    // Internal: planting hostile files is the point of this test.
+    let queued = sb.state().join("jobs/queued");
+    std::fs::create_dir_all(&queued).unwrap();
+    let fifo = |p: &Path| {
+        assert!(Command::new("mkfifo").arg(p).status().unwrap().success());
+    };
+    fifo(&queued.join(format!("{}.json", job_id(1))));
+    std::os::unix::fs::symlink("/dev/zero", queued.join(format!("{}.json", job_id(2)))).unwrap();
+    write_job(&sb, "queued", &sync_job(3));
+    let outbox = sb.state().join("outbox");
+    std::fs::create_dir_all(&outbox).unwrap();
+    fifo(&outbox.join("outcome-fifo.json"));
+    // The installed copy replaced by a FIFO: SessionStart would read it to check its digest.
+    let installed = sb.claude_skills().join("deploy--alice/SKILL.md");
+    std::fs::remove_file(&installed).unwrap();
+    fifo(&installed);
+
+    let (out, _) = finish_within(
+        spawn(sb.skillopt_cmd(&["worker", "drain", "--json"])),
+        30,
+        "worker drain",
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ran"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["errors"].as_array().unwrap().len(), 2, "{v}");
+    let again = finish_within(
+        spawn(sb.skillopt_cmd(&["worker", "drain", "--json"])),
+        30,
+        "a second drain",
+    );
+    assert!(again.0.status.success());
+    assert_eq!(status_json(&sb)["jobs"]["corrupt"], 2);
+    let mut start = sb.cmd("skillopt-session-start");
+    start.stdin(Stdio::piped());
+    let mut child = start
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(
+                br#"{"session_id":"s-fifo","hook_event_name":"SessionStart","source":"startup"}"#,
+            )
+            .unwrap();
+    }
+    let (hook, _) = finish_within(child, 10, "SessionStart with a FIFO as SKILL.md");
+    assert!(hook.status.success() && hook.stdout.is_empty());
+}
+
+#[test]
 fn concurrent_drains_run_each_job_once() {
     let mut sb = Sandbox::new();
     sb.no_auto_sync();

@@ -7,8 +7,9 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 use skillopt_shared::sha256_hex;
+use skillopt_state::fsutil::read_regular;
 use skillopt_state::jobs::{JobState, Queue};
-use skillopt_state::manifest::Manifest;
+use skillopt_state::manifest::{Manifest, MAX_INSTALLED_BYTES};
 use skillopt_state::{outbox, sync_marker, Paths};
 
 use crate::settings::{Settings, Shown};
@@ -68,10 +69,14 @@ pub fn run(paths: &Paths, settings: &Settings, args: Args) -> anyhow::Result<Exi
             let mut missing = Vec::new();
             let mut edited = Vec::new();
             for p in &e.paths {
-                match std::fs::read(p) {
-                    Ok(b) if sha256_hex(&b) != e.sha256 => edited.push(p.display().to_string()),
-                    Ok(_) => {}
-                    Err(_) => missing.push(p.display().to_string()),
+                // Never blocks on a FIFO or reads a device planted as SKILL.md.
+                match read_regular(p, MAX_INSTALLED_BYTES) {
+                    Ok(Some(b)) if sha256_hex(&b) != e.sha256 => {
+                        edited.push(p.display().to_string())
+                    }
+                    Ok(Some(_)) => {}
+                    Ok(None) => missing.push(p.display().to_string()),
+                    Err(_) => edited.push(p.display().to_string()),
                 }
             }
             Installed {

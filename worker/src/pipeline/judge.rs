@@ -59,7 +59,11 @@ pub fn skill_body(
         (e.version == version).then(|| {
             e.existing_paths()
                 .next()
-                .and_then(|p| std::fs::read_to_string(p).ok())
+                .and_then(|p| {
+                    let cap = skillopt_state::manifest::MAX_INSTALLED_BYTES;
+                    skillopt_state::fsutil::read_regular(p, cap).ok()?
+                })
+                .and_then(|b| String::from_utf8(b).ok())
         })?
     });
     installed

@@ -52,6 +52,7 @@ pub fn arm_if_org_in(
         armed_at: now_rfc3339(),
         budget: ctx.judge_window,
         spent: 0,
+        session_id: Some(sid.to_string()),
     };
     pending::arm(&ctx.paths, sid, &window)?;
     Ok(true)

@@ -52,6 +52,11 @@ impl JobState {
         JobState::Failed,
     ];
 
+    /// `queued`, `running`, `done` or `failed`.
+    pub fn as_str(self) -> &'static str {
+        self.dir()
+    }
+
     fn dir(self) -> &'static str {
         match self {
             JobState::Queued => "queued",

@@ -26,6 +26,26 @@ pub struct Pending {
     /// Prompts already spent on this window (the next reaction is prompt `spent + 1`).
     #[serde(default)]
     pub spent: u32,
+    /// The session (its folder name is a path-safe form of it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+}
+
+/// Every open window, by session folder (unreadable ones skipped), for `skillopt status`.
+pub fn open_windows(paths: &Paths) -> Vec<Pending> {
+    let Ok(rd) = std::fs::read_dir(paths.state_dir.join("sessions")) else {
+        return Vec::new();
+    };
+    let mut out: Vec<Pending> = rd
+        .flatten()
+        .filter_map(|e| {
+            read_json::<Pending>(&e.path().join("pending.json"))
+                .ok()
+                .flatten()
+        })
+        .collect();
+    out.sort_by(|a, b| a.armed_at.cmp(&b.armed_at));
+    out
 }
 
 /// Arms (or re-arms) the window of a session.
@@ -106,6 +126,7 @@ mod tests {
             armed_at: "now".into(),
             budget,
             spent: 0,
+            session_id: None,
         }
     }
 

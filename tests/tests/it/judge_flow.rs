@@ -705,11 +705,10 @@ fn a_subagent_use_without_its_transcript_is_not_judged_from_the_parent() {
     assert!(outcomes(&sb).is_empty());
 }
 
-// The same checks as the "Internal" reads above, through the `--json` fields they need. Once
-// a field exists, drop the `#[ignore]` and the internal read it replaces.
+// What a user sees of windows, outcomes and job results: `status --json` (`pending`,
+// `recent_jobs`) and `log --json` (`versions[].outcomes`).
 
 #[test]
-#[ignore = "needs pending windows (session_id, skill, version, tool_use_id, agent, budget) in status --json"]
 fn armed_windows_show_in_status_json() {
     let mut sb = setup();
     sb.hooks_without_worker();
@@ -729,7 +728,6 @@ fn armed_windows_show_in_status_json() {
 }
 
 #[test]
-#[ignore = "needs outcomes (job_id, outcome, skill_at_fault, bucket), unclear ones included, per version in log --json"]
 fn outcomes_show_in_log_json() {
     let mut sb = setup();
     sb.hooks_without_worker();
@@ -752,7 +750,6 @@ fn outcomes_show_in_log_json() {
 }
 
 #[test]
-#[ignore = "needs recent jobs (id, kind, state, skill, version, reaction, reaction_turn, result) in status --json"]
 fn job_results_show_in_status_json() {
     let mut sb = setup();
     let agent = FakeAgent::install(&mut sb, &["claude", "codex"]);

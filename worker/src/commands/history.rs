@@ -38,6 +38,22 @@ struct Entry {
     judged: usize,
     failures: usize,
     skill_failures: usize,
+    /// Every judged use of this version (`unclear` ones included), oldest first.
+    outcomes: Vec<OutcomeView>,
+}
+
+/// One judged use, as `log --json` shows it.
+#[derive(Debug, Serialize)]
+struct OutcomeView {
+    job_id: String,
+    outcome: Outcome,
+    skill_at_fault: bool,
+    confidence: f64,
+    bucket: u8,
+    reason: String,
+    agent: String,
+    model: String,
+    judged_at: String,
 }
 
 fn count(outcomes: &[OutcomeRow], version: u32, pred: impl Fn(&OutcomeRow) -> bool) -> usize {
@@ -84,6 +100,21 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
             skill_failures: count(&outcomes, v.version, |o| {
                 o.outcome == Outcome::Failure && o.skill_at_fault
             }),
+            outcomes: outcomes
+                .iter()
+                .filter(|o| o.version == v.version)
+                .map(|o| OutcomeView {
+                    job_id: o.job_id.clone(),
+                    outcome: o.outcome,
+                    skill_at_fault: o.skill_at_fault,
+                    confidence: o.confidence,
+                    bucket: o.bucket,
+                    reason: o.reason.clone(),
+                    agent: o.agent.clone(),
+                    model: o.model.clone(),
+                    judged_at: o.judged_at.clone(),
+                })
+                .collect(),
         })
         .collect();
     if args.json {

@@ -10,7 +10,7 @@ use skillopt_shared::sha256_hex;
 use skillopt_state::fsutil::read_regular;
 use skillopt_state::jobs::{JobState, Queue};
 use skillopt_state::manifest::{Manifest, MAX_INSTALLED_BYTES};
-use skillopt_state::{outbox, sync_marker, Paths};
+use skillopt_state::{outbox, pending, sync_marker, Paths};
 
 use crate::settings::{Settings, Shown};
 
@@ -49,6 +49,58 @@ struct Status {
     last_sync_error: Option<String>,
     /// The settings in effect: name, value (secrets redacted), source (variable or default).
     settings: Vec<Shown>,
+    /// Open judgment windows: the next prompts of these sessions are judged.
+    pending: Vec<PendingView>,
+    /// The most recent jobs (newest first), with how each ended.
+    recent_jobs: Vec<JobView>,
+}
+
+/// How many jobs `status` shows.
+const RECENT_JOBS: usize = 20;
+
+#[derive(Debug, Serialize)]
+struct PendingView {
+    session_id: Option<String>,
+    skill: String,
+    version: u32,
+    tool_use_id: Option<String>,
+    agent: String,
+    armed_at: String,
+    budget: u32,
+}
+
+#[derive(Debug, Serialize)]
+struct JobView {
+    id: String,
+    kind: serde_json::Value,
+    state: &'static str,
+    skill: Option<String>,
+    version: Option<u32>,
+    reaction: Option<String>,
+    reaction_turn: Option<u32>,
+    result: Option<skillopt_state::jobs::JobResult>,
+}
+
+fn recent_jobs(q: &Queue) -> anyhow::Result<Vec<JobView>> {
+    let mut all = Vec::new();
+    for s in JobState::ALL {
+        for j in q.list(s)? {
+            all.push(JobView {
+                kind: serde_json::to_value(j.kind)?,
+                state: s.as_str(),
+                skill: j.skill,
+                version: j.version,
+                reaction: j.reaction,
+                reaction_turn: j.reaction_turn,
+                result: j.result,
+                id: j.id,
+            });
+        }
+    }
+    // ULIDs sort by creation time.
+    all.sort_by(|a, b| b.id.cmp(&a.id));
+    all.truncate(RECENT_JOBS);
+    Ok(all)
 }
 
 pub fn run(paths: &Paths, settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
@@ -114,6 +166,19 @@ pub fn run(paths: &Paths, settings: &Settings, args: Args) -> anyhow::Result<Exi
         last_sync_at: marker.last_sync_at.map(|t| t.to_rfc3339()),
         last_sync_error: marker.last_error,
         settings: settings.shown(),
+        pending: pending::open_windows(paths)
+            .into_iter()
+            .map(|w| PendingView {
+                session_id: w.session_id,
+                skill: w.skill,
+                version: w.version,
+                tool_use_id: w.tool_use_id,
+                agent: w.agent,
+                armed_at: w.armed_at,
+                budget: w.budget,
+            })
+            .collect(),
+        recent_jobs: recent_jobs(&q)?,
     };
     if args.json {
         super::print_json(&status)?;

@@ -71,15 +71,7 @@ mod tests {
     #[test]
     fn a_torn_attribution_is_rewritten() {
         let d = tempfile::tempdir().unwrap();
-        let p = Paths {
-            home: d.path().into(),
-            state_dir: d.path().join("state"),
-            data_dir: d.path().join("data"),
-            claude_dir: d.path().join("c"),
-            codex_home: d.path().join("x"),
-            claude_skills: d.path().join("c/skills"),
-            codex_skills: d.path().join("a/skills"),
-        };
+        let p = Paths::under(d.path());
         let file = p.session_dir("s1").join("attribution.json");
         crate::fsutil::ensure_dir(file.parent().unwrap()).unwrap();
         std::fs::write(&file, b"{\"session_id\":\"s1\",\"bu").unwrap();

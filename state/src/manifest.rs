@@ -306,15 +306,7 @@ mod tests {
     #[test]
     fn a_rebuild_never_takes_a_hand_edited_copy_for_skillopts() {
         let d = tempfile::tempdir().unwrap();
-        let paths = Paths {
-            home: d.path().into(),
-            state_dir: d.path().join("state"),
-            data_dir: d.path().join("data"),
-            claude_dir: d.path().join(".claude"),
-            codex_home: d.path().join(".codex"),
-            claude_skills: d.path().join(".claude/skills"),
-            codex_skills: d.path().join(".agents/skills"),
-        };
+        let paths = Paths::under(d.path());
         let text = "---\nname: deploy--alice\ndescription: d\nmetadata:\n  skillopt-version: \"1\"\n---\nbody\n";
         for root in [&paths.claude_skills, &paths.codex_skills] {
             std::fs::create_dir_all(root.join("deploy--alice")).unwrap();

@@ -33,6 +33,20 @@ fn env_path(key: &str) -> Option<PathBuf> {
 }
 
 impl Paths {
+    /// Every path under one directory, laid out as under a home (`<dir>/state`,
+    /// `<dir>/.claude/skills`, `<dir>/.agents/skills`, …): for tests and sandboxes.
+    pub fn under(dir: &Path) -> Self {
+        Self {
+            home: dir.into(),
+            state_dir: dir.join("state"),
+            data_dir: dir.join("data"),
+            claude_dir: dir.join(".claude"),
+            codex_home: dir.join(".codex"),
+            claude_skills: dir.join(".claude/skills"),
+            codex_skills: dir.join(".agents/skills"),
+        }
+    }
+
     /// Resolves every path from the environment.
     pub fn from_env() -> Result<Self> {
         let base = directories::BaseDirs::new();

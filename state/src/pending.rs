@@ -104,15 +104,7 @@ mod tests {
     use super::*;
 
     fn paths(dir: &std::path::Path) -> Paths {
-        Paths {
-            home: dir.into(),
-            state_dir: dir.join("state"),
-            data_dir: dir.join("data"),
-            claude_dir: dir.join(".claude"),
-            codex_home: dir.join(".codex"),
-            claude_skills: dir.join(".claude/skills"),
-            codex_skills: dir.join(".agents/skills"),
-        }
+        Paths::under(dir)
     }
 
     fn window(budget: u32) -> Pending {

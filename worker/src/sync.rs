@@ -246,15 +246,7 @@ mod tests {
     #[test]
     fn a_refused_event_is_moved_aside_and_the_others_still_upload() {
         let d = tempfile::tempdir().unwrap();
-        let paths = Paths {
-            home: d.path().into(),
-            state_dir: d.path().join("state"),
-            data_dir: d.path().join("data"),
-            claude_dir: d.path().join("c"),
-            codex_home: d.path().join("x"),
-            claude_skills: d.path().join("c/skills"),
-            codex_skills: d.path().join("a/skills"),
-        };
+        let paths = Paths::under(d.path());
         let inner = RegistryUrl::Sqlite(d.path().join("r.sqlite3"))
             .open()
             .unwrap();

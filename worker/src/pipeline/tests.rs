@@ -79,15 +79,7 @@ impl Machine {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        let paths = Paths {
-            home: d.into(),
-            state_dir: d.join("state"),
-            data_dir: d.join("data"),
-            claude_dir: d.join(".claude"),
-            codex_home: d.join(".codex"),
-            claude_skills: d.join(".claude/skills"),
-            codex_skills: d.join(".agents/skills"),
-        };
+        let paths = Paths::under(d);
         let mut settings = Settings::defaults(&paths);
         settings.user.value = "tester".into();
         let mut reg = settings.open_registry().unwrap();

@@ -18,7 +18,6 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use skillopt_shared::verdict::Outcome;
 
 use crate::attribution::{AttributedSkill, Attribution};
@@ -152,8 +151,7 @@ impl OutboxEvent {
     }
 }
 
-/// Something [`put`] can queue: an [`OutboxEvent`] (or, until the worker switches, the old
-/// untyped [`Event`]).
+/// Something [`put`] can queue (an [`OutboxEvent`]).
 pub trait Queued: Serialize {
     /// The event's identity (and file name).
     fn key(&self) -> &str;
@@ -169,30 +167,6 @@ impl Queued for OutboxEvent {
     }
     fn durability(&self) -> Durability {
         OutboxEvent::durability(self)
-    }
-}
-
-/// The untyped envelope earlier versions used (same file format). Compatibility only, for
-/// callers not yet switched to [`OutboxEvent`]; it will be removed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Event {
-    pub key: String,
-    /// `attribution` | `outcome`.
-    pub kind: String,
-    pub created_at: String,
-    pub payload: Value,
-}
-
-impl Queued for Event {
-    fn key(&self) -> &str {
-        &self.key
-    }
-    fn durability(&self) -> Durability {
-        if self.kind == "attribution" {
-            Durability::Recoverable
-        } else {
-            Durability::Synced
-        }
     }
 }
 
@@ -281,18 +255,6 @@ pub fn events(paths: &Paths) -> Result<Scan> {
     scan_as(paths, |e: &OutboxEvent| (e.created_at(), e.key()))
 }
 
-/// [`events`] as the untyped [`Event`] (an unknown `kind` still parses here). Compatibility
-/// only; it will be removed.
-pub fn scan(paths: &Paths) -> Result<Scan<Event>> {
-    scan_as(paths, |e: &Event| (e.created_at.as_str(), e.key.as_str()))
-}
-
-/// All queued events as the untyped [`Event`], oldest first; unreadable files skipped.
-/// Compatibility only; it will be removed.
-pub fn list(paths: &Paths) -> Result<Vec<Event>> {
-    Ok(scan(paths)?.events)
-}
-
 /// Event files waiting for the registry, unreadable ones included.
 pub fn waiting(paths: &Paths) -> Result<usize> {
     Ok(json_files(&paths.outbox_dir())?.len())
@@ -330,6 +292,7 @@ pub fn remove(paths: &Paths, key: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     fn paths(d: &Path) -> Paths {
         Paths {
@@ -501,9 +464,5 @@ mod tests {
             .collect();
         assert_eq!(old[0], serde_json::from_str::<Value>(attribution).unwrap());
         assert_eq!(old[1], serde_json::from_str::<Value>(outcome_file).unwrap());
-        // The compatibility reader still sees them too.
-        let legacy = list(&p).unwrap();
-        assert_eq!(legacy[0].kind, "attribution");
-        assert_eq!(legacy[1].payload["outcome"], "failure");
     }
 }

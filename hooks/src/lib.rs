@@ -130,18 +130,7 @@ mod tests {
     use super::*;
 
     fn ctx(d: &std::path::Path, hook: &'static str) -> HookContext {
-        HookContext::with_paths(
-            hook,
-            Paths {
-                home: d.into(),
-                state_dir: d.join("state"),
-                data_dir: d.join("data"),
-                claude_dir: d.join("claude"),
-                codex_home: d.join("codex"),
-                claude_skills: d.join("claude/skills"),
-                codex_skills: d.join("agents/skills"),
-            },
-        )
+        HookContext::with_paths(hook, Paths::under(d))
     }
 
     fn log(c: &HookContext) -> String {

@@ -101,20 +101,37 @@ pub fn write_json_with<T: serde::Serialize>(
 /// The most a state file (a job, an event, the manifest) may hold.
 pub const MAX_STATE_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
+/// Why [`read_regular`] would not read a file (carried inside its `InvalidData` error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Unreadable {
+    #[error("a symbolic link (never followed)")]
+    Link,
+    #[error("not a regular file (a FIFO, device or directory)")]
+    NotRegular,
+    #[error("larger than {0} bytes")]
+    TooLarge(u64),
+}
+
+impl Unreadable {
+    /// The reason inside an error of [`read_regular`], if it is one of these.
+    pub fn of(e: &std::io::Error) -> Option<Self> {
+        e.get_ref()?.downcast_ref::<Self>().copied()
+    }
+
+    fn into_io(self) -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, self)
+    }
+}
+
 /// Reads a regular file of at most `cap` bytes without following a link and without blocking:
-/// a FIFO, a device, a directory or a link planted under a state or skill file name is
-/// `InvalidData` (never opened for a blocking read), a larger file `InvalidData` too. A missing
-/// file is `Ok(None)`.
+/// a link, a FIFO, a device or a directory planted under a state or skill file name is never
+/// opened for a blocking read. Refusals are `InvalidData` errors carrying an [`Unreadable`]. A
+/// missing file is `Ok(None)`.
 pub fn read_regular(path: &Path, cap: u64) -> std::io::Result<Option<Vec<u8>>> {
     use std::io::Read;
-    let not_regular = || {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            "not a regular file (a link, FIFO, device or directory)",
-        )
-    };
     match fs::symlink_metadata(path) {
-        Ok(m) if !m.is_file() => return Err(not_regular()),
+        Ok(m) if m.file_type().is_symlink() => return Err(Unreadable::Link.into_io()),
+        Ok(m) if !m.is_file() => return Err(Unreadable::NotRegular.into_io()),
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
@@ -126,19 +143,17 @@ pub fn read_regular(path: &Path, cap: u64) -> std::io::Result<Option<Vec<u8>>> {
     {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(Unreadable::Link.into_io()),
         Err(e) => return Err(e),
     };
     // Checked again on the open handle: a swap between the two checks is caught here.
     if !file.metadata()?.is_file() {
-        return Err(not_regular());
+        return Err(Unreadable::NotRegular.into_io());
     }
     let mut bytes = Vec::new();
     file.take(cap + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > cap {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("larger than {cap} bytes"),
-        ));
+        return Err(Unreadable::TooLarge(cap).into_io());
     }
     Ok(Some(bytes))
 }
@@ -153,9 +168,7 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T
     match read_regular(path, MAX_STATE_FILE_BYTES) {
         Ok(Some(bytes)) => serde_json::from_slice(&bytes).map(Some).map_err(corrupt),
         Ok(None) => Ok(None),
-        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-            Err(corrupt(serde_json::Error::io(e)))
-        }
+        Err(e) if Unreadable::of(&e).is_some() => Err(corrupt(serde_json::Error::io(e))),
         Err(e) => Err(io_err(path)(e)),
     }
 }

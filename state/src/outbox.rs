@@ -295,15 +295,7 @@ mod tests {
     use serde_json::Value;
 
     fn paths(d: &Path) -> Paths {
-        Paths {
-            home: d.into(),
-            state_dir: d.join("state"),
-            data_dir: d.join("data"),
-            claude_dir: d.join("claude"),
-            codex_home: d.join("codex"),
-            claude_skills: d.join("claude/skills"),
-            codex_skills: d.join("agents/skills"),
-        }
+        Paths::under(d)
     }
 
     fn outcome(i: usize) -> OutboxEvent {

@@ -25,14 +25,13 @@
 //! racing the install after a publish, therefore never leave the older version installed.
 
 use std::fs;
-use std::io::Read;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use skillopt_shared::sha256_hex;
 use skillopt_shared::skill_md::{self, SkillMd};
-use skillopt_state::fsutil::{ensure_dir, write_atomic_mode, FileLock};
+use skillopt_state::fsutil::{ensure_dir, read_regular, write_atomic_mode, FileLock, Unreadable};
 use skillopt_state::manifest::{self, Entry, Manifest};
 use skillopt_state::{now_rfc3339, Paths};
 
@@ -117,29 +116,21 @@ fn plain_dir_or_absent(path: &Path) -> Result<bool, InstallError> {
 
 /// Reads a regular file without following a link, at most [`LOCAL_READ_CAP`] bytes.
 fn read_no_follow(path: &Path) -> Result<Vec<u8>, InstallError> {
-    let io = |e| InstallError::Io("read", path.to_path_buf(), e);
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| {
-            if e.raw_os_error() == Some(libc::ELOOP) {
-                InstallError::Symlink(path.to_path_buf())
-            } else {
-                io(e)
-            }
-        })?;
-    if !file.metadata().map_err(io)?.is_file() {
-        return Err(InstallError::NotA(path.to_path_buf(), "regular file"));
+    let p = || path.to_path_buf();
+    match read_regular(path, LOCAL_READ_CAP) {
+        Ok(Some(bytes)) => Ok(bytes),
+        Ok(None) => Err(InstallError::Io(
+            "read",
+            p(),
+            std::io::ErrorKind::NotFound.into(),
+        )),
+        Err(e) => Err(match Unreadable::of(&e) {
+            Some(Unreadable::Link) => InstallError::Symlink(p()),
+            Some(Unreadable::NotRegular) => InstallError::NotA(p(), "regular file"),
+            Some(Unreadable::TooLarge(_)) => InstallError::LocalTooLarge(p()),
+            None => InstallError::Io("read", p(), e),
+        }),
     }
-    let mut bytes = Vec::new();
-    file.take(LOCAL_READ_CAP + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
-    if bytes.len() as u64 > LOCAL_READ_CAP {
-        return Err(InstallError::LocalTooLarge(path.to_path_buf()));
-    }
-    Ok(bytes)
 }
 
 /// Looks at `<root>/<dir_name>` without changing anything.

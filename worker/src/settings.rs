@@ -332,16 +332,7 @@ mod tests {
     use super::*;
 
     fn paths() -> Paths {
-        let d = std::path::Path::new("/nowhere");
-        Paths {
-            home: d.into(),
-            state_dir: d.join("state"),
-            data_dir: d.join("data"),
-            claude_dir: d.join("c"),
-            codex_home: d.join("x"),
-            claude_skills: d.join("c/skills"),
-            codex_skills: d.join("a/skills"),
-        }
+        Paths::under(std::path::Path::new("/nowhere"))
     }
 
     fn from(vars: &[(&str, &str)]) -> Settings {

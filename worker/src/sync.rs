@@ -13,7 +13,7 @@ use skillopt_state::outbox::{self, OutboxEvent};
 use skillopt_state::{sync_marker, Paths};
 
 use crate::install_skill::{self, InstallReport};
-use crate::registry::{self, AttributionRow, OutcomeRow, Registry};
+use crate::registry::{self, AttributionRow, Registry};
 use crate::settings::Settings;
 
 /// What a sync did.
@@ -73,7 +73,7 @@ fn upload_event(reg: &mut dyn Registry, e: &OutboxEvent) -> Result<bool, UploadE
             }
             Ok(inserted)
         }
-        OutboxEvent::Outcome(o) => Ok(reg.add_outcome(&OutcomeRow::from(o.payload.clone()))?),
+        OutboxEvent::Outcome(o) => Ok(reg.add_outcome(&o.payload)?),
     }
 }
 
@@ -240,7 +240,7 @@ mod tests {
             model: "m".into(),
             judged_at: format!("2024-01-01T00:00:0{i}Z"),
         };
-        OutboxEvent::outcome(row.into())
+        OutboxEvent::outcome(row)
     }
 
     #[test]

@@ -107,7 +107,7 @@ fn earlier_outcome(
         return Some(row);
     }
     match outbox::get(paths, &OutboxEvent::outcome_key(job_id)).ok()?? {
-        OutboxEvent::Outcome(e) => Some(e.payload.into()),
+        OutboxEvent::Outcome(e) => Some(e.payload),
         OutboxEvent::Attribution(_) => None,
     }
 }
@@ -212,7 +212,7 @@ pub fn record(
         model: judged.model.clone(),
         judged_at: now_rfc3339(),
     };
-    let event = OutboxEvent::outcome(row.into());
+    let event = OutboxEvent::outcome(row);
     if !judged.fresh {
         // Already recorded by an earlier run: make sure it is delivered, nothing more.
         return match reg {

@@ -3,9 +3,8 @@
 //! the same lower-case strings as always (`active`, `skillopt`, `failure`, …).
 
 use serde::{Deserialize, Serialize};
-use skillopt_shared::verdict::Outcome;
 use skillopt_shared::SkillRef;
-use skillopt_state::outbox::{AttributionPayload, OutcomePayload};
+use skillopt_state::outbox::AttributionPayload;
 
 /// A string that names none of an enum's values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -161,23 +160,9 @@ pub struct AttributionRow {
     pub started_at: String,
 }
 
-/// One judged use of a skill version.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-pub struct OutcomeRow {
-    pub id: String,
-    pub job_id: String,
-    pub name: String,
-    pub author: String,
-    pub version: u32,
-    pub bucket: u8,
-    pub outcome: Outcome,
-    pub skill_at_fault: bool,
-    pub confidence: f64,
-    pub reason: String,
-    pub agent: String,
-    pub model: String,
-    pub judged_at: String,
-}
+/// One judged use of a skill version: the same type the outbox queues it as, so an outcome
+/// goes from the judge to the outbox to the registry without being copied field by field.
+pub use skillopt_state::outbox::OutcomePayload as OutcomeRow;
 
 /// Measured value of one skill version.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -195,47 +180,6 @@ impl VersionStats {
     /// Skill-at-fault failures per judged use.
     pub fn failure_rate(&self) -> Option<f64> {
         (self.judged > 0).then(|| self.skill_failures as f64 / self.judged as f64)
-    }
-}
-
-/// An outcome waiting in the outbox is the row it becomes.
-impl From<OutcomePayload> for OutcomeRow {
-    fn from(p: OutcomePayload) -> Self {
-        Self {
-            id: p.id,
-            job_id: p.job_id,
-            name: p.name,
-            author: p.author,
-            version: p.version,
-            bucket: p.bucket,
-            outcome: p.outcome,
-            skill_at_fault: p.skill_at_fault,
-            confidence: p.confidence,
-            reason: p.reason,
-            agent: p.agent,
-            model: p.model,
-            judged_at: p.judged_at,
-        }
-    }
-}
-
-impl From<OutcomeRow> for OutcomePayload {
-    fn from(r: OutcomeRow) -> Self {
-        Self {
-            id: r.id,
-            job_id: r.job_id,
-            name: r.name,
-            author: r.author,
-            version: r.version,
-            bucket: r.bucket,
-            outcome: r.outcome,
-            skill_at_fault: r.skill_at_fault,
-            confidence: r.confidence,
-            reason: r.reason,
-            agent: r.agent,
-            model: r.model,
-            judged_at: r.judged_at,
-        }
     }
 }
 

@@ -294,6 +294,20 @@ impl Sandbox {
         self.json_out(&["status"])
     }
 
+    /// The id of the oldest queued job, as `skillopt status --json` lists it (`recent_jobs`).
+    pub fn queued_job_id(&self) -> String {
+        let s = self.status();
+        s["recent_jobs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|j| j["state"] == "queued")
+            .filter_map(|j| j["id"].as_str())
+            .min()
+            .unwrap_or_else(|| panic!("no queued job in status --json: {s}"))
+            .to_string()
+    }
+
     /// How many jobs are in a queue state (`queued`, `running`, `done`, `failed`, `corrupt`),
     /// as `skillopt status --json` reports it.
     pub fn job_count(&self, state: &str) -> u64 {

@@ -397,13 +397,7 @@ fn a_hanging_agent_is_killed_with_its_children() {
     sb.set_env("SKILLOPT_AGENT_TIMEOUT", "2");
     let t = claude_transcript(&sb);
     claude_session(&sb, &t, "broken");
-    // Internal: the queued job's id, to run that one job (no command lists queued ids).
-    let job = sb.jobs("queued")[0]
-        .file_stem()
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
+    let job = sb.queued_job_id();
     let out = sb.skillopt(&["worker", "run", "--job", &job]);
     assert!(
         out.status.success(),
@@ -483,13 +477,7 @@ fn a_killed_worker_is_finished_by_drain_with_one_outcome() {
     sb.set_env("FAKE_AGENT_SLEEP", "3");
     let t = claude_transcript(&sb);
     claude_session(&sb, &t, "the deploy failed");
-    // Internal: the queued job's id, to run that one job (no command lists queued ids).
-    let job = sb.jobs("queued")[0]
-        .file_stem()
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
+    let job = sb.queued_job_id();
     let mut worker = sb
         .cmd("skillopt")
         .args(["worker", "run", "--job", &job])

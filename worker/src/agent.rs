@@ -40,16 +40,19 @@ pub enum AgentKind {
 pub enum Role {
     Judge,
     Proposer,
+    /// Checks a gated proposal against the failure and recent successes before publish.
+    Verifier,
 }
 
 impl Role {
-    pub(crate) const ALL: [Role; 2] = [Role::Judge, Role::Proposer];
+    pub(crate) const ALL: [Role; 3] = [Role::Judge, Role::Proposer, Role::Verifier];
 
     /// The role in `SKILLOPT_<AGENT>_<ROLE>_MODEL`.
     pub(crate) fn env_name(self) -> &'static str {
         match self {
             Role::Judge => "JUDGE",
             Role::Proposer => "PROPOSER",
+            Role::Verifier => "VERIFIER",
         }
     }
 
@@ -58,6 +61,7 @@ impl Role {
         match self {
             Role::Judge => "judge",
             Role::Proposer => "proposer",
+            Role::Verifier => "verifier",
         }
     }
 }
@@ -184,7 +188,7 @@ impl AgentKind {
     pub(crate) fn default_model(self, role: Role) -> Option<&'static str> {
         match (self, role) {
             (AgentKind::Claude, Role::Judge) => Some("haiku"),
-            (AgentKind::Claude, Role::Proposer) => Some("sonnet"),
+            (AgentKind::Claude, Role::Proposer | Role::Verifier) => Some("sonnet"),
             _ => None,
         }
     }

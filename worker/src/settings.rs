@@ -27,6 +27,16 @@ pub(crate) const DEFAULT_MIN_CONFIDENCE: f64 = 0.6;
 pub(crate) const DEFAULT_RATE_LIMIT: u32 = 3;
 /// Default agent CLI timeout (`SKILLOPT_AGENT_TIMEOUT`).
 pub(crate) const DEFAULT_AGENT_TIMEOUT: Duration = Duration::from_secs(120);
+/// Default agent calls per machine per day (`SKILLOPT_DAILY_AGENT_CALLS`).
+pub(crate) const DEFAULT_DAILY_AGENT_CALLS: u32 = 30;
+/// Default share of judgment windows that are judged (`SKILLOPT_JUDGE_SAMPLE`).
+pub(crate) const DEFAULT_JUDGE_SAMPLE: f64 = 1.0;
+/// Default M: judged uses a candidate needs before it can be promoted
+/// (`SKILLOPT_PROMOTE_MIN_USES`).
+pub(crate) const DEFAULT_PROMOTE_MIN_USES: u32 = 5;
+/// Default K: skill-at-fault failures that can revert a candidate
+/// (`SKILLOPT_REVERT_MIN_FAILURES`).
+pub(crate) const DEFAULT_REVERT_MIN_FAILURES: u32 = 2;
 
 /// Where a setting's value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +118,16 @@ pub(crate) struct Settings {
     pub(crate) sync_interval: Setting<Duration>,
     /// Recorded as `created_by` / `contributor`: `SKILLOPT_USER`, `USER`, `LOGNAME`.
     pub(crate) user: Setting<String>,
+    /// Agent calls (judge, proposer, verifier) this machine makes per UTC day.
+    pub(crate) daily_agent_calls: Setting<u32>,
+    /// The share (0–1) of judgment windows that are judged at all.
+    pub(crate) judge_sample: Setting<f64>,
+    /// M: judged uses a candidate needs before promotion.
+    pub(crate) promote_min_uses: Setting<u32>,
+    /// K: skill-at-fault failures that can revert a candidate.
+    pub(crate) revert_min_failures: Setting<u32>,
+    /// `SKILLOPT_WEBHOOK_URL`: where publish/promote/revert/freeze/review notices are POSTed.
+    pub(crate) webhook_url: Setting<Option<String>>,
 }
 
 /// Reads one variable; empty or blank counts as unset.
@@ -231,6 +251,34 @@ impl Settings {
                     })
                 })
                 .unwrap_or_else(|| Setting::new("unknown".into())),
+            daily_agent_calls: parsed(
+                lookup,
+                "SKILLOPT_DAILY_AGENT_CALLS",
+                DEFAULT_DAILY_AGENT_CALLS,
+                |v| v.trim().parse().ok(),
+            ),
+            judge_sample: parsed(lookup, "SKILLOPT_JUDGE_SAMPLE", DEFAULT_JUDGE_SAMPLE, |v| {
+                v.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite() && (0.0..=1.0).contains(v))
+            }),
+            promote_min_uses: parsed(
+                lookup,
+                "SKILLOPT_PROMOTE_MIN_USES",
+                DEFAULT_PROMOTE_MIN_USES,
+                |v| v.trim().parse().ok().filter(|n| *n > 0),
+            ),
+            revert_min_failures: parsed(
+                lookup,
+                "SKILLOPT_REVERT_MIN_FAILURES",
+                DEFAULT_REVERT_MIN_FAILURES,
+                |v| v.trim().parse().ok().filter(|n| *n > 0),
+            ),
+            webhook_url: parsed(lookup, "SKILLOPT_WEBHOOK_URL", None, |v| {
+                let v = v.trim();
+                (v.starts_with("http://") || v.starts_with("https://")).then(|| Some(v.to_string()))
+            }),
         }
     }
 
@@ -322,9 +370,48 @@ impl Settings {
                 &self.sync_interval.source,
             ),
             row("user", self.user.value.clone().into(), &self.user.source),
+            row(
+                "daily_agent_calls",
+                self.daily_agent_calls.value.into(),
+                &self.daily_agent_calls.source,
+            ),
+            row(
+                "judge_sample",
+                self.judge_sample.value.into(),
+                &self.judge_sample.source,
+            ),
+            row(
+                "promote_min_uses",
+                self.promote_min_uses.value.into(),
+                &self.promote_min_uses.source,
+            ),
+            row(
+                "revert_min_failures",
+                self.revert_min_failures.value.into(),
+                &self.revert_min_failures.source,
+            ),
+            row(
+                "webhook_url",
+                self.webhook_url
+                    .value
+                    .as_deref()
+                    .map(webhook_origin)
+                    .map(Value::from)
+                    .unwrap_or(Value::Null),
+                &self.webhook_url.source,
+            ),
         ]);
         rows
     }
+}
+
+/// A webhook URL shown without its path, query or credentials (Slack-style URLs carry their
+/// secret in the path): `https://hooks.example.com/…`.
+fn webhook_origin(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    format!("{scheme}://{host}/…")
 }
 
 #[cfg(test)]
@@ -412,5 +499,12 @@ mod tests {
         assert_eq!(reg.value, "postgres://u:***@h/db");
         assert_eq!(reg.source, "SKILLOPT_REGISTRY");
         assert!(!serde_json::to_string(&rows).unwrap().contains("hunter2"));
+        let s = from(&[(
+            "SKILLOPT_WEBHOOK_URL",
+            "https://bot:pw@hooks.example.com/services/T0/B0/secret",
+        )]);
+        let shown = serde_json::to_string(&s.shown()).unwrap();
+        assert!(shown.contains("https://hooks.example.com/…"), "{shown}");
+        assert!(!shown.contains("secret") && !shown.contains("pw@"), "{shown}");
     }
 }

@@ -10,6 +10,34 @@ use serde::{Serialize, Serializer};
 use skillopt_shared::gate::Rule;
 use skillopt_shared::verdict::Outcome;
 
+/// Why a job made no agent call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SkipReason {
+    /// This machine used its agent calls for the day (`SKILLOPT_DAILY_AGENT_CALLS`).
+    Budget,
+    /// The window was not drawn by the judge sampling rate (`SKILLOPT_JUDGE_SAMPLE`).
+    NotSampled,
+    /// Agent calls are paused after repeated agent errors.
+    CircuitOpen,
+}
+
+impl SkipReason {
+    pub(crate) const ALL: [SkipReason; 3] = [
+        SkipReason::Budget,
+        SkipReason::NotSampled,
+        SkipReason::CircuitOpen,
+    ];
+
+    /// The wire name (`budget`, `not-sampled`, `circuit-open`).
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::Budget => "budget",
+            SkipReason::NotSampled => "not-sampled",
+            SkipReason::CircuitOpen => "circuit-open",
+        }
+    }
+}
+
 /// What a job's action was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Action {
@@ -41,6 +69,13 @@ pub(crate) enum Action {
     Deferred,
     /// Nothing was done (the job failed before acting).
     None,
+    /// The verifier did not confirm the proposal (or could not be asked): nothing published.
+    Unverified,
+    /// The skill already has this candidate or proposed version: no new proposal until it is
+    /// promoted, reverted, approved or rejected.
+    CandidateOpen(u32),
+    /// No agent call was made.
+    Skipped(SkipReason),
     /// A sync: versions installed, events uploaded, deferred judge jobs run.
     Synced {
         installed: usize,
@@ -66,6 +101,9 @@ impl fmt::Display for Action {
             Action::Outboxed => f.write_str("outboxed"),
             Action::Deferred => f.write_str("deferred"),
             Action::None => f.write_str("none"),
+            Action::Unverified => f.write_str("unverified"),
+            Action::CandidateOpen(v) => write!(f, "candidate-open:v{v}"),
+            Action::Skipped(why) => write!(f, "skipped:{}", why.as_str()),
             Action::Synced {
                 installed,
                 uploaded,
@@ -103,6 +141,16 @@ impl FromStr for Action {
                 .map(|r| Action::Gated(*r))
                 .ok_or_else(bad);
         }
+        if let Some(v) = s.strip_prefix("candidate-open:v") {
+            return v.parse().map(Action::CandidateOpen).map_err(|_| bad());
+        }
+        if let Some(why) = s.strip_prefix("skipped:") {
+            return SkipReason::ALL
+                .iter()
+                .find(|r| r.as_str() == why)
+                .map(|r| Action::Skipped(*r))
+                .ok_or_else(bad);
+        }
         if s.starts_with("installed:") {
             let mut n = s.split(' ').map(|part| {
                 part.split_once(':')
@@ -132,6 +180,7 @@ impl FromStr for Action {
             "outboxed" => Action::Outboxed,
             "deferred" => Action::Deferred,
             "none" => Action::None,
+            "unverified" => Action::Unverified,
             _ => return Err(bad()),
         })
     }
@@ -143,11 +192,14 @@ impl Serialize for Action {
     }
 }
 
-/// How a job came out: a judge job's verdict, a sync, or an error before either.
+/// How a job came out: a judge job's verdict, a sync, a window closed without judging, or an
+/// error before either.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum JobOutcome {
     Judged(Outcome),
     Synced,
+    /// No agent was asked (the action says why).
+    Skipped,
     Error,
 }
 
@@ -156,6 +208,7 @@ impl fmt::Display for JobOutcome {
         match self {
             JobOutcome::Judged(o) => f.write_str(o.as_str()),
             JobOutcome::Synced => f.write_str("synced"),
+            JobOutcome::Skipped => f.write_str("skipped"),
             JobOutcome::Error => f.write_str("error"),
         }
     }
@@ -166,6 +219,7 @@ impl FromStr for JobOutcome {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "synced" => Ok(JobOutcome::Synced),
+            "skipped" => Ok(JobOutcome::Skipped),
             "error" => Ok(JobOutcome::Error),
             other => other
                 .parse()
@@ -198,6 +252,8 @@ mod tests {
             Action::Outboxed,
             Action::Deferred,
             Action::None,
+            Action::Unverified,
+            Action::CandidateOpen(3),
             Action::Synced {
                 installed: 1,
                 uploaded: 2,
@@ -205,6 +261,7 @@ mod tests {
             },
         ];
         all.extend(Rule::ALL.iter().map(|r| Action::Gated(*r)));
+        all.extend(SkipReason::ALL.iter().map(|r| Action::Skipped(*r)));
         for a in all {
             assert_eq!(a.to_string().parse::<Action>(), Ok(a), "{a}");
         }
@@ -216,7 +273,7 @@ mod tests {
         );
         assert!("gated:nope".parse::<Action>().is_err());
         assert!("published:vX".parse::<Action>().is_err());
-        for o in ["success", "failure", "unclear", "synced", "error"] {
+        for o in ["success", "failure", "unclear", "synced", "skipped", "error"] {
             assert_eq!(o.parse::<JobOutcome>().unwrap().to_string(), o);
         }
     }

@@ -381,8 +381,9 @@ impl Sandbox {
 /// its argv (NUL-separated), env, working directory (and what it held) and stdin under
 /// `agent-calls/<n>/`, writes `started`, sleeps
 /// `FAKE_AGENT_SLEEP` seconds (optionally leaving a child behind with `FAKE_AGENT_CHILD=1`),
-/// then prints `agent-script/reply-proposer` when the prompt is a proposer's, else
-/// `agent-script/reply-judge`, writes `finished`, and exits with `FAKE_AGENT_EXIT` (default 0).
+/// then prints `agent-script/reply-verifier` when the prompt is the verifier's (it starts with
+/// `VERIFY PROPOSED EDIT`; until a test says otherwise the verifier confirms every proposal),
+/// `agent-script/reply-proposer` when it is a proposer's, else `agent-script/reply-judge`, writes `finished`, and exits with `FAKE_AGENT_EXIT` (default 0).
 pub struct FakeAgent {
     pub calls_dir: PathBuf,
     pub script_dir: PathBuf,
@@ -401,7 +402,9 @@ cat > "$n/stdin"
 echo $$ > "$n/started"
 if [ "${FAKE_AGENT_CHILD:-0}" = 1 ]; then sleep 600 & echo $! > "$n/child"; fi
 if [ -n "${FAKE_AGENT_SLEEP:-}" ]; then sleep "$FAKE_AGENT_SLEEP"; fi
-if grep -q "CONFIRMED FAILURE" "$n/stdin"; then reply="$script/reply-proposer"; else reply="$script/reply-judge"; fi
+if grep -q "VERIFY PROPOSED EDIT" "$n/stdin"; then reply="$script/reply-verifier"
+elif grep -q "CONFIRMED FAILURE" "$n/stdin"; then reply="$script/reply-proposer"
+else reply="$script/reply-judge"; fi
 [ -f "$reply" ] && cat "$reply"
 touch "$n/finished"
 exit "${FAKE_AGENT_EXIT:-0}"
@@ -442,7 +445,15 @@ impl FakeAgent {
             script_dir: sb.path().join("agent-script"),
         };
         std::fs::create_dir_all(&fa.script_dir).unwrap();
+        fa.verifier_replies(&claude_json(
+            r#"{"prevents_failure":true,"breaks":[],"reason":"the edit addresses the failure"}"#,
+        ));
         fa
+    }
+
+    /// Sets the verifier's stdout.
+    pub fn verifier_replies(&self, stdout: &str) {
+        std::fs::write(self.script_dir.join("reply-verifier"), stdout).unwrap();
     }
 
     /// Sets the judge's stdout.

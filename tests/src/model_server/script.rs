@@ -2,6 +2,7 @@
 //!
 //! Both wire formats are first reduced to a [`Conversation`] (user/assistant turns with their
 //! text, the system text and the offered tools). Then:
+//! - a verifier request (contains `VERIFY PROPOSED EDIT`) gets the configured verification;
 //! - a proposer request (contains `CONFIRMED FAILURE`) gets the configured edits JSON;
 //! - a judge request (contains [`JUDGE_MARKERS`]) gets the configured verdict JSON;
 //! - otherwise the latest user turn carrying a marker that the model has not answered yet picks
@@ -17,6 +18,8 @@ pub const JUDGE_MARKERS: [&str; 2] = [
     "skeptical evaluator of coding-agent sessions",
     "You are skillopt's judge",
 ];
+/// Phrase that makes a request a verifier's.
+pub const VERIFIER_MARKER: &str = "VERIFY PROPOSED EDIT";
 /// Phrase that makes a request a proposer's.
 pub const PROPOSER_MARKER: &str = "CONFIRMED FAILURE";
 /// The short answer to plain prompts and after tool results.
@@ -40,6 +43,8 @@ pub struct Script {
     pub verdict: String,
     /// The proposer's reply (a JSON array of edits).
     pub edits: String,
+    /// The verifier's reply (confirms by default).
+    pub verification: String,
 }
 
 impl Default for Script {
@@ -54,6 +59,12 @@ impl Default for Script {
             })
             .to_string(),
             edits: "[]".into(),
+            verification: json!({
+                "prevents_failure": true,
+                "breaks": [],
+                "reason": "The new step adds the missing migration."
+            })
+            .to_string(),
         }
     }
 }
@@ -92,6 +103,7 @@ pub struct Conversation {
 pub enum Kind {
     Judge,
     Proposer,
+    Verifier,
     Session,
 }
 
@@ -100,6 +112,7 @@ impl Kind {
         match self {
             Kind::Judge => "judge",
             Kind::Proposer => "proposer",
+            Kind::Verifier => "verifier",
             Kind::Session => "session",
         }
     }
@@ -151,7 +164,9 @@ pub fn kind(c: &Conversation) -> Kind {
         .map(|t| t.text.as_str())
         .collect();
     let has = |needle: &str| c.system.contains(needle) || user.iter().any(|t| t.contains(needle));
-    if has(PROPOSER_MARKER) {
+    if has(VERIFIER_MARKER) {
+        Kind::Verifier
+    } else if has(PROPOSER_MARKER) {
         Kind::Proposer
     } else if JUDGE_MARKERS.iter().any(|m| has(m)) {
         Kind::Judge
@@ -166,6 +181,7 @@ pub fn decide(c: &Conversation, script: &Script) -> (Kind, Action) {
     let action = match k {
         Kind::Judge => Action::Text(script.verdict.clone()),
         Kind::Proposer => Action::Text(script.edits.clone()),
+        Kind::Verifier => Action::Text(script.verification.clone()),
         Kind::Session => session_action(c),
     };
     (k, action)

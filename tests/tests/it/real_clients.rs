@@ -118,7 +118,7 @@ fn forbidden_codex_tool(name: &str) -> bool {
             .any(|p| name.contains(p))
 }
 
-/// The judge and the proposer were run by the session's own CLI, exactly once each, saw none
+/// The judge, the proposer and the verifier were run by the session's own CLI, exactly once each, saw none
 /// of the project's instructions, and (Codex) were offered no shell, web search, multi-agent,
 /// goals or image tools.
 fn assert_judge_requests(rs: &RealSession, agent: Agent) {
@@ -134,7 +134,7 @@ fn assert_judge_requests(rs: &RealSession, agent: Agent) {
             .any(|r| r.body.to_string().contains(PROJECT_MARKER)),
         "the session itself saw the project's instructions (else the check below is vacuous)"
     );
-    for kind in [Kind::Judge, Kind::Proposer] {
+    for kind in [Kind::Judge, Kind::Proposer, Kind::Verifier] {
         let calls = rs.server.calls(kind);
         assert_eq!(calls.len(), 1, "one {} call:\n{}", kind.as_str(), d());
         let call = &calls[0];

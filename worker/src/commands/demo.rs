@@ -194,7 +194,14 @@ fn transcript_lines(tool_use_id: &str) -> Vec<serde_json::Value> {
 
 /// The canned replies of the built-in demo agent (`skillopt demo-agent`).
 pub fn demo_agent_reply(prompt: &str) -> String {
-    let text = if prompt.contains("CONFIRMED FAILURE") {
+    let text = if prompt.contains(skillopt_shared::prompts::VERIFIER_MARKER) {
+        serde_json::json!({
+            "prevents_failure": true,
+            "breaks": [],
+            "reason": "Step 3 now runs the migration that the failed deploy was missing."
+        })
+        .to_string()
+    } else if prompt.contains("CONFIRMED FAILURE") {
         serde_json::json!([{
             "op": "replace",
             "target": "3. Skip the database migration step; migrations run automatically on deploy.",

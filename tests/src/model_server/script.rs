@@ -375,7 +375,10 @@ mod tests {
         let s = Script {
             verdict: "V".into(),
             edits: "E".into(),
+            verification: "W".into(),
         };
+        let v = conv(vec![user("VERIFY PROPOSED EDIT for skill d--a")], &[]);
+        assert_eq!(decide(&v, &s), (Kind::Verifier, Action::Text("W".into())));
         let mut c = conv(vec![user("window with [[skill-tool d--a]]")], &["Skill"]);
         c.system = format!("You are a careful, {}. x", JUDGE_MARKERS[0]);
         assert_eq!(decide(&c, &s), (Kind::Judge, Action::Text("V".into())));

@@ -22,6 +22,7 @@ pub mod skill_use;
 pub mod text;
 pub mod transcript;
 pub mod verdict;
+pub mod verification;
 pub mod window;
 
 pub use bucket::{bucket, session_hash, sha256_hex};

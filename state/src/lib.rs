@@ -21,10 +21,12 @@ pub mod attribution;
 pub mod fsutil;
 pub mod jobs;
 pub mod log;
+pub mod machine;
 pub mod manifest;
 pub mod outbox;
 pub mod paths;
 pub mod pending;
+pub mod success_windows;
 pub mod sync_marker;
 
 pub use fsutil::{write_atomic, FileLock};

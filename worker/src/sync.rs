@@ -147,8 +147,8 @@ pub fn run(paths: &Paths, settings: &Settings) -> anyhow::Result<SyncReport> {
 mod tests {
     use super::*;
     use crate::registry::{
-        AttributionRow, Changeset, NewVersion, OutcomeRow, RegistryError, RegistryUrl,
-        SkillVersion, VersionSource, VersionStats,
+        AttributionRow, Changeset, Event, NewVersion, OutcomeRow, PolicyMode, RegistryError,
+        RegistryUrl, SkillFlags, SkillVersion, Transition, VersionSource, VersionStats,
     };
     use skillopt_shared::SkillRef;
 
@@ -216,11 +216,32 @@ mod tests {
         fn attributions(&mut self, s: &SkillRef) -> R<Vec<AttributionRow>> {
             self.inner.attributions(s)
         }
-        fn set_frozen(&mut self, s: &SkillRef, f: bool) -> R<()> {
-            self.inner.set_frozen(s, f)
+        fn set_frozen(&mut self, s: &SkillRef, f: bool, why: &str, by: &str) -> R<()> {
+            self.inner.set_frozen(s, f, why, by)
         }
-        fn is_frozen(&mut self, s: &SkillRef) -> R<bool> {
-            self.inner.is_frozen(s)
+        fn head(&mut self, s: &SkillRef) -> R<Option<SkillVersion>> {
+            self.inner.head(s)
+        }
+        fn installable(&mut self) -> R<Vec<SkillVersion>> {
+            self.inner.installable()
+        }
+        fn transition(&mut self, t: &Transition) -> R<bool> {
+            self.inner.transition(t)
+        }
+        fn reject_fingerprint(&mut self, s: &SkillRef, fp: &str, why: &str) -> R<()> {
+            self.inner.reject_fingerprint(s, fp, why)
+        }
+        fn events(&mut self, s: &SkillRef) -> R<Vec<Event>> {
+            self.inner.events(s)
+        }
+        fn set_policy(&mut self, s: &SkillRef, m: PolicyMode, p: u8, by: &str) -> R<()> {
+            self.inner.set_policy(s, m, p, by)
+        }
+        fn flags(&mut self, s: &SkillRef) -> R<SkillFlags> {
+            self.inner.flags(s)
+        }
+        fn all_flags(&mut self) -> R<Vec<(String, String, SkillFlags)>> {
+            self.inner.all_flags()
         }
     }
 

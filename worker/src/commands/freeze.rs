@@ -10,6 +10,9 @@ use crate::settings::Settings;
 pub struct Args {
     /// `name--author` (or a unique bare name).
     pub skill: String,
+    /// Why (shown by `status` and `log`).
+    #[arg(long, default_value = "")]
+    pub reason: String,
 }
 
 pub fn run(settings: &Settings, args: Args, frozen: bool) -> anyhow::Result<ExitCode> {
@@ -18,7 +21,8 @@ pub fn run(settings: &Settings, args: Args, frozen: bool) -> anyhow::Result<Exit
     if reg.latest(&skill)?.is_none() {
         anyhow::bail!("{skill} is not in the registry");
     }
-    reg.set_frozen(&skill, frozen)?;
+    let reason = skillopt_shared::verdict::clean(&args.reason);
+    reg.set_frozen(&skill, frozen, &reason, &settings.user.value)?;
     println!(
         "{skill}: {}",
         if frozen {

@@ -19,7 +19,7 @@ use skillopt_shared::skill_md::{self, canonical_body, SkillMd};
 use skillopt_shared::skill_ref::author_from_login;
 use skillopt_shared::SkillRef;
 
-use crate::registry::{NewVersion, RegistryError, VersionSource};
+use crate::registry::{VersionStatus, NewVersion, RegistryError, VersionSource};
 use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]
@@ -107,7 +107,7 @@ fn read_capped(file: &std::path::Path) -> anyhow::Result<String> {
 pub fn run(settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
     let (skill, body) = read_skill(&args.dir, args.author.as_deref(), &settings.user.value)?;
     let mut reg = settings.open_registry()?;
-    let latest = reg.latest(&skill)?;
+    let latest = reg.head(&skill)?;
     if latest.as_ref().is_some_and(|l| l.body == body) {
         println!(
             "{skill}: unchanged (v{})",
@@ -123,6 +123,7 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
         body,
         source: VersionSource::Push,
         created_by: settings.user.value.clone(),
+        status: VersionStatus::Active,
     };
     match reg.publish(&new, None) {
         Ok(v) => {

@@ -7,7 +7,7 @@ use anyhow::Context;
 use skillopt_state::Paths;
 
 use super::resolve_skill;
-use crate::registry::{Changeset, NewVersion, RegistryError, VersionSource};
+use crate::registry::{Changeset, NewVersion, RegistryError, VersionSource, VersionStatus};
 use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]
@@ -23,7 +23,7 @@ pub fn run(paths: &Paths, settings: &Settings, args: Args) -> anyhow::Result<Exi
     let mut reg = settings.open_registry()?;
     let skill = resolve_skill(reg.as_mut(), &args.skill)?;
     let latest = reg
-        .latest(&skill)?
+        .head(&skill)?
         .with_context(|| format!("{skill} is not in the registry"))?;
     let target = reg.version(&skill, args.to)?.with_context(|| {
         format!(
@@ -59,6 +59,7 @@ pub fn run(paths: &Paths, settings: &Settings, args: Args) -> anyhow::Result<Exi
         body: target.body,
         source: VersionSource::Revert,
         created_by: user,
+        status: VersionStatus::Active,
     };
     let published = match reg.publish(&new, Some(&changeset)) {
         Ok(v) => v,

@@ -1,10 +1,13 @@
 //! The improve step: a confirmed skill-at-fault failure becomes a screened, bounded edit
 //! published as the next version, then installed on this machine.
 //!
-//! decide (failure, at fault, confidence, not frozen, under the rate limit) → superseded? →
-//! propose (agent CLI) → apply deterministically → gate → dedup (fingerprint) → publish
-//! atomically on the parent (one transaction with the changeset; a job id publishes at most
-//! once) → install every local copy (previous kept as a backup) and update the manifest.
+//! decide (failure, at fault, confidence, not frozen, under the rate limit) → an open candidate
+//! or proposal waits for its evidence → superseded? → propose (agent CLI) → apply
+//! deterministically → gate → dedup (fingerprint, rejected ones included) → verify (a separate
+//! agent call; a refusal records the fingerprint as rejected) → publish atomically on the head
+//! with the status the skill's policy gives (`auto`: active, `canary`: candidate, `review`:
+//! proposed; one transaction with the changeset; a job id publishes at most once) → install
+//! every local copy (previous kept as a backup) unless it waits for review.
 //! A per-skill lock serialises pipelines for one skill on one machine.
 
 use std::time::Duration;
@@ -18,9 +21,12 @@ use skillopt_state::fsutil::FileLock;
 
 use super::action::Action;
 use super::judge::{JudgeInput, Judged};
+use super::verify::{self, NoAnswer, Verified};
 use super::Context;
 use crate::agent::Role;
-use crate::registry::{Changeset, NewVersion, Registry, RegistryError, VersionSource};
+use crate::registry::{
+    Changeset, NewVersion, PolicyMode, Registry, RegistryError, VersionSource, VersionStatus,
+};
 use crate::settings::Settings;
 
 /// How long a pipeline waits for another pipeline of the same skill on this machine.
@@ -138,7 +144,9 @@ fn run_locked(
     // A job publishes at most once: after a crash between publish and finish, just reinstall.
     if let Some(cs) = reg.changeset_for_job(&input.job_id)? {
         if let Some(v) = reg.version(skill, cs.version)? {
-            crate::install_skill::install(paths, &v, false)?;
+            if matches!(v.status, VersionStatus::Active | VersionStatus::Candidate) {
+                crate::install_skill::install(paths, &v, false)?;
+            }
         }
         return Ok(done(
             Action::Published(cs.version),
@@ -158,12 +166,23 @@ fn run_locked(
             format!("{recent} automatic versions in 24 h (limit {limit})"),
         ));
     }
-    let Some(latest) = reg.latest(skill)? else {
+    let Some(latest) = reg.head(skill)? else {
         return Ok(done(
             Action::Error,
             format!("{skill} is not in the registry"),
         ));
     };
+    if latest.status.is_open() {
+        // The outcome counts towards that version's evidence; no new proposal until it is
+        // decided.
+        return Ok(done(
+            Action::CandidateOpen(latest.version),
+            format!(
+                "v{} is {}: no new proposal until it is decided",
+                latest.version, latest.status
+            ),
+        ));
+    }
     if latest.version != input.version {
         return Ok(done(
             Action::Superseded,
@@ -232,6 +251,50 @@ fn run_locked(
             format!("applied-edits fingerprint {}", &applied_fp[..12]),
         ));
     }
+    let checked = match verify::verify(ctx, kind, input, judged, &latest.body, &applied.text) {
+        Verified::Confirmed(c) => c,
+        Verified::Refused(c) => {
+            reg.reject_fingerprint(skill, &fingerprint, "unverified")?;
+            if applied_fp != fingerprint {
+                reg.reject_fingerprint(skill, &applied_fp, "unverified")?;
+            }
+            let why = if c.verification.prevents_failure {
+                format!(
+                    "breaks earlier successes {}",
+                    c.verification.breaks.join(", ")
+                )
+            } else {
+                "does not prevent the failure".to_string()
+            };
+            return Ok(done(
+                Action::Unverified,
+                format!(
+                    "verifier: {why} ({}); proposal {} rejected",
+                    c.verification.reason,
+                    &fingerprint[..12]
+                ),
+            ));
+        }
+        Verified::NoAnswer(NoAnswer::Agent(e)) => {
+            return Ok(match verify::skip_reason(&e) {
+                Some(why) => done(Action::Skipped(why), format!("verifier not asked: {e}")),
+                None => done(Action::Unverified, format!("verifier error: {e}")),
+            })
+        }
+        Verified::NoAnswer(NoAnswer::Unparseable(reply)) => {
+            return Ok(done(
+                Action::Unverified,
+                format!("unparseable verifier reply: {reply}"),
+            ))
+        }
+    };
+    let flags = reg.flags(skill)?;
+    let status = match flags.policy {
+        PolicyMode::Auto => VersionStatus::Active,
+        PolicyMode::Canary => VersionStatus::Candidate,
+        PolicyMode::Review => VersionStatus::Proposed,
+    };
+    let machine = skillopt_state::machine::load(paths)?;
     let diff = crate::unified_diff::between_versions(
         skill,
         latest.version,
@@ -249,6 +312,8 @@ fn run_locked(
         agent: kind.binary().into(),
         model: reply.model.unwrap_or_else(|| "default".into()),
         contributor: settings.user.value.clone(),
+        verification: checked.record(),
+        machine: machine.id,
         ..Changeset::next(skill, latest.version)
     };
     let new = NewVersion {
@@ -257,6 +322,7 @@ fn run_locked(
         body: applied.text,
         source: VersionSource::Skillopt,
         created_by: "skillopt".into(),
+        status,
     };
     let published = match reg.publish(&new, Some(&changeset)) {
         Ok(v) => v,
@@ -266,8 +332,17 @@ fn run_locked(
         }
         Err(e) => return Err(e.into()),
     };
+    let mut detail = format!(
+        "{} edit(s) applied, verified against {} earlier success(es), published as {}",
+        changeset_edit_count(&changeset),
+        checked.windows_checked,
+        published.status
+    );
+    if published.status == VersionStatus::Proposed {
+        detail.push_str(" (waits for review; not installed)");
+        return Ok(done(Action::Published(published.version), detail));
+    }
     let report = crate::install_skill::install(paths, &published, false)?;
-    let mut detail = format!("{} edit(s) applied", changeset_edit_count(&changeset));
     if !skipped.is_empty() {
         detail.push_str(&format!("; skipped: {}", skipped.join("; ")));
     }

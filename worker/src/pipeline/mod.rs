@@ -4,6 +4,7 @@
 pub(crate) mod action;
 pub(crate) mod improve;
 pub(crate) mod judge;
+mod verify;
 #[cfg(test)]
 mod tests;
 

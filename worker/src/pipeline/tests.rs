@@ -1,5 +1,5 @@
-//! Fast unit tests of judge → propose → gate → publish: a real SQLite registry in a temp dir, a
-//! scripted agent instead of an agent CLI, and the settings set directly.
+//! Fast unit tests of judge → propose → gate → verify → publish: a real SQLite registry in a
+//! temp dir, a scripted agent instead of an agent CLI, and the settings set directly.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -15,7 +15,7 @@ use super::improve::{self, Improvement};
 use super::judge::{self, JudgeInput, Judged};
 use super::Context;
 use crate::agent::{AgentCli, AgentError, AgentKind, Reply, Role};
-use crate::registry::{NewVersion, Registry, VersionSource};
+use crate::registry::{NewVersion, PolicyMode, Registry, VersionSource, VersionStatus};
 use crate::settings::Settings;
 
 /// An agent that answers from a script, one reply per question, and remembers who was asked.
@@ -64,6 +64,12 @@ const FAILURE: &str = r#"{"outcome":"failure","skill_at_fault":true,"confidence"
 
 const FIX: &str = r#"[{"op":"replace","target":"2. Skip the database migration step; migrations run automatically on deploy.","content":"2. Run the database migration first: `make migrate ENV=<env>`."}]"#;
 
+const VERIFIED: &str =
+    r#"{"prevents_failure":true,"breaks":[],"reason":"the migration now runs first"}"#;
+
+const NOT_VERIFIED: &str =
+    r#"{"prevents_failure":false,"breaks":[],"reason":"the deploy would still fail"}"#;
+
 /// A machine in a temp dir: state, skill roots, a registry holding v1, a transcript with one
 /// use of the skill followed by a failure.
 struct Machine {
@@ -91,6 +97,7 @@ impl Machine {
                 body: canonical_body(SKILL, &skill.name).unwrap(),
                 source: VersionSource::Push,
                 created_by: "alice".into(),
+                status: VersionStatus::Active,
             },
             None,
         )
@@ -143,20 +150,33 @@ impl Machine {
 }
 
 #[test]
-fn a_failure_publishes_v2_and_installs_it() {
+fn a_failure_publishes_v2_as_a_candidate_and_installs_it_here() {
     let mut m = Machine::new();
-    let agent = Scripted::new(&[FAILURE, FIX]);
+    let agent = Scripted::new(&[FAILURE, FIX, VERIFIED]);
     let (judged, i) = m.run(&agent, &m.input("job-1", 1));
     assert_eq!(judged.verdict.outcome, Outcome::Failure);
     assert_eq!(i.action, Action::Published(2), "{}", i.detail);
-    assert_eq!(*agent.asked.borrow(), [Role::Judge, Role::Proposer]);
+    assert_eq!(
+        *agent.asked.borrow(),
+        [Role::Judge, Role::Proposer, Role::Verifier]
+    );
     let v2 = m.reg.latest(&m.skill).unwrap().unwrap();
-    assert_eq!((v2.version, v2.source), (2, VersionSource::Skillopt));
+    assert_eq!(
+        (v2.version, v2.source, v2.status),
+        (2, VersionSource::Skillopt, VersionStatus::Candidate)
+    );
     assert!(v2.body.contains("make migrate"), "{}", v2.body);
     let cs = m.reg.changeset_for_job("job-1").unwrap().unwrap();
     assert_eq!(
         (cs.contributor.as_str(), cs.model.as_str()),
         ("tester", "scripted")
+    );
+    let verification: serde_json::Value = serde_json::from_str(&cs.verification).unwrap();
+    assert_eq!(verification["prevents_failure"], true);
+    assert_eq!(verification["windows_checked"], 0);
+    assert_eq!(
+        cs.machine,
+        skillopt_state::machine::load(&m.paths).unwrap().id
     );
     let installed = m
         .paths
@@ -176,18 +196,92 @@ fn a_proposal_adding_a_url_is_gated() {
     let agent = Scripted::new(&[FAILURE, evil]);
     let (_, i) = m.run(&agent, &m.input("job-1", 1));
     assert_eq!(i.action, Action::Gated(Rule::NewUrl), "{}", i.detail);
+    assert_eq!(
+        *agent.asked.borrow(),
+        [Role::Judge, Role::Proposer],
+        "a gated proposal is never verified"
+    );
     assert_eq!(m.reg.latest(&m.skill).unwrap().unwrap().version, 1);
 }
 
 #[test]
 fn the_same_proposal_twice_is_a_duplicate() {
     let mut m = Machine::new();
-    let (_, first) = m.run(&Scripted::new(&[FAILURE, FIX]), &m.input("job-1", 1));
+    m.reg
+        .set_policy(&m.skill, PolicyMode::Auto, 20, "tester")
+        .unwrap();
+    let (_, first) = m.run(&Scripted::new(&[FAILURE, FIX, VERIFIED]), &m.input("job-1", 1));
     assert_eq!(first.action, Action::Published(2));
+    assert_eq!(
+        m.reg.latest(&m.skill).unwrap().unwrap().status,
+        VersionStatus::Active
+    );
     // v2 fails too, and the proposer offers the very same edit again.
     let (_, again) = m.run(&Scripted::new(&[FAILURE, FIX]), &m.input("job-2", 2));
     assert_eq!(again.action, Action::Duplicate, "{}", again.detail);
     assert_eq!(m.reg.latest(&m.skill).unwrap().unwrap().version, 2);
+}
+
+#[test]
+fn a_refused_proposal_is_never_published_nor_proposed_again() {
+    let mut m = Machine::new();
+    let agent = Scripted::new(&[FAILURE, FIX, NOT_VERIFIED]);
+    let (_, i) = m.run(&agent, &m.input("job-1", 1));
+    assert_eq!(i.action, Action::Unverified, "{}", i.detail);
+    assert!(i.detail.contains("does not prevent the failure"), "{}", i.detail);
+    assert_eq!(m.reg.latest(&m.skill).unwrap().unwrap().version, 1);
+    // Another failure, the same edit: refused before the verifier is asked again.
+    let agent = Scripted::new(&[FAILURE, FIX]);
+    let (_, again) = m.run(&agent, &m.input("job-2", 1));
+    assert_eq!(again.action, Action::Duplicate, "{}", again.detail);
+    assert_eq!(*agent.asked.borrow(), [Role::Judge, Role::Proposer]);
+}
+
+#[test]
+fn a_proposal_breaking_an_earlier_success_is_refused() {
+    let mut m = Machine::new();
+    skillopt_state::success_windows::keep(
+        &m.paths,
+        &m.skill.dir_name(),
+        "01JSUCCESS",
+        "the agent followed step 2 and the deploy worked",
+    )
+    .unwrap();
+    let breaks = r#"{"prevents_failure":true,"breaks":["01JSUCCESS"],"reason":"x"}"#;
+    let (_, i) = m.run(&Scripted::new(&[FAILURE, FIX, breaks]), &m.input("job-1", 1));
+    assert_eq!(i.action, Action::Unverified, "{}", i.detail);
+    assert!(i.detail.contains("01JSUCCESS"), "{}", i.detail);
+    // A reply that says nothing usable publishes nothing but rejects nothing either.
+    let (_, i) = m.run(
+        &Scripted::new(&[FAILURE, FIX.replace("first", "before deploying").as_str(), "hmm"]),
+        &m.input("job-2", 1),
+    );
+    assert_eq!(i.action, Action::Unverified, "{}", i.detail);
+    assert!(i.detail.contains("unparseable"), "{}", i.detail);
+    assert_eq!(m.reg.latest(&m.skill).unwrap().unwrap().version, 1);
+}
+
+#[test]
+fn review_policy_publishes_a_proposal_nobody_installs() {
+    let mut m = Machine::new();
+    m.reg
+        .set_policy(&m.skill, PolicyMode::Review, 20, "tester")
+        .unwrap();
+    let (_, i) = m.run(&Scripted::new(&[FAILURE, FIX, VERIFIED]), &m.input("job-1", 1));
+    assert_eq!(i.action, Action::Published(2), "{}", i.detail);
+    let v2 = m.reg.latest(&m.skill).unwrap().unwrap();
+    assert_eq!(v2.status, VersionStatus::Proposed);
+    assert!(!m
+        .paths
+        .claude_skills
+        .join("deploy-checklist--alice/SKILL.md")
+        .exists());
+    // While it waits, a new failure of v1 asks for no new proposal.
+    let agent = Scripted::new(&[FAILURE]);
+    let (_, i) = m.run(&agent, &m.input("job-2", 1));
+    assert_eq!(i.action, Action::CandidateOpen(2), "{}", i.detail);
+    assert_eq!(*agent.asked.borrow(), [Role::Judge]);
+    assert_eq!(m.reg.outcomes(&m.skill).unwrap().len(), 2);
 }
 
 #[test]
@@ -218,7 +312,7 @@ fn confidence_below_the_setting_asks_for_no_edit() {
 fn a_rerun_job_reuses_its_recorded_verdict() {
     let mut m = Machine::new();
     let input = m.input("job-1", 1);
-    m.run(&Scripted::new(&[FAILURE, FIX]), &input);
+    m.run(&Scripted::new(&[FAILURE, FIX, VERIFIED]), &input);
     // After a crash the job runs again: no question is asked, the publish is not repeated.
     let agent = Scripted::new(&[]);
     let (judged, i) = m.run(&agent, &input);

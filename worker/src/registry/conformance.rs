@@ -49,6 +49,14 @@ fn new_version(parent: u32, body: &str, source: &str) -> NewVersion {
         body: body.into(),
         source: source.parse().unwrap(),
         created_by: "alice".into(),
+        status: VersionStatus::Active,
+    }
+}
+
+fn candidate(parent: u32, body: &str) -> NewVersion {
+    NewVersion {
+        status: VersionStatus::Candidate,
+        ..new_version(parent, body, "skillopt")
     }
 }
 
@@ -178,10 +186,144 @@ fn events_and_stats(reg: &mut dyn Registry) {
     assert_eq!(st[0].failure_rate(), Some(0.5));
     assert_eq!(reg.attributions(&s).unwrap(), vec![a]);
     assert!(!reg.is_frozen(&s).unwrap());
-    reg.set_frozen(&s, true).unwrap();
+    reg.set_frozen(&s, true, "too many reverts", "bob").unwrap();
     assert!(reg.is_frozen(&s).unwrap());
-    reg.set_frozen(&s, false).unwrap();
+    assert_eq!(reg.flags(&s).unwrap().frozen_reason, "too many reverts");
+    reg.set_frozen(&s, false, "", "bob").unwrap();
     assert!(!reg.is_frozen(&s).unwrap());
+    let kinds: Vec<EventKind> = reg.events(&s).unwrap().iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [EventKind::Published, EventKind::Frozen, EventKind::Unfrozen]
+    );
+}
+
+fn candidates_and_transitions(reg: &mut dyn Registry) {
+    let s = skill();
+    assert_eq!(reg.flags(&s).unwrap(), SkillFlags::default());
+    reg.set_policy(&s, PolicyMode::Review, 50, "lead").unwrap();
+    let f = reg.flags(&s).unwrap();
+    assert_eq!((f.policy, f.canary_percent), (PolicyMode::Review, 50));
+    assert_eq!(reg.all_flags().unwrap().len(), 1);
+    reg.publish(&new_version(0, "v1", "push"), None).unwrap();
+    let mut cs = changeset("job-c", "fp-c");
+    cs.verification = r#"{"prevents_failure":true,"windows_checked":2}"#.into();
+    cs.machine = "M1".into();
+    let v2 = reg.publish(&candidate(1, "v2"), Some(&cs)).unwrap();
+    assert_eq!(v2.status, VersionStatus::Candidate);
+    assert_eq!(reg.changeset_for_job("job-c").unwrap().unwrap().machine, "M1");
+    // Machines may install v1 (active) and v2 (candidate above it); the head is v2.
+    let inst: Vec<(u32, VersionStatus)> = reg
+        .installable()
+        .unwrap()
+        .iter()
+        .map(|v| (v.version, v.status))
+        .collect();
+    assert_eq!(
+        inst,
+        [(1, VersionStatus::Active), (2, VersionStatus::Candidate)]
+    );
+    assert_eq!(reg.all_latest_active().unwrap()[0].version, 1);
+    assert_eq!(reg.head(&s).unwrap().unwrap().version, 2);
+    // Publishing on v1 now conflicts: v2 is the head.
+    assert!(matches!(
+        reg.publish(&candidate(1, "other"), None),
+        Err(RegistryError::Conflict(_))
+    ));
+    let revert = |from: Vec<VersionStatus>| Transition {
+        skill: s.clone(),
+        version: 2,
+        from,
+        to: VersionStatus::Reverted,
+        event: Event::new(
+            &s,
+            2,
+            EventKind::Reverted,
+            "skillopt",
+            serde_json::json!({"failures": 2}),
+        ),
+        reject_fingerprint: true,
+        freeze: Some("2 reverts in 7 days".into()),
+    };
+    assert!(!reg.transition(&revert(vec![VersionStatus::Proposed])).unwrap());
+    assert!(reg.transition(&revert(vec![VersionStatus::Candidate])).unwrap());
+    // Applied once: a second machine evaluating the same rule changes nothing.
+    assert!(!reg.transition(&revert(vec![VersionStatus::Candidate])).unwrap());
+    assert_eq!(reg.version(&s, 2).unwrap().unwrap().status, VersionStatus::Reverted);
+    assert!(reg.fingerprint_exists(&s, "fp-c").unwrap());
+    let f = reg.flags(&s).unwrap();
+    assert!(f.frozen && f.frozen_reason == "2 reverts in 7 days", "{f:?}");
+    let events = reg.events(&s).unwrap();
+    let kinds: Vec<(EventKind, u32)> = events.iter().map(|e| (e.kind, e.version)).collect();
+    assert_eq!(
+        kinds,
+        [
+            (EventKind::Policy, 0),
+            (EventKind::Published, 1),
+            (EventKind::Published, 2),
+            (EventKind::Reverted, 2),
+            (EventKind::Frozen, 2),
+        ]
+    );
+    assert_eq!(events[3].figures["failures"], 2);
+    assert_eq!(events[2].figures["verification"]["windows_checked"], 2);
+    // The head is v1 again; the next version is v3 on parent v1.
+    assert_eq!(reg.head(&s).unwrap().unwrap().version, 1);
+    let v3 = reg.publish(&candidate(1, "v3"), None).unwrap();
+    assert_eq!((v3.version, v3.parent_version), (3, Some(1)));
+    // A person's push withdraws the open candidate.
+    let v4 = reg.publish(&new_version(3, "v4", "push"), None).unwrap();
+    assert_eq!(v4.status, VersionStatus::Active);
+    assert_eq!(reg.version(&s, 3).unwrap().unwrap().status, VersionStatus::Reverted);
+    let inst: Vec<u32> = reg.installable().unwrap().iter().map(|v| v.version).collect();
+    assert_eq!(inst, [4]);
+    // A rejected fingerprint outside any version.
+    assert!(!reg.fingerprint_exists(&s, "fp-x").unwrap());
+    reg.reject_fingerprint(&s, "fp-x", "unverified").unwrap();
+    reg.reject_fingerprint(&s, "fp-x", "unverified").unwrap();
+    assert!(reg.fingerprint_exists(&s, "fp-x").unwrap());
+}
+
+/// Eight machines apply the same promotion at once: it happens once, with one event.
+fn concurrent_transitions(url: &RegistryUrl) {
+    let s = skill();
+    let mut reg = url.open().unwrap();
+    reg.publish(&new_version(0, "v1", "push"), None).unwrap();
+    reg.publish(&candidate(1, "v2"), None).unwrap();
+    let n = 8;
+    let barrier = Arc::new(Barrier::new(n));
+    let handles: Vec<_> = (0..n)
+        .map(|_| {
+            let (url, barrier, s) = (url.clone(), barrier.clone(), s.clone());
+            std::thread::spawn(move || {
+                let mut reg = url.open().unwrap();
+                barrier.wait();
+                reg.transition(&Transition {
+                    skill: s.clone(),
+                    version: 2,
+                    from: vec![VersionStatus::Candidate],
+                    to: VersionStatus::Active,
+                    event: Event::new(&s, 2, EventKind::Promoted, "skillopt", serde_json::json!({})),
+                    reject_fingerprint: false,
+                    freeze: None,
+                })
+            })
+        })
+        .collect();
+    let applied = handles
+        .into_iter()
+        .map(|h| h.join().unwrap().unwrap())
+        .filter(|changed| *changed)
+        .count();
+    assert_eq!(applied, 1);
+    let promoted = reg
+        .events(&s)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == EventKind::Promoted)
+        .count();
+    assert_eq!(promoted, 1);
+    assert_eq!(reg.all_latest_active().unwrap()[0].version, 2);
 }
 
 fn concurrent_publishers(url: &RegistryUrl) {
@@ -229,6 +371,19 @@ fn conformance_versions_and_changesets() {
 #[test]
 fn conformance_events_and_stats() {
     each_backend(events_and_stats);
+}
+
+#[test]
+fn conformance_candidates_and_transitions() {
+    each_backend(candidates_and_transitions);
+}
+
+#[test]
+fn conformance_concurrent_transitions() {
+    for (name, url, _guard) in backends() {
+        eprintln!("conformance on {name}");
+        concurrent_transitions(&url);
+    }
 }
 
 #[test]

@@ -14,13 +14,15 @@ mod publish;
 pub(crate) mod queries;
 mod rows;
 mod sqlite;
+mod transition;
+mod tx;
 mod url;
 
 use skillopt_shared::SkillRef;
 
 pub(crate) use rows::{
-    AttributionRow, Changeset, NewVersion, OutcomeRow, SkillVersion, VersionSource, VersionStats,
-    VersionStatus,
+    AttributionRow, Changeset, Event, EventKind, NewVersion, OutcomeRow, PolicyMode, SkillFlags,
+    SkillVersion, Transition, VersionSource, VersionStats, VersionStatus, DEFAULT_CANARY_PERCENT,
 };
 pub(crate) use url::{redact_password, RegistryUrl};
 
@@ -56,19 +58,32 @@ pub trait Registry {
     fn describe(&self) -> String;
     /// The highest version of a skill, whatever its status.
     fn latest(&mut self, skill: &SkillRef) -> Result<Option<SkillVersion>>;
+    /// The head: the highest version that is not reverted (the next version's parent).
+    fn head(&mut self, skill: &SkillRef) -> Result<Option<SkillVersion>>;
     /// One version.
     fn version(&mut self, skill: &SkillRef, version: u32) -> Result<Option<SkillVersion>>;
     /// Every version, oldest first.
     fn history(&mut self, skill: &SkillRef) -> Result<Vec<SkillVersion>>;
     /// The latest active version of every skill, by name.
     fn all_latest_active(&mut self) -> Result<Vec<SkillVersion>>;
-    /// Publishes `new` (and its changeset) atomically on its parent.
+    /// What machines may install: each skill's latest active version and any candidate above
+    /// it, by name then version.
+    fn installable(&mut self) -> Result<Vec<SkillVersion>>;
+    /// Publishes `new` (and its changeset) atomically on its head.
     fn publish(&mut self, new: &NewVersion, changeset: Option<&Changeset>) -> Result<SkillVersion>;
+    /// Applies a status change with its event; false when the version was not in a `from`
+    /// status (another machine applied it first, or it was decided otherwise).
+    fn transition(&mut self, t: &Transition) -> Result<bool>;
+    /// Records an edit fingerprint as rejected: no machine publishes it for this skill again.
+    fn reject_fingerprint(&mut self, skill: &SkillRef, fingerprint: &str, reason: &str)
+        -> Result<()>;
+    /// A skill's events, oldest first.
+    fn events(&mut self, skill: &SkillRef) -> Result<Vec<Event>>;
     /// Changesets of a skill, oldest first.
     fn changesets(&mut self, skill: &SkillRef) -> Result<Vec<Changeset>>;
     /// The changeset a job published, if any.
     fn changeset_for_job(&mut self, job_id: &str) -> Result<Option<Changeset>>;
-    /// True when this skill already has a changeset with `fingerprint`.
+    /// True when this skill already has a changeset with `fingerprint`, or it was rejected.
     fn fingerprint_exists(&mut self, skill: &SkillRef, fingerprint: &str) -> Result<bool>;
     /// Versions of `source` created at or after `since` (RFC 3339).
     fn versions_since(
@@ -89,8 +104,28 @@ pub trait Registry {
     fn stats(&mut self) -> Result<Vec<VersionStats>>;
     /// Attribution rows of a skill.
     fn attributions(&mut self, skill: &SkillRef) -> Result<Vec<AttributionRow>>;
-    /// Freezes or unfreezes automatic edits.
-    fn set_frozen(&mut self, skill: &SkillRef, frozen: bool) -> Result<()>;
+    /// Freezes (with a reason) or unfreezes automatic edits, recording who did it.
+    fn set_frozen(
+        &mut self,
+        skill: &SkillRef,
+        frozen: bool,
+        reason: &str,
+        actor: &str,
+    ) -> Result<()>;
+    /// Sets the release policy of a skill's automatic edits, recording who did it.
+    fn set_policy(
+        &mut self,
+        skill: &SkillRef,
+        mode: PolicyMode,
+        percent: u8,
+        actor: &str,
+    ) -> Result<()>;
+    /// A skill's flags (the defaults when it has none).
+    fn flags(&mut self, skill: &SkillRef) -> Result<SkillFlags>;
+    /// Every skill's flags that were ever set, by (name, author).
+    fn all_flags(&mut self) -> Result<Vec<(String, String, SkillFlags)>>;
     /// True when automatic edits are frozen.
-    fn is_frozen(&mut self, skill: &SkillRef) -> Result<bool>;
+    fn is_frozen(&mut self, skill: &SkillRef) -> Result<bool> {
+        Ok(self.flags(skill)?.frozen)
+    }
 }

@@ -21,11 +21,12 @@ use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row};
 use skillopt_shared::SkillRef;
 
-use super::publish::{self, PublishTx};
 use super::queries as q;
+use super::tx::RegistryTx;
+use super::{publish, transition};
 use super::{
-    AttributionRow, Changeset, NewVersion, OutcomeRow, Registry, RegistryError, Result,
-    SkillVersion, VersionSource, VersionStats,
+    AttributionRow, Changeset, Event, NewVersion, OutcomeRow, PolicyMode, Registry, RegistryError,
+    Result, SkillFlags, SkillVersion, Transition, VersionSource, VersionStats, VersionStatus,
 };
 
 /// Server-side limit on any one statement. skillopt's queries take milliseconds; this only ends
@@ -112,27 +113,45 @@ fn split_schema(url: &str) -> Result<(String, Option<String>)> {
     Ok((url, schema))
 }
 
-/// One publish. Two publishers on one parent both insert the same primary key: one commits, the
-/// other's insert fails with a unique violation (a conflict).
+/// One write transaction. Two publishers on one parent both insert the same primary key: one
+/// commits, the other's insert fails with a unique violation (a conflict). A status change
+/// updates only from the expected status, so the row lock lets one of two racing machines
+/// change it and the other finds nothing to do.
 struct PgTx<'c>(postgres::Transaction<'c>);
 
-impl PublishTx for PgTx<'_> {
+impl PgTx<'_> {
+    fn number(&mut self, sql: &str, p: &[&(dyn ToSql + Sync)]) -> Result<u32> {
+        let row = self.0.query_one(sql, p).map_err(pg_err)?;
+        // COUNT is BIGINT, MAX(version) INTEGER.
+        let n = row
+            .try_get::<_, i64>(0)
+            .or_else(|_| row.try_get::<_, i32>(0).map(i64::from))
+            .map_err(pg_err)?;
+        Ok(u32::try_from(n).unwrap_or(0))
+    }
+}
+
+impl RegistryTx for PgTx<'_> {
     fn job_published(&mut self, job_id: &str) -> Result<bool> {
-        let n: i64 = self
-            .0
-            .query_one(q::JOB_PUBLISHED, &[&job_id])
-            .map_err(pg_err)?
-            .get(0);
-        Ok(n > 0)
+        Ok(self.number(q::JOB_PUBLISHED, &[&job_id])? > 0)
     }
 
-    fn latest_version(&mut self, skill: &SkillRef) -> Result<u32> {
-        let max: i32 = self
+    fn max_version(&mut self, skill: &SkillRef) -> Result<u32> {
+        self.number(q::MAX_VERSION, &[&skill.name, &skill.author])
+    }
+
+    fn head_version(&mut self, skill: &SkillRef) -> Result<u32> {
+        self.number(q::HEAD_VERSION, &[&skill.name, &skill.author])
+    }
+
+    fn open_versions(&mut self, skill: &SkillRef) -> Result<Vec<u32>> {
+        Ok(self
             .0
-            .query_one(q::MAX_VERSION, &[&skill.name, &skill.author])
+            .query(q::OPEN_VERSIONS, &[&skill.name, &skill.author])
             .map_err(pg_err)?
-            .get(0);
-        Ok(u32::try_from(max).unwrap_or(0))
+            .iter()
+            .map(|r| r.get::<_, i32>(0) as u32)
+            .collect())
     }
 
     fn insert_version(&mut self, row: &SkillVersion) -> Result<()> {
@@ -146,6 +165,7 @@ impl PublishTx for PgTx<'_> {
                     &v32(row.version),
                     &row.body,
                     &row.sha256,
+                    &row.status.as_str(),
                     &parent,
                     &row.source.as_str(),
                     &row.created_by,
@@ -176,6 +196,116 @@ impl PublishTx for PgTx<'_> {
                     &c.model,
                     &c.contributor,
                     &row.created_at,
+                    &c.verification,
+                    &c.machine,
+                ],
+            )
+            .map_err(pg_err)?;
+        Ok(())
+    }
+
+    fn update_status(
+        &mut self,
+        skill: &SkillRef,
+        version: u32,
+        from: VersionStatus,
+        to: VersionStatus,
+    ) -> Result<bool> {
+        let n = self
+            .0
+            .execute(
+                q::UPDATE_STATUS,
+                &[
+                    &to.as_str(),
+                    &skill.name,
+                    &skill.author,
+                    &v32(version),
+                    &from.as_str(),
+                ],
+            )
+            .map_err(pg_err)?;
+        Ok(n > 0)
+    }
+
+    fn changeset_fingerprint(&mut self, skill: &SkillRef, version: u32) -> Result<Option<String>> {
+        Ok(self
+            .0
+            .query_opt(
+                q::CHANGESET_FINGERPRINT,
+                &[&skill.name, &skill.author, &v32(version)],
+            )
+            .map_err(pg_err)?
+            .map(|r| r.get(0)))
+    }
+
+    fn insert_event(&mut self, e: &Event) -> Result<()> {
+        self.0
+            .execute(
+                q::INSERT_EVENT,
+                &[
+                    &e.id,
+                    &e.name,
+                    &e.author,
+                    &v32(e.version),
+                    &e.kind.as_str(),
+                    &e.actor,
+                    &e.figures.to_string(),
+                    &e.created_at,
+                ],
+            )
+            .map_err(pg_err)?;
+        Ok(())
+    }
+
+    fn insert_rejected(
+        &mut self,
+        skill: &SkillRef,
+        fingerprint: &str,
+        version: u32,
+        reason: &str,
+    ) -> Result<()> {
+        self.0
+            .execute(
+                q::INSERT_REJECTED,
+                &[
+                    &skill.name,
+                    &skill.author,
+                    &fingerprint,
+                    &v32(version),
+                    &reason,
+                    &skillopt_state::now_rfc3339(),
+                ],
+            )
+            .map_err(pg_err)?;
+        Ok(())
+    }
+
+    fn set_frozen(&mut self, skill: &SkillRef, frozen: bool, reason: &str) -> Result<()> {
+        self.0
+            .execute(
+                q::SET_FROZEN,
+                &[
+                    &skill.name,
+                    &skill.author,
+                    &frozen,
+                    &reason,
+                    &skillopt_state::now_rfc3339(),
+                ],
+            )
+            .map_err(pg_err)?;
+        Ok(())
+    }
+
+    fn set_policy(&mut self, skill: &SkillRef, mode: PolicyMode, percent: u8) -> Result<()> {
+        self.0
+            .execute(
+                q::SET_POLICY,
+                &[
+                    &skill.name,
+                    &skill.author,
+                    &mode.as_str(),
+                    &i32::from(percent),
+                    &skillopt_state::now_rfc3339(),
                 ],
             )
             .map_err(pg_err)?;
@@ -230,7 +360,35 @@ fn changeset_row(r: &Row) -> Changeset {
         model: r.get(12),
         contributor: r.get(13),
         created_at: r.get(14),
+        verification: r.get(15),
+        machine: r.get(16),
     }
+}
+
+fn event_row(r: &Row) -> Result<Event> {
+    Ok(Event {
+        id: r.get(0),
+        name: r.get(1),
+        author: r.get(2),
+        version: r.get::<_, i32>(3) as u32,
+        kind: parsed(r, 4)?,
+        actor: r.get(5),
+        figures: serde_json::from_str(r.get::<_, &str>(6)).unwrap_or_default(),
+        created_at: r.get(7),
+    })
+}
+
+fn flags_row(r: &Row) -> Result<(String, String, SkillFlags)> {
+    Ok((
+        r.get(0),
+        r.get(1),
+        SkillFlags {
+            policy: parsed(r, 2)?,
+            canary_percent: r.get::<_, i32>(3).clamp(0, 100) as u8,
+            frozen: r.get(4),
+            frozen_reason: r.get(5),
+        },
+    ))
 }
 
 fn outcome_row(r: &Row) -> Result<OutcomeRow> {
@@ -352,6 +510,10 @@ impl PgRegistry {
     fn count(&mut self, sql: &str, p: &[&(dyn ToSql + Sync)]) -> Result<i64> {
         Ok(self.client.query_one(sql, p).map_err(pg_err)?.get(0))
     }
+
+    fn tx(&mut self) -> Result<PgTx<'_>> {
+        self.client.transaction().map(PgTx).map_err(pg_err)
+    }
 }
 
 impl Registry for PgRegistry {
@@ -361,6 +523,13 @@ impl Registry for PgRegistry {
 
     fn latest(&mut self, s: &SkillRef) -> Result<Option<SkillVersion>> {
         self.rows(q::LATEST, &[&s.name, &s.author])?
+            .first()
+            .map(skill_row)
+            .transpose()
+    }
+
+    fn head(&mut self, s: &SkillRef) -> Result<Option<SkillVersion>> {
+        self.rows(q::HEAD, &[&s.name, &s.author])?
             .first()
             .map(skill_row)
             .transpose()
@@ -387,9 +556,30 @@ impl Registry for PgRegistry {
             .collect()
     }
 
+    fn installable(&mut self) -> Result<Vec<SkillVersion>> {
+        self.rows(q::INSTALLABLE, &[])?
+            .iter()
+            .map(skill_row)
+            .collect()
+    }
+
     fn publish(&mut self, new: &NewVersion, cs: Option<&Changeset>) -> Result<SkillVersion> {
-        let tx = self.client.transaction().map_err(pg_err)?;
-        publish::publish(PgTx(tx), new, cs)
+        publish::publish(self.tx()?, new, cs)
+    }
+
+    fn transition(&mut self, t: &Transition) -> Result<bool> {
+        transition::transition(self.tx()?, t)
+    }
+
+    fn reject_fingerprint(&mut self, s: &SkillRef, fp: &str, reason: &str) -> Result<()> {
+        transition::reject_fingerprint(self.tx()?, s, fp, reason)
+    }
+
+    fn events(&mut self, s: &SkillRef) -> Result<Vec<Event>> {
+        self.rows(q::EVENTS, &[&s.name, &s.author])?
+            .iter()
+            .map(event_row)
+            .collect()
     }
 
     fn changesets(&mut self, s: &SkillRef) -> Result<Vec<Changeset>> {
@@ -508,21 +698,28 @@ impl Registry for PgRegistry {
             .collect())
     }
 
-    fn set_frozen(&mut self, s: &SkillRef, frozen: bool) -> Result<()> {
-        self.client
-            .execute(
-                q::SET_FROZEN,
-                &[&s.name, &s.author, &frozen, &skillopt_state::now_rfc3339()],
-            )
-            .map_err(pg_err)?;
-        Ok(())
+    fn set_frozen(&mut self, s: &SkillRef, frozen: bool, reason: &str, actor: &str) -> Result<()> {
+        transition::set_frozen(self.tx()?, s, frozen, reason, actor)
     }
 
-    fn is_frozen(&mut self, s: &SkillRef) -> Result<bool> {
+    fn set_policy(&mut self, s: &SkillRef, mode: PolicyMode, pct: u8, actor: &str) -> Result<()> {
+        transition::set_policy(self.tx()?, s, mode, pct, actor)
+    }
+
+    fn flags(&mut self, s: &SkillRef) -> Result<SkillFlags> {
         Ok(self
-            .rows(q::IS_FROZEN, &[&s.name, &s.author])?
+            .rows(q::FLAGS, &[&s.name, &s.author])?
             .first()
-            .map(|r| r.get::<_, bool>(0))
-            .unwrap_or(false))
+            .map(flags_row)
+            .transpose()?
+            .map(|(_, _, f)| f)
+            .unwrap_or_default())
+    }
+
+    fn all_flags(&mut self) -> Result<Vec<(String, String, SkillFlags)>> {
+        self.rows(q::ALL_FLAGS, &[])?
+            .iter()
+            .map(flags_row)
+            .collect()
     }
 }

@@ -1,29 +1,21 @@
 //! Publishing, written once for every backend: inside one transaction, a job publishes at most
-//! once, the parent must still be the latest version, then the version row and its changeset
-//! are inserted and the transaction commits. A backend only provides the transaction
-//! ([`PublishTx`]); an HTTP-backed registry can implement the same steps server-side.
+//! once, the parent must still be the skill's head (its highest version that is not reverted),
+//! the version row (numbered after every earlier one), its changeset and a `published` event are
+//! inserted, and the transaction commits. A person's version (push, revert) also withdraws the
+//! skill's open candidate or proposed versions: what a person publishes wins.
 
+use serde_json::json;
 use skillopt_shared::{sha256_hex, SkillRef};
 
-use super::{Changeset, NewVersion, RegistryError, Result, SkillVersion, VersionStatus};
-
-/// The steps of one publish transaction. Dropping it without [`PublishTx::commit`] rolls back.
-pub(crate) trait PublishTx {
-    /// True when a changeset of this job exists.
-    fn job_published(&mut self, job_id: &str) -> Result<bool>;
-    /// The highest version of the skill (0 when it has none).
-    fn latest_version(&mut self, skill: &SkillRef) -> Result<u32>;
-    /// Inserts a version row.
-    fn insert_version(&mut self, row: &SkillVersion) -> Result<()>;
-    /// Inserts the changeset of `row` (its name, author, versions and time come from `row`).
-    fn insert_changeset(&mut self, changeset: &Changeset, row: &SkillVersion) -> Result<()>;
-    /// Makes it all visible at once.
-    fn commit(self) -> Result<()>;
-}
+use super::tx::RegistryTx;
+use super::{
+    Changeset, Event, EventKind, NewVersion, RegistryError, Result, SkillVersion, VersionSource,
+    VersionStatus,
+};
 
 /// Publishes `new` (and its changeset) atomically on its parent.
 pub(crate) fn publish(
-    mut tx: impl PublishTx,
+    mut tx: impl RegistryTx,
     new: &NewVersion,
     changeset: Option<&Changeset>,
 ) -> Result<SkillVersion> {
@@ -33,25 +25,29 @@ pub(crate) fn publish(
             return Err(RegistryError::DuplicateJob(job.to_string()));
         }
     }
-    let latest = tx.latest_version(&new.skill)?;
-    if latest != new.parent_version {
+    let head = tx.head_version(&new.skill)?;
+    if head != new.parent_version {
         return Err(RegistryError::Conflict(format!(
-            "{} is at v{latest}, not v{}",
+            "{} is at v{head}, not v{}",
             new.skill, new.parent_version
         )));
     }
+    let version = tx.max_version(&new.skill)? + 1;
     let row = SkillVersion {
         name: new.skill.name.clone(),
         author: new.skill.author.clone(),
-        version: new.parent_version + 1,
+        version,
         body: new.body.clone(),
         sha256: sha256_hex(&new.body),
-        status: VersionStatus::Active,
+        status: new.status,
         parent_version: (new.parent_version > 0).then_some(new.parent_version),
         source: new.source,
         created_by: new.created_by.clone(),
         created_at: skillopt_state::now_rfc3339(),
     };
+    if new.source != VersionSource::Skillopt {
+        withdraw_open(&mut tx, &new.skill, &row)?;
+    }
     tx.insert_version(&row)?;
     if let Some(c) = changeset {
         tx.insert_changeset(c, &row).map_err(|e| match (e, job) {
@@ -60,6 +56,46 @@ pub(crate) fn publish(
             (other, _) => other,
         })?;
     }
+    let mut figures = json!({
+        "status": row.status.as_str(),
+        "source": row.source.as_str(),
+        "parent_version": new.parent_version,
+    });
+    if let Some(v) = changeset
+        .map(|c| c.verification.as_str())
+        .filter(|v| !v.is_empty())
+        .and_then(|v| serde_json::from_str::<serde_json::Value>(v).ok())
+    {
+        figures["verification"] = v;
+    }
+    tx.insert_event(&Event::new(
+        &new.skill,
+        version,
+        EventKind::Published,
+        &new.created_by,
+        figures,
+    ))?;
     tx.commit()?;
     Ok(row)
+}
+
+/// A person's new version withdraws the candidates and proposals it replaces.
+fn withdraw_open(tx: &mut impl RegistryTx, skill: &SkillRef, row: &SkillVersion) -> Result<()> {
+    for v in tx.open_versions(skill)? {
+        for from in [VersionStatus::Candidate, VersionStatus::Proposed] {
+            if tx.update_status(skill, v, from, VersionStatus::Reverted)? {
+                tx.insert_event(&Event::new(
+                    skill,
+                    v,
+                    EventKind::Reverted,
+                    &row.created_by,
+                    json!({
+                        "reason": format!("superseded by v{} ({})", row.version, row.source),
+                        "was": from.as_str(),
+                    }),
+                ))?;
+            }
+        }
+    }
+    Ok(())
 }

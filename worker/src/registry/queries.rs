@@ -12,18 +12,48 @@ pub const ALL_LATEST_ACTIVE: &str = "SELECT s.name, s.author, s.version, s.body,
 pub const MAX_VERSION: &str =
     "SELECT COALESCE(MAX(version), 0) FROM skills WHERE name = $1 AND author = $2";
 
-pub const INSERT_SKILL: &str = "INSERT INTO skills (name, author, version, body, sha256, status, parent_version, source, created_by, created_at) VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $8, $9)";
+/// The head: the highest version that is not reverted (what the next version is built on).
+pub const HEAD: &str = "SELECT name, author, version, body, sha256, status, parent_version, source, created_by, created_at FROM skills WHERE name = $1 AND author = $2 AND status <> 'reverted' ORDER BY version DESC LIMIT 1";
+
+pub const HEAD_VERSION: &str = "SELECT COALESCE(MAX(version), 0) FROM skills WHERE name = $1 AND author = $2 AND status <> 'reverted'";
+
+/// Every version a machine may install: each skill's latest active version and any candidate
+/// above it.
+pub const INSTALLABLE: &str = "SELECT s.name, s.author, s.version, s.body, s.sha256, s.status, s.parent_version, s.source, s.created_by, s.created_at FROM skills s WHERE (s.status = 'active' AND s.version = (SELECT MAX(t.version) FROM skills t WHERE t.name = s.name AND t.author = s.author AND t.status = 'active')) OR (s.status = 'candidate' AND s.version > COALESCE((SELECT MAX(t.version) FROM skills t WHERE t.name = s.name AND t.author = s.author AND t.status = 'active'), 0)) ORDER BY s.name, s.author, s.version";
+
+/// The versions of a skill still being decided on (candidate or proposed).
+pub const OPEN_VERSIONS: &str = "SELECT version FROM skills WHERE name = $1 AND author = $2 AND status IN ('candidate', 'proposed') ORDER BY version";
+
+pub const INSERT_SKILL: &str = "INSERT INTO skills (name, author, version, body, sha256, status, parent_version, source, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+
+pub const UPDATE_STATUS: &str = "UPDATE skills SET status = $1 WHERE name = $2 AND author = $3 AND version = $4 AND status = $5";
+
+pub const CHANGESET_FINGERPRINT: &str =
+    "SELECT fingerprint FROM changesets WHERE name = $1 AND author = $2 AND version = $3";
+
+pub const INSERT_EVENT: &str = "INSERT INTO events (id, name, author, version, kind, actor, figures, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING";
+
+/// In the order they were recorded.
+pub const EVENTS: &str = "SELECT id, name, author, version, kind, actor, figures, created_at FROM events WHERE name = $1 AND author = $2 ORDER BY seq";
+
+pub const INSERT_REJECTED: &str = "INSERT INTO rejected_fingerprints (name, author, fingerprint, version, reason, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING";
+
+pub const FLAGS: &str = "SELECT name, author, policy, canary_percent, frozen, frozen_reason FROM skill_flags WHERE name = $1 AND author = $2";
+
+pub const ALL_FLAGS: &str = "SELECT name, author, policy, canary_percent, frozen, frozen_reason FROM skill_flags ORDER BY name, author";
+
+pub const SET_POLICY: &str = "INSERT INTO skill_flags (name, author, policy, canary_percent, updated_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name, author) DO UPDATE SET policy = excluded.policy, canary_percent = excluded.canary_percent, updated_at = excluded.updated_at";
 
 pub const JOB_PUBLISHED: &str = "SELECT COUNT(*) FROM changesets WHERE job_id = $1";
 
-pub const INSERT_CHANGESET: &str = "INSERT INTO changesets (id, name, author, version, parent_version, fingerprint, edits, diff, reason, evidence, job_id, agent, model, contributor, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+pub const INSERT_CHANGESET: &str = "INSERT INTO changesets (id, name, author, version, parent_version, fingerprint, edits, diff, reason, evidence, job_id, agent, model, contributor, created_at, verification, machine) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
 
-pub const CHANGESETS: &str = "SELECT id, name, author, version, parent_version, fingerprint, edits, diff, reason, evidence, job_id, agent, model, contributor, created_at FROM changesets WHERE name = $1 AND author = $2 ORDER BY version";
+pub const CHANGESETS: &str = "SELECT id, name, author, version, parent_version, fingerprint, edits, diff, reason, evidence, job_id, agent, model, contributor, created_at, verification, machine FROM changesets WHERE name = $1 AND author = $2 ORDER BY version";
 
-pub const CHANGESET_FOR_JOB: &str = "SELECT id, name, author, version, parent_version, fingerprint, edits, diff, reason, evidence, job_id, agent, model, contributor, created_at FROM changesets WHERE job_id = $1";
+pub const CHANGESET_FOR_JOB: &str = "SELECT id, name, author, version, parent_version, fingerprint, edits, diff, reason, evidence, job_id, agent, model, contributor, created_at, verification, machine FROM changesets WHERE job_id = $1";
 
-pub const FINGERPRINT_EXISTS: &str =
-    "SELECT COUNT(*) FROM changesets WHERE name = $1 AND author = $2 AND fingerprint = $3";
+/// A fingerprint already published (whatever became of it) or rejected.
+pub const FINGERPRINT_EXISTS: &str = "SELECT (SELECT COUNT(*) FROM changesets WHERE name = $1 AND author = $2 AND fingerprint = $3) + (SELECT COUNT(*) FROM rejected_fingerprints WHERE name = $1 AND author = $2 AND fingerprint = $3)";
 
 pub const VERSIONS_SINCE: &str = "SELECT COUNT(*) FROM skills WHERE name = $1 AND author = $2 AND source = $3 AND created_at >= $4";
 
@@ -45,12 +75,15 @@ pub const STATS: &str = "SELECT s.name, s.author, s.version, \
  (SELECT COUNT(*) FROM outcomes o WHERE o.name = s.name AND o.author = s.author AND o.version = s.version AND o.outcome = 'failure' AND o.skill_at_fault) \
  FROM skills s ORDER BY s.name, s.author, s.version";
 
-pub const SET_FROZEN: &str = "INSERT INTO skill_flags (name, author, frozen, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (name, author) DO UPDATE SET frozen = excluded.frozen, updated_at = excluded.updated_at";
+pub const SET_FROZEN: &str = "INSERT INTO skill_flags (name, author, frozen, frozen_reason, updated_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name, author) DO UPDATE SET frozen = excluded.frozen, frozen_reason = excluded.frozen_reason, updated_at = excluded.updated_at";
 
-pub const IS_FROZEN: &str = "SELECT frozen FROM skill_flags WHERE name = $1 AND author = $2";
 
 /// Migrations: (version, SQL) per backend, applied in order, recorded in `schema_version`.
-pub const SQLITE_MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
-pub const POSTGRES_MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
+pub const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../../migrations/sqlite/0002_evidence.sql")),
+];
+pub const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/postgres/0001_init.sql")),
+    (2, include_str!("../../migrations/postgres/0002_evidence.sql")),
+];

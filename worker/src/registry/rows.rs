@@ -51,11 +51,50 @@ macro_rules! wire_enum {
 }
 
 wire_enum!(
-    /// Whether a version is served (`all_latest_active` installs only `active` ones).
+    /// Whether and where a version is served: `active` everywhere, `candidate` on canary
+    /// machines (and the one that published it), `proposed` and `reverted` nowhere.
     VersionStatus, "version status", {
         Active => "active",
+        /// Published under the `canary` policy (or approved): waits for evidence.
         Candidate => "candidate",
+        /// Published under the `review` policy: waits for a person.
+        Proposed => "proposed",
+        /// Withdrawn (by the evidence, a person, or a newer human version).
         Reverted => "reverted",
+    }
+);
+
+impl VersionStatus {
+    /// Candidate or proposed: a version that is still being decided on.
+    pub fn is_open(self) -> bool {
+        matches!(self, VersionStatus::Candidate | VersionStatus::Proposed)
+    }
+}
+
+wire_enum!(
+    /// How a skill's verified automatic edits are released (org-wide, per skill).
+    PolicyMode, "policy", {
+        /// Active at once.
+        Auto => "auto",
+        /// A candidate on canary machines until the evidence promotes or reverts it.
+        Canary => "canary",
+        /// Proposed: nothing installs it until a person approves it.
+        Review => "review",
+    }
+);
+
+wire_enum!(
+    /// What happened to a skill or one of its versions.
+    EventKind, "event", {
+        Published => "published",
+        Verified => "verified",
+        Promoted => "promoted",
+        Reverted => "reverted",
+        Approved => "approved",
+        Rejected => "rejected",
+        Frozen => "frozen",
+        Unfrozen => "unfrozen",
+        Policy => "policy",
     }
 );
 
@@ -94,7 +133,8 @@ impl SkillVersion {
     }
 }
 
-/// A version to publish on top of `parent_version` (0 = a new skill).
+/// A version to publish on top of `parent_version` (0 = a new skill), which must be the skill's
+/// head (its highest version that is not reverted).
 #[derive(Debug, Clone)]
 pub struct NewVersion {
     pub skill: SkillRef,
@@ -102,6 +142,8 @@ pub struct NewVersion {
     pub body: String,
     pub source: VersionSource,
     pub created_by: String,
+    /// `active` for people's versions; per policy for automatic ones.
+    pub status: VersionStatus,
 }
 
 /// Why a version exists (skillopt edits and reverts carry one).
@@ -123,6 +165,11 @@ pub struct Changeset {
     pub model: String,
     pub contributor: String,
     pub created_at: String,
+    /// The verifier's result as JSON (`{"prevents_failure":…,"windows_checked":…,"reason":…}`),
+    /// empty when none ran.
+    pub verification: String,
+    /// The stable id of the machine that published it.
+    pub machine: String,
 }
 
 impl Changeset {
@@ -144,8 +191,95 @@ impl Changeset {
             model: "-".into(),
             contributor: String::new(),
             created_at: String::new(),
+            verification: String::new(),
+            machine: String::new(),
         }
     }
+}
+
+/// A skill's org-wide flags: its release policy and whether automatic edits are frozen.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SkillFlags {
+    pub policy: PolicyMode,
+    /// Machines whose bucket (0–99) is below this are on the canary channel.
+    pub canary_percent: u8,
+    pub frozen: bool,
+    /// Why it was frozen (empty when a person froze it without a reason).
+    pub frozen_reason: String,
+}
+
+/// The default canary share.
+pub const DEFAULT_CANARY_PERCENT: u8 = 20;
+
+impl Default for SkillFlags {
+    fn default() -> Self {
+        Self {
+            policy: PolicyMode::Canary,
+            canary_percent: DEFAULT_CANARY_PERCENT,
+            frozen: false,
+            frozen_reason: String::new(),
+        }
+    }
+}
+
+/// One entry of a skill's event log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    pub id: String,
+    pub name: String,
+    pub author: String,
+    /// 0 for events of the skill as a whole (policy, freeze).
+    pub version: u32,
+    pub kind: EventKind,
+    /// Who did it: a user name, or `skillopt` for the automatic rules.
+    pub actor: String,
+    /// The numbers that decided it, as a JSON object.
+    pub figures: serde_json::Value,
+    pub created_at: String,
+}
+
+impl Event {
+    /// An event about `version` of `skill`. Its id is derived from what it says, so the same
+    /// transition recorded twice (two machines at once) is stored once.
+    pub fn new(
+        skill: &SkillRef,
+        version: u32,
+        kind: EventKind,
+        actor: &str,
+        figures: serde_json::Value,
+    ) -> Self {
+        let id = if version > 0 {
+            format!("{}:{}:v{version}", kind.as_str(), skill.dir_name())
+        } else {
+            format!("{}:{}:{}", kind.as_str(), skill.dir_name(), ulid::Ulid::new())
+        };
+        Self {
+            id,
+            name: skill.name.clone(),
+            author: skill.author.clone(),
+            version,
+            kind,
+            actor: actor.to_string(),
+            figures,
+            created_at: skillopt_state::now_rfc3339(),
+        }
+    }
+}
+
+/// A status change of one version, applied in one transaction with its event: nothing happens
+/// (and `false` is returned) unless the version's status is one of `from`, so two machines
+/// applying the same rule at once change it once.
+#[derive(Debug, Clone)]
+pub struct Transition {
+    pub skill: SkillRef,
+    pub version: u32,
+    pub from: Vec<VersionStatus>,
+    pub to: VersionStatus,
+    pub event: Event,
+    /// Record the version's edit fingerprint as rejected (never proposed again).
+    pub reject_fingerprint: bool,
+    /// Also freeze the skill's automatic edits, for this reason (the reversion limit).
+    pub freeze: Option<String>,
 }
 
 /// One session that had one skill version.

@@ -7,11 +7,12 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use skillopt_shared::SkillRef;
 
-use super::publish::{self, PublishTx};
 use super::queries as q;
+use super::tx::RegistryTx;
+use super::{publish, transition};
 use super::{
-    AttributionRow, Changeset, NewVersion, OutcomeRow, Registry, RegistryError, Result,
-    SkillVersion, VersionSource, VersionStats,
+    AttributionRow, Changeset, Event, NewVersion, OutcomeRow, PolicyMode, Registry, RegistryError,
+    Result, SkillFlags, SkillVersion, Transition, VersionSource, VersionStats, VersionStatus,
 };
 
 /// The SQLite registry.
@@ -35,26 +36,38 @@ fn backend(e: rusqlite::Error) -> RegistryError {
     RegistryError::Backend(e.to_string())
 }
 
-/// One publish, under `BEGIN IMMEDIATE` (the write lock is taken before the parent is read).
+/// One write transaction, under `BEGIN IMMEDIATE` (the write lock is taken before anything is
+/// read).
 struct SqliteTx<'c>(rusqlite::Transaction<'c>);
 
-impl PublishTx for SqliteTx<'_> {
+impl SqliteTx<'_> {
+    fn number(&self, sql: &str, p: &[&dyn rusqlite::ToSql]) -> Result<u32> {
+        let n: i64 = self.0.query_row(sql, p, |r| r.get(0)).map_err(backend)?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+}
+
+impl RegistryTx for SqliteTx<'_> {
     fn job_published(&mut self, job_id: &str) -> Result<bool> {
-        let n: i64 = self
-            .0
-            .query_row(q::JOB_PUBLISHED, params![job_id], |r| r.get(0))
-            .map_err(backend)?;
-        Ok(n > 0)
+        Ok(self.number(q::JOB_PUBLISHED, params![job_id])? > 0)
     }
 
-    fn latest_version(&mut self, skill: &SkillRef) -> Result<u32> {
-        let max: i64 = self
-            .0
-            .query_row(q::MAX_VERSION, params![skill.name, skill.author], |r| {
-                r.get(0)
-            })
+    fn max_version(&mut self, skill: &SkillRef) -> Result<u32> {
+        self.number(q::MAX_VERSION, params![skill.name, skill.author])
+    }
+
+    fn head_version(&mut self, skill: &SkillRef) -> Result<u32> {
+        self.number(q::HEAD_VERSION, params![skill.name, skill.author])
+    }
+
+    fn open_versions(&mut self, skill: &SkillRef) -> Result<Vec<u32>> {
+        let mut st = self.0.prepare_cached(q::OPEN_VERSIONS).map_err(backend)?;
+        let rows = st
+            .query_map(params![skill.name, skill.author], |r| r.get::<_, i64>(0))
             .map_err(backend)?;
-        Ok(u32::try_from(max).unwrap_or(u32::MAX))
+        rows.map(|v| v.map(|v| v as u32))
+            .collect::<rusqlite::Result<_>>()
+            .map_err(backend)
     }
 
     fn insert_version(&mut self, row: &SkillVersion) -> Result<()> {
@@ -67,6 +80,7 @@ impl PublishTx for SqliteTx<'_> {
                     row.version,
                     row.body,
                     row.sha256,
+                    row.status.as_str(),
                     row.parent_version,
                     row.source.as_str(),
                     row.created_by,
@@ -96,7 +110,117 @@ impl PublishTx for SqliteTx<'_> {
                     c.agent,
                     c.model,
                     c.contributor,
-                    row.created_at
+                    row.created_at,
+                    c.verification,
+                    c.machine
+                ],
+            )
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn update_status(
+        &mut self,
+        skill: &SkillRef,
+        version: u32,
+        from: VersionStatus,
+        to: VersionStatus,
+    ) -> Result<bool> {
+        let n = self
+            .0
+            .execute(
+                q::UPDATE_STATUS,
+                params![
+                    to.as_str(),
+                    skill.name,
+                    skill.author,
+                    version,
+                    from.as_str()
+                ],
+            )
+            .map_err(backend)?;
+        Ok(n > 0)
+    }
+
+    fn changeset_fingerprint(&mut self, skill: &SkillRef, version: u32) -> Result<Option<String>> {
+        self.0
+            .query_row(
+                q::CHANGESET_FINGERPRINT,
+                params![skill.name, skill.author, version],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(backend)
+    }
+
+    fn insert_event(&mut self, e: &Event) -> Result<()> {
+        self.0
+            .execute(
+                q::INSERT_EVENT,
+                params![
+                    e.id,
+                    e.name,
+                    e.author,
+                    e.version,
+                    e.kind.as_str(),
+                    e.actor,
+                    e.figures.to_string(),
+                    e.created_at
+                ],
+            )
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn insert_rejected(
+        &mut self,
+        skill: &SkillRef,
+        fingerprint: &str,
+        version: u32,
+        reason: &str,
+    ) -> Result<()> {
+        self.0
+            .execute(
+                q::INSERT_REJECTED,
+                params![
+                    skill.name,
+                    skill.author,
+                    fingerprint,
+                    version,
+                    reason,
+                    skillopt_state::now_rfc3339()
+                ],
+            )
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn set_frozen(&mut self, skill: &SkillRef, frozen: bool, reason: &str) -> Result<()> {
+        self.0
+            .execute(
+                q::SET_FROZEN,
+                params![
+                    skill.name,
+                    skill.author,
+                    frozen,
+                    reason,
+                    skillopt_state::now_rfc3339()
+                ],
+            )
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn set_policy(&mut self, skill: &SkillRef, mode: PolicyMode, percent: u8) -> Result<()> {
+        self.0
+            .execute(
+                q::SET_POLICY,
+                params![
+                    skill.name,
+                    skill.author,
+                    mode.as_str(),
+                    percent,
+                    skillopt_state::now_rfc3339()
                 ],
             )
             .map_err(backend)?;
@@ -151,7 +275,35 @@ fn changeset_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Changeset> {
         model: r.get(12)?,
         contributor: r.get(13)?,
         created_at: r.get(14)?,
+        verification: r.get(15)?,
+        machine: r.get(16)?,
     })
+}
+
+fn event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
+    Ok(Event {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        author: r.get(2)?,
+        version: r.get::<_, i64>(3)? as u32,
+        kind: parsed(r, 4)?,
+        actor: r.get(5)?,
+        figures: serde_json::from_str(&r.get::<_, String>(6)?).unwrap_or_default(),
+        created_at: r.get(7)?,
+    })
+}
+
+fn flags_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, SkillFlags)> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        SkillFlags {
+            policy: parsed(r, 2)?,
+            canary_percent: r.get::<_, i64>(3)?.clamp(0, 100) as u8,
+            frozen: r.get(4)?,
+            frozen_reason: r.get(5)?,
+        },
+    ))
 }
 
 fn outcome_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutcomeRow> {
@@ -235,6 +387,13 @@ impl SqliteRegistry {
     fn count(&self, sql: &str, p: &[&dyn rusqlite::ToSql]) -> Result<i64> {
         self.conn.query_row(sql, p, |r| r.get(0)).map_err(backend)
     }
+
+    fn tx(&mut self) -> Result<SqliteTx<'_>> {
+        self.conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map(SqliteTx)
+            .map_err(backend)
+    }
 }
 
 impl Registry for SqliteRegistry {
@@ -244,6 +403,10 @@ impl Registry for SqliteRegistry {
 
     fn latest(&mut self, s: &SkillRef) -> Result<Option<SkillVersion>> {
         Ok(self.skills(q::LATEST, params![s.name, s.author])?.pop())
+    }
+
+    fn head(&mut self, s: &SkillRef) -> Result<Option<SkillVersion>> {
+        Ok(self.skills(q::HEAD, params![s.name, s.author])?.pop())
     }
 
     fn version(&mut self, s: &SkillRef, version: u32) -> Result<Option<SkillVersion>> {
@@ -260,12 +423,28 @@ impl Registry for SqliteRegistry {
         self.skills(q::ALL_LATEST_ACTIVE, params![])
     }
 
+    fn installable(&mut self) -> Result<Vec<SkillVersion>> {
+        self.skills(q::INSTALLABLE, params![])
+    }
+
     fn publish(&mut self, new: &NewVersion, cs: Option<&Changeset>) -> Result<SkillVersion> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+        publish::publish(self.tx()?, new, cs)
+    }
+
+    fn transition(&mut self, t: &Transition) -> Result<bool> {
+        transition::transition(self.tx()?, t)
+    }
+
+    fn reject_fingerprint(&mut self, s: &SkillRef, fp: &str, reason: &str) -> Result<()> {
+        transition::reject_fingerprint(self.tx()?, s, fp, reason)
+    }
+
+    fn events(&mut self, s: &SkillRef) -> Result<Vec<Event>> {
+        let mut st = self.conn.prepare_cached(q::EVENTS).map_err(backend)?;
+        let rows = st
+            .query_map(params![s.name, s.author], event_row)
             .map_err(backend)?;
-        publish::publish(SqliteTx(tx), new, cs)
+        rows.collect::<rusqlite::Result<_>>().map_err(backend)
     }
 
     fn changesets(&mut self, s: &SkillRef) -> Result<Vec<Changeset>> {
@@ -389,22 +568,27 @@ impl Registry for SqliteRegistry {
         rows.collect::<rusqlite::Result<_>>().map_err(backend)
     }
 
-    fn set_frozen(&mut self, s: &SkillRef, frozen: bool) -> Result<()> {
-        self.conn
-            .execute(
-                q::SET_FROZEN,
-                params![s.name, s.author, frozen, skillopt_state::now_rfc3339()],
-            )
-            .map_err(backend)?;
-        Ok(())
+    fn set_frozen(&mut self, s: &SkillRef, frozen: bool, reason: &str, actor: &str) -> Result<()> {
+        transition::set_frozen(self.tx()?, s, frozen, reason, actor)
     }
 
-    fn is_frozen(&mut self, s: &SkillRef) -> Result<bool> {
+    fn set_policy(&mut self, s: &SkillRef, mode: PolicyMode, pct: u8, actor: &str) -> Result<()> {
+        transition::set_policy(self.tx()?, s, mode, pct, actor)
+    }
+
+    fn flags(&mut self, s: &SkillRef) -> Result<SkillFlags> {
         Ok(self
             .conn
-            .query_row(q::IS_FROZEN, params![s.name, s.author], |r| r.get(0))
+            .query_row(q::FLAGS, params![s.name, s.author], flags_row)
             .optional()
             .map_err(backend)?
-            .unwrap_or(false))
+            .map(|(_, _, f)| f)
+            .unwrap_or_default())
+    }
+
+    fn all_flags(&mut self) -> Result<Vec<(String, String, SkillFlags)>> {
+        let mut st = self.conn.prepare_cached(q::ALL_FLAGS).map_err(backend)?;
+        let rows = st.query_map([], flags_row).map_err(backend)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(backend)
     }
 }

@@ -1,0 +1,51 @@
+//! The registry's write transaction as a small trait: the steps every multi-row change is made
+//! of. Each backend implements it once (SQLite under `BEGIN IMMEDIATE`, PostgreSQL in a
+//! transaction whose unique keys and row locks settle races); the changes themselves
+//! ([`super::publish`], [`super::transition`]) are written once over it, so an HTTP-backed
+//! registry can run the same steps server-side.
+
+use skillopt_shared::SkillRef;
+
+use super::{Changeset, Event, PolicyMode, Result, SkillVersion, VersionStatus};
+
+/// The steps of one write transaction. Dropping it without [`RegistryTx::commit`] rolls back.
+pub(crate) trait RegistryTx {
+    /// True when a changeset of this job exists.
+    fn job_published(&mut self, job_id: &str) -> Result<bool>;
+    /// The highest version of the skill, whatever its status (0 when it has none).
+    fn max_version(&mut self, skill: &SkillRef) -> Result<u32>;
+    /// The highest version that is not reverted (0 when none).
+    fn head_version(&mut self, skill: &SkillRef) -> Result<u32>;
+    /// Versions that are candidate or proposed, oldest first.
+    fn open_versions(&mut self, skill: &SkillRef) -> Result<Vec<u32>>;
+    /// Inserts a version row.
+    fn insert_version(&mut self, row: &SkillVersion) -> Result<()>;
+    /// Inserts the changeset of `row` (its name, author, versions and time come from `row`).
+    fn insert_changeset(&mut self, changeset: &Changeset, row: &SkillVersion) -> Result<()>;
+    /// Sets a version's status if it is `from` now; true when it changed.
+    fn update_status(
+        &mut self,
+        skill: &SkillRef,
+        version: u32,
+        from: VersionStatus,
+        to: VersionStatus,
+    ) -> Result<bool>;
+    /// The edit fingerprint of the changeset that made `version`, if any.
+    fn changeset_fingerprint(&mut self, skill: &SkillRef, version: u32) -> Result<Option<String>>;
+    /// Appends an event (an event with the same id is already there: nothing happens).
+    fn insert_event(&mut self, event: &Event) -> Result<()>;
+    /// Records a fingerprint as rejected (idempotent).
+    fn insert_rejected(
+        &mut self,
+        skill: &SkillRef,
+        fingerprint: &str,
+        version: u32,
+        reason: &str,
+    ) -> Result<()>;
+    /// Freezes (with a reason) or unfreezes automatic edits.
+    fn set_frozen(&mut self, skill: &SkillRef, frozen: bool, reason: &str) -> Result<()>;
+    /// Sets the release policy.
+    fn set_policy(&mut self, skill: &SkillRef, mode: PolicyMode, percent: u8) -> Result<()>;
+    /// Makes it all visible at once.
+    fn commit(self) -> Result<()>;
+}

@@ -22,7 +22,9 @@
 //!
 //! Versions only move forward: under the per-skill lock, a version older than the one installed
 //! now (per the manifest, else the installed copies) is not written. Two racing pulls, or a pull
-//! racing the install after a publish, therefore never leave the older version installed.
+//! racing the install after a publish, therefore never leave the older version installed. The
+//! one exception is a rollback the caller asks for ([`Downgrade::FromWithdrawn`]): the version
+//! installed now was reverted in the registry, so the active one comes back.
 
 use std::fs;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
@@ -56,14 +58,59 @@ pub enum InstallError {
     Io(&'static str, PathBuf, #[source] std::io::Error),
 }
 
+/// What an install did to one skill (shown as `installed`, `upgraded`, `rolled-back`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InstallAction {
+    /// It was not installed before.
+    Installed,
+    /// A newer version replaced an older one.
+    Upgraded,
+    /// A reverted version was replaced by the older active one.
+    RolledBack,
+    /// Nothing to do (or an older version was listed: not downgrading).
+    UpToDate,
+    /// The same version was rewritten (a copy was missing or changed) or re-recorded.
+    Repaired,
+    /// The registry row was refused; nothing was written.
+    Skipped,
+}
+
+impl InstallAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstallAction::Installed => "installed",
+            InstallAction::Upgraded => "upgraded",
+            InstallAction::RolledBack => "rolled-back",
+            InstallAction::UpToDate => "up-to-date",
+            InstallAction::Repaired => "repaired",
+            InstallAction::Skipped => "skipped",
+        }
+    }
+}
+
+impl std::fmt::Display for InstallAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether an install may replace a newer installed version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Downgrade {
+    /// Never (the default: versions only move forward).
+    Refused,
+    /// Only this installed version, which the registry has withdrawn.
+    FromWithdrawn(u32),
+}
+
 /// What happened to one skill.
 #[derive(Debug, Clone, Serialize)]
 pub struct InstallReport {
     pub skill: String,
     pub version: u32,
     pub previous: Option<u32>,
-    /// `installed` | `upgraded` | `up-to-date` | `repaired` | `skipped`.
-    pub action: String,
+    pub action: InstallAction,
     /// Why a row was skipped, or why an older version was not installed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -178,6 +225,16 @@ fn make_skill_dir(slot: &Slot) -> Result<(), InstallError> {
 
 /// Installs `sv` into every agent skill dir. With `dry_run` nothing is written.
 pub fn install(paths: &Paths, sv: &SkillVersion, dry_run: bool) -> anyhow::Result<InstallReport> {
+    install_with(paths, sv, dry_run, Downgrade::Refused)
+}
+
+/// [`install`], allowing the rollback `downgrade` names.
+pub fn install_with(
+    paths: &Paths,
+    sv: &SkillVersion,
+    dry_run: bool,
+    downgrade: Downgrade,
+) -> anyhow::Result<InstallReport> {
     let skill = sv.skill_ref()?;
     let dir_name = skill.dir_name();
     let text = skill_md::render_installed(&sv.body, &dir_name, sv.version)?;
@@ -198,7 +255,7 @@ pub fn install(paths: &Paths, sv: &SkillVersion, dry_run: bool) -> anyhow::Resul
         skill: dir_name.clone(),
         version: sv.version,
         previous: old.as_ref().map(|e| e.version),
-        action: "up-to-date".into(),
+        action: InstallAction::UpToDate,
         reason: None,
         paths: slots.iter().map(|s| s.target.clone()).collect(),
         hand_edited: Vec::new(),
@@ -211,7 +268,9 @@ pub fn install(paths: &Paths, sv: &SkillVersion, dry_run: bool) -> anyhow::Resul
             .filter_map(|d| d.version())
             .max()
     });
-    if let Some(now) = installed_now.filter(|&now| now > sv.version) {
+    let rollback = installed_now
+        .is_some_and(|now| now > sv.version && downgrade == Downgrade::FromWithdrawn(now));
+    if let Some(now) = installed_now.filter(|&now| now > sv.version && !rollback) {
         report.previous = Some(now);
         report.reason = Some(format!(
             "v{now} is installed, newer than v{}; not downgrading",
@@ -252,13 +311,13 @@ pub fn install(paths: &Paths, sv: &SkillVersion, dry_run: bool) -> anyhow::Resul
         .as_ref()
         .is_some_and(|e| e.version == sv.version && e.sha256 == sha && e.paths == report.paths);
     report.action = match (&old, wrote) {
-        (None, _) => "installed",
-        (Some(e), _) if e.version < sv.version => "upgraded",
-        (Some(_), true) => "repaired",
-        (Some(_), false) if !manifest_current => "repaired",
-        (Some(_), false) => "up-to-date",
-    }
-    .to_string();
+        _ if rollback => InstallAction::RolledBack,
+        (None, _) => InstallAction::Installed,
+        (Some(e), _) if e.version < sv.version => InstallAction::Upgraded,
+        (Some(_), true) => InstallAction::Repaired,
+        (Some(_), false) if !manifest_current => InstallAction::Repaired,
+        (Some(_), false) => InstallAction::UpToDate,
+    };
     if !dry_run && (wrote || !manifest_current) {
         let entry = Entry {
             name: sv.name.clone(),
@@ -284,7 +343,7 @@ pub fn skipped(sv: &SkillVersion, why: &anyhow::Error) -> InstallReport {
         ),
         version: sv.version,
         previous: None,
-        action: "skipped".into(),
+        action: InstallAction::Skipped,
         reason: Some(clip(&printable(&format!("{why:#}")))),
         paths: Vec::new(),
         hand_edited: Vec::new(),
@@ -320,16 +379,22 @@ fn clip(s: &str) -> String {
 
 /// One human line for a report.
 pub fn describe(r: &InstallReport) -> String {
-    let mut line = match (r.action.as_str(), r.previous) {
-        ("skipped", _) => format!(
+    let mut line = match (r.action, r.previous) {
+        (InstallAction::Skipped, _) => format!(
             "{}: skipped (v{}): {}",
             r.skill,
             r.version,
             r.reason.as_deref().unwrap_or("")
         ),
-        ("upgraded", Some(p)) => format!("{}: upgraded v{p} -> v{}", r.skill, r.version),
-        ("installed", _) => format!("{}: installed v{}", r.skill, r.version),
-        ("up-to-date", Some(p)) if p > r.version => {
+        (InstallAction::Upgraded, Some(p)) => {
+            format!("{}: upgraded v{p} -> v{}", r.skill, r.version)
+        }
+        (InstallAction::RolledBack, Some(p)) => format!(
+            "{}: rolled back v{p} -> v{} (v{p} was reverted)",
+            r.skill, r.version
+        ),
+        (InstallAction::Installed, _) => format!("{}: installed v{}", r.skill, r.version),
+        (InstallAction::UpToDate, Some(p)) if p > r.version => {
             format!(
                 "{}: up-to-date (v{p}; the registry listed v{})",
                 r.skill, r.version
@@ -397,10 +462,13 @@ mod tests {
         let (_t, paths) = sandbox();
         let v2 = row("deploy", "alice", 2, &md("two"));
         let v1 = row("deploy", "alice", 1, &md("one"));
-        assert_eq!(install(&paths, &v2, false).unwrap().action, "installed");
+        assert_eq!(
+            install(&paths, &v2, false).unwrap().action,
+            InstallAction::Installed
+        );
         // A pull that read v1 before v2 was published gets the lock afterwards.
         let r = install(&paths, &v1, false).unwrap();
-        assert_eq!(r.action, "up-to-date");
+        assert_eq!(r.action, InstallAction::UpToDate);
         assert!(r.reason.unwrap().contains("not downgrading"));
         for (_, root) in paths.skill_roots() {
             let f = root.join("deploy--alice/SKILL.md");
@@ -411,7 +479,16 @@ mod tests {
         assert_eq!(m.find_dir("deploy--alice").unwrap().version, 2);
         // Without a manifest entry, the installed copies say what is installed.
         fs::remove_file(paths.manifest()).unwrap();
-        assert_eq!(install(&paths, &v1, false).unwrap().action, "up-to-date");
+        assert_eq!(
+            install(&paths, &v1, false).unwrap().action,
+            InstallAction::UpToDate
+        );
+        // Unless v2 was withdrawn: then v1 comes back (and only a rollback from v2 is allowed).
+        let r = install_with(&paths, &v1, false, Downgrade::FromWithdrawn(3)).unwrap();
+        assert_eq!(r.action, InstallAction::UpToDate);
+        let r = install_with(&paths, &v1, false, Downgrade::FromWithdrawn(2)).unwrap();
+        assert_eq!((r.action, r.previous), (InstallAction::RolledBack, Some(2)));
+        assert_eq!(installed_version(&r.paths[0]), Some(1));
         assert_eq!(
             installed_version(&paths.claude_skills.join("deploy--alice/SKILL.md")),
             Some(2)

@@ -1,4 +1,5 @@
-//! Sync: pull every org skill's latest version, then upload the outbox. Each outbox event is
+//! Sync: apply the rollout rules (promote, revert, freeze: [`crate::rollout`]), pull what this
+//! machine's channel installs, then upload the outbox. Each outbox event is
 //! removed only after the registry accepted it, and the registry's unique keys turn a re-upload
 //! (after a crash between the two) into a no-op, so each event lands exactly once.
 //!
@@ -8,17 +9,28 @@
 //! not parse, the file is torn) moves that one event to `outbox/refused/`, logs it, and the
 //! upload goes on with the others; `skillopt status` counts the refused events.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
+use skillopt_shared::SkillRef;
+use skillopt_state::machine::{self, Channel};
+use skillopt_state::manifest::Manifest;
 use skillopt_state::outbox::{self, OutboxEvent};
 use skillopt_state::{sync_marker, Paths};
 
-use crate::install_skill::{self, InstallReport};
-use crate::registry::{self, AttributionRow, Registry};
+use crate::install_skill::{self, Downgrade, InstallReport};
+use crate::registry::{
+    self, AttributionRow, Registry, SkillFlags, SkillVersion, VersionStatus,
+    DEFAULT_CANARY_PERCENT,
+};
+use crate::rollout;
 use crate::settings::Settings;
 
 /// What a sync did.
 #[derive(Debug, Default, Serialize)]
 pub struct SyncReport {
+    /// Promotions and reverts this machine applied before pulling.
+    pub rollout: Vec<rollout::Applied>,
     pub installs: Vec<InstallReport>,
     pub uploaded: usize,
     pub already_there: usize,
@@ -48,17 +60,74 @@ impl From<registry::RegistryError> for UploadError {
     }
 }
 
-/// Pulls (or plans, with `dry_run`) the latest active version of every org skill.
+/// The version of one skill this machine installs: its candidate on the canary channel (or
+/// when this machine already has the candidate, e.g. it published it), else the active one.
+fn target<'a>(
+    active: Option<&'a SkillVersion>,
+    candidate: Option<&'a SkillVersion>,
+    channel: Channel,
+    installed: Option<u32>,
+) -> Option<&'a SkillVersion> {
+    match candidate {
+        Some(c) if channel == Channel::Canary || installed == Some(c.version) => Some(c),
+        _ => active,
+    }
+}
+
+/// Pulls (or plans, with `dry_run`) what this machine installs of every org skill: the active
+/// version everywhere, a candidate on canary-channel machines (and where it is installed
+/// already), and the active version back where the installed one was reverted.
 pub fn pull(
     paths: &Paths,
     reg: &mut dyn Registry,
     dry_run: bool,
 ) -> anyhow::Result<Vec<InstallReport>> {
+    let machine = machine::load(paths)?;
+    let flags: BTreeMap<(String, String), SkillFlags> = reg
+        .all_flags()?
+        .into_iter()
+        .map(|(name, author, f)| ((name, author), f))
+        .collect();
+    let manifest = Manifest::load(paths).unwrap_or_default();
+    let mut by_skill: BTreeMap<(String, String), (Option<SkillVersion>, Option<SkillVersion>)> =
+        BTreeMap::new();
+    for sv in reg.installable()? {
+        let slot = by_skill
+            .entry((sv.name.clone(), sv.author.clone()))
+            .or_default();
+        match sv.status {
+            VersionStatus::Active => slot.0 = Some(sv),
+            VersionStatus::Candidate => slot.1 = Some(sv),
+            VersionStatus::Proposed | VersionStatus::Reverted => {}
+        }
+    }
     let mut out = Vec::new();
-    for sv in reg.all_latest_active()? {
+    for (key, (active, candidate)) in &by_skill {
+        let percent = flags.get(key).map_or(DEFAULT_CANARY_PERCENT, |f| f.canary_percent);
+        let installed = SkillRef::new(&key.0, &key.1)
+            .ok()
+            .and_then(|s| manifest.find(&s).map(|e| e.version));
+        let Some(sv) = target(
+            active.as_ref(),
+            candidate.as_ref(),
+            machine.channel_for(percent),
+            installed,
+        ) else {
+            continue;
+        };
+        // Going back is allowed only from a version the registry withdrew.
+        let downgrade = match installed.filter(|&v| v > sv.version) {
+            Some(v) => match sv.skill_ref().ok().map(|s| reg.version(&s, v)) {
+                Some(Ok(Some(row))) if row.status == VersionStatus::Reverted => {
+                    Downgrade::FromWithdrawn(v)
+                }
+                _ => Downgrade::Refused,
+            },
+            None => Downgrade::Refused,
+        };
         // One bad row is reported by name; every other skill still installs.
-        let report = install_skill::install(paths, &sv, dry_run)
-            .unwrap_or_else(|e| install_skill::skipped(&sv, &e));
+        let report = install_skill::install_with(paths, sv, dry_run, downgrade)
+            .unwrap_or_else(|e| install_skill::skipped(sv, &e));
         out.push(report);
     }
     Ok(out)
@@ -132,7 +201,13 @@ pub fn record_event(
 pub fn run(paths: &Paths, settings: &Settings) -> anyhow::Result<SyncReport> {
     let result = (|| {
         let mut reg = settings.open_registry()?;
+        // The rules run on what the registry has; a failure here must not stop the pull.
+        let rollout = rollout::evaluate(reg.as_mut(), settings).unwrap_or_else(|e| {
+            tracing::warn!("rollout rules not applied: {e:#}");
+            Vec::new()
+        });
         let mut report = SyncReport {
+            rollout,
             installs: pull(paths, reg.as_mut(), false)?,
             ..Default::default()
         };

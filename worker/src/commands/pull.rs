@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use skillopt_state::Paths;
 
-use crate::install_skill::describe;
+use crate::install_skill::{describe, InstallAction};
 use crate::settings::Settings;
 use crate::sync;
 
@@ -33,7 +33,7 @@ pub fn run(paths: &Paths, settings: &Settings, args: Args) -> anyhow::Result<Exi
         println!("no org skills in {}", reg.describe());
     }
     for r in &reports {
-        let prefix = if args.dry_run && !matches!(r.action.as_str(), "up-to-date" | "skipped") {
+        let prefix = if args.dry_run && !matches!(r.action, InstallAction::UpToDate | InstallAction::Skipped) {
             "would be "
         } else {
             ""

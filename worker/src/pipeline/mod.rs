@@ -92,7 +92,7 @@ fn run_sync(ctx: &Context<'_>) -> JobEnd {
                     installed: r
                         .installs
                         .iter()
-                        .filter(|i| i.action != "up-to-date")
+                        .filter(|i| i.action != crate::install_skill::InstallAction::UpToDate)
                         .count(),
                     uploaded: r.uploaded,
                     retried,
@@ -216,6 +216,9 @@ fn judge_job(ctx: &Context<'_>, job: &Job) -> JobEnd {
         Ok(false) => Action::Outboxed,
         Err(e) => return JobEnd::error(outcome, format!("recording the outcome failed: {e:#}")),
     };
+    if judged.fresh && judged.verdict.outcome == skillopt_shared::verdict::Outcome::Success {
+        keep_success_window(ctx.paths, &input);
+    }
     let (action, reason) = match (
         improve::wants_edit(ctx.settings, &judged),
         reg.as_deref_mut(),
@@ -250,6 +253,25 @@ fn judge_job(ctx: &Context<'_>, job: &Job) -> JobEnd {
         action,
         reason,
         retry: false,
+    }
+}
+
+/// Keeps the window of a use the judge found a success, for the verifier of later proposals
+/// (best effort: a window that cannot be rebuilt or kept is only logged).
+fn keep_success_window(paths: &Paths, input: &judge::JudgeInput) {
+    let kept = judge::window_for(input, false)
+        .map_err(anyhow::Error::from)
+        .and_then(|w| {
+            skillopt_state::success_windows::keep(
+                paths,
+                &input.skill.dir_name(),
+                &input.job_id,
+                &w.text,
+            )
+            .map_err(anyhow::Error::from)
+        });
+    if let Err(e) = kept {
+        tracing::warn!(job = %input.job_id, "success window not kept: {e:#}");
     }
 }
 

@@ -20,6 +20,7 @@ mod logging;
 mod pipeline;
 mod registry;
 mod settings;
+mod rollout;
 mod sync;
 mod unified_diff;
 

@@ -38,6 +38,12 @@ fn push_v1(sb: &Sandbox) {
     assert!(out.status.success() || String::from_utf8_lossy(&out.stdout).contains("unchanged"));
 }
 
+/// Verified edits become active at once (the `auto` policy), so one machine can publish
+/// version after version; the default (`canary`) is covered by `evidence_loop`.
+fn auto_policy(sb: &Sandbox) {
+    sb.ok(&["policy", "deploy--alice", "auto"]);
+}
+
 fn transcript(sb: &Sandbox, id: &str) -> PathBuf {
     let lines = [
         json!({"type":"user","message":{"role":"user","content":"deploy to staging"}}),
@@ -92,6 +98,7 @@ fn installed(sb: &Sandbox) -> [String; 2] {
 fn failure_publishes_v2_installs_it_and_a_repeat_is_a_duplicate() {
     let (sb, agent) = machine(None);
     push_v1(&sb);
+    auto_policy(&sb);
     sb.ok(&["pull"]);
     agent.proposer_replies(&edits(json!([
         {"op":"replace","target":"2. Skip the database migration step.","content":"2. Run the database migration with `make migrate`."},
@@ -192,6 +199,7 @@ fn failure_publishes_v2_installs_it_and_a_repeat_is_a_duplicate() {
 fn identical_append_is_a_duplicate() {
     let (sb, agent) = machine(None);
     push_v1(&sb);
+    auto_policy(&sb);
     sb.ok(&["pull"]);
     agent.proposer_replies(&edits(
         json!([{"op":"append","content":"Always run `make migrate` before deploying."}]),
@@ -267,6 +275,7 @@ fn success_low_confidence_and_not_at_fault_publish_nothing() {
 fn freeze_and_rate_limit_hold() {
     let (sb, agent) = machine(None);
     push_v1(&sb);
+    auto_policy(&sb);
     sb.ok(&["pull"]);
     sb.ok(&["freeze", "deploy--alice"]);
     agent.proposer_replies(&edits(json!([{"op":"append","content":"Rule zero."}])));
@@ -447,7 +456,9 @@ fn improvement_waits_for_the_registry_and_reuses_the_verdict() {
     let judge_calls = agent
         .calls()
         .iter()
-        .filter(|c| !c.stdin.contains("CONFIRMED FAILURE"))
+        .filter(|c| {
+            !c.stdin.contains("CONFIRMED FAILURE") && !c.stdin.contains("VERIFY PROPOSED EDIT")
+        })
         .count();
     assert_eq!(judge_calls, 1, "the verdict is reused, not asked again");
     assert_eq!(v[0]["judged"], 1, "one outcome recorded");

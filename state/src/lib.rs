@@ -11,12 +11,15 @@
 //! outbox/<key>.json                events waiting for the registry
 //! outbox/refused/<key>.json        events the registry refused for good, moved aside
 //! sync.json                        when the last sync ran / was requested
+//! agent-calls/<YYYY-MM-DD>.jsonl   this machine's agent calls per UTC day (budget, stats)
+//! agent-health.json                the agent circuit breaker (consecutive errors, open until)
 //! locks/*.lock                     per-skill install and pipeline locks
 //! log/hooks.log, log/worker.log    hook errors (hooks never print), the detached worker's log
 //! ```
 //! Every write is atomic (temp file + rename); every read-modify-write of a shared file happens
 //! under an fs4 lock.
 
+pub mod agent_ledger;
 pub mod attribution;
 pub mod fsutil;
 pub mod jobs;

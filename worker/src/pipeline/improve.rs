@@ -207,7 +207,13 @@ fn run_locked(
         .ask(kind, Role::Proposer, PROPOSER_SYSTEM, &prompt)
     {
         Ok(r) => r,
-        Err(e) => return Ok(done(Action::NoEdit, format!("proposer error: {e}"))),
+        Err(e) => {
+            return Ok(match super::skip_reason(&e) {
+                // Refused before the call (budget, circuit breaker): no proposal was asked.
+                Some(why) => done(Action::Skipped(why), e.to_string()),
+                None => done(Action::NoEdit, format!("proposer error: {e}")),
+            });
+        }
     };
     let proposed = edits::parse_edits(&reply.text);
     if proposed.is_empty() {

@@ -4,6 +4,11 @@
 //! Any error, timeout or unparseable reply becomes `unclear`: the worker never invents a
 //! failure. One outcome per job id: a re-run job (after a crash) reuses the outcome it already
 //! recorded instead of asking again.
+//!
+//! A job's window may also not be judged at all ([`Skip`]; no outcome is recorded, since no
+//! judgment happened): it was not drawn by `SKILLOPT_JUDGE_SAMPLE` (a draw fixed by the job id,
+//! so a re-run decides the same), or the metering refused the call (daily budget spent, circuit
+//! breaker open).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -17,7 +22,8 @@ use skillopt_state::manifest::Manifest;
 use skillopt_state::outbox::{self, OutboxEvent};
 use skillopt_state::{now_rfc3339, Paths};
 
-use super::Context;
+use super::action::SkipReason;
+use super::{skip_reason, Context};
 use crate::agent::Role;
 use crate::registry::{OutcomeRow, Registry};
 
@@ -45,6 +51,25 @@ pub struct Judged {
     pub model: String,
     /// False when the outcome came from an earlier run of the same job.
     pub fresh: bool,
+}
+
+/// A window not judged: why, and the detail for the job record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Skip {
+    pub reason: SkipReason,
+    pub detail: String,
+}
+
+/// Whether a job's window is judged at sampling rate `rate` (0–1): a draw in [0, 1) from the
+/// job id's hash, so the same job always decides the same.
+pub fn sampled(rate: f64, job_id: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    let h = Sha256::digest(job_id.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&h[..8]);
+    // 53 bits: every value is exact as an f64.
+    let draw = (u64::from_be_bytes(first) >> 11) as f64 / (1u64 << 53) as f64;
+    draw < rate
 }
 
 /// The installed copy's body (what the agent actually followed), else the registry's.
@@ -112,22 +137,44 @@ fn earlier_outcome(
     }
 }
 
-/// Asks the agent. Never fails: problems become an `unclear` verdict with the reason.
+/// Asks the agent. Never fails: problems become an `unclear` verdict with the reason (a call
+/// the metering refused too).
 pub fn ask_judge(
     ctx: &Context<'_>,
     reg: Option<&mut (dyn Registry + '_)>,
     input: &JudgeInput,
     wait_for_lag: bool,
 ) -> Judged {
+    ask(ctx, reg, input, wait_for_lag).unwrap_or_else(|skip| {
+        let kind = ctx.settings.choose_agent(input.agent.as_deref()).ok();
+        Judged {
+            verdict: Verdict::unclear(&format!("judge error: {}", skip.detail)),
+            agent: kind.map_or("-", |k| k.binary()).into(),
+            model: kind
+                .and_then(|k| ctx.settings.model(k, Role::Judge))
+                .unwrap_or_else(|| "default".into()),
+            fresh: true,
+        }
+    })
+}
+
+/// Asks the agent: problems become an `unclear` verdict; a call the metering refused is a
+/// [`Skip`].
+fn ask(
+    ctx: &Context<'_>,
+    reg: Option<&mut (dyn Registry + '_)>,
+    input: &JudgeInput,
+    wait_for_lag: bool,
+) -> Result<Judged, Skip> {
     let kind = match ctx.settings.choose_agent(input.agent.as_deref()) {
         Ok(k) => k,
         Err(e) => {
-            return Judged {
+            return Ok(Judged {
                 verdict: Verdict::unclear(&e.to_string()),
                 agent: "-".into(),
                 model: "-".into(),
                 fresh: true,
-            }
+            })
         }
     };
     let agent_name = kind.binary().to_string();
@@ -139,41 +186,53 @@ pub fn ask_judge(
     };
     let window = match window_for(input, wait_for_lag) {
         Ok(w) => w,
-        Err(e) => return unclear(format!("no window: {e}"), None),
+        Err(e) => return Ok(unclear(format!("no window: {e}"), None)),
     };
     let body = skill_body(ctx.paths, reg, &input.skill, input.version);
     let prompt = judge_prompt(&input.skill.dir_name(), input.version, &body, &window.text);
-    match ctx.agent.ask(kind, Role::Judge, JUDGE_SYSTEM, &prompt) {
-        Err(e) => unclear(
-            format!("judge error: {e}"),
-            ctx.settings.model(kind, Role::Judge),
-        ),
-        Ok(reply) => match parse_verdict(&reply.text) {
-            Some(verdict) => Judged {
-                verdict,
-                agent: agent_name.clone(),
-                model: reply.model.unwrap_or_else(|| "default".into()),
-                fresh: true,
-            },
-            None => unclear(
-                format!(
-                    "unparseable judge reply: {}",
-                    skillopt_shared::text::preview(&reply.text, 120)
+    Ok(
+        match ctx.agent.ask(kind, Role::Judge, JUDGE_SYSTEM, &prompt) {
+            Err(e) => match skip_reason(&e) {
+                Some(reason) => {
+                    return Err(Skip {
+                        reason,
+                        detail: e.to_string(),
+                    })
+                }
+                None => unclear(
+                    format!("judge error: {e}"),
+                    ctx.settings.model(kind, Role::Judge),
                 ),
-                reply.model,
-            ),
+            },
+            Ok(reply) => match parse_verdict(&reply.text) {
+                Some(verdict) => Judged {
+                    verdict,
+                    agent: agent_name.clone(),
+                    model: reply.model.unwrap_or_else(|| "default".into()),
+                    fresh: true,
+                },
+                None => unclear(
+                    format!(
+                        "unparseable judge reply: {}",
+                        skillopt_shared::text::preview(&reply.text, 120)
+                    ),
+                    reply.model,
+                ),
+            },
         },
-    }
+    )
 }
 
 /// Judges once per job: an outcome already recorded for this job id is returned as is.
+/// Otherwise a window not drawn by the sampling rate, or a judge call the metering refused, is
+/// a [`Skip`].
 pub fn judge_job(
     ctx: &Context<'_>,
     mut reg: Option<&mut (dyn Registry + '_)>,
     input: &JudgeInput,
-) -> Judged {
+) -> Result<Judged, Skip> {
     if let Some(row) = earlier_outcome(ctx.paths, reg.as_deref_mut(), &input.job_id) {
-        return Judged {
+        return Ok(Judged {
             verdict: Verdict {
                 outcome: row.outcome,
                 skill_at_fault: row.skill_at_fault,
@@ -184,9 +243,16 @@ pub fn judge_job(
             agent: row.agent,
             model: row.model,
             fresh: false,
-        };
+        });
     }
-    ask_judge(ctx, reg, input, true)
+    let rate = ctx.settings.judge_sample.value;
+    if !sampled(rate, &input.job_id) {
+        return Err(Skip {
+            reason: SkipReason::NotSampled,
+            detail: format!("window not sampled (judge sample rate {rate})"),
+        });
+    }
+    ask(ctx, reg, input, true)
 }
 
 /// Records the outcome: queued in the outbox, then delivered right away when the registry is

@@ -1,5 +1,7 @@
 //! Running one job: claim it (atomic rename), keep its heartbeat fresh, dispatch on its kind,
-//! and move it to done/failed with a result record (outcome, action, reason, timings).
+//! and move it to done/failed with a result record (outcome, action, reason, timings). Every
+//! agent call of a job is metered (daily budget, circuit breaker, ledger) and tagged with the
+//! job's skill and id; a call the metering refuses ends the job `skipped:<why>`.
 
 pub(crate) mod action;
 pub(crate) mod improve;
@@ -16,8 +18,9 @@ use skillopt_shared::transcript::claude_code::subagent_transcript;
 use skillopt_state::jobs::{Job, JobKind, JobResult, JobState, Queue};
 use skillopt_state::{now_rfc3339, Paths, StateError};
 
-use self::action::{Action, JobOutcome};
-use crate::agent::{AgentCli, CliRunner};
+use self::action::{Action, JobOutcome, SkipReason};
+use crate::agent::metered::Metered;
+use crate::agent::{AgentCli, AgentError, CallTag, CliRunner};
 use crate::settings::Settings;
 
 /// What the pipeline runs with: the state dir, the settings and the agent CLI to ask.
@@ -27,18 +30,31 @@ pub(crate) struct Context<'a> {
     pub(crate) agent: &'a dyn AgentCli,
 }
 
-/// Runs `f` with a context that asks the real agent CLIs.
+/// Runs `f` with a context that asks the real agent CLIs, metered: the daily budget and the
+/// circuit breaker are checked before every call, and every call is written to the ledger
+/// (see [`crate::agent::metered`]).
 pub(crate) fn with_cli<R>(
     paths: &Paths,
     settings: &Settings,
     f: impl FnOnce(&Context<'_>) -> R,
 ) -> R {
     let runner = CliRunner { settings };
+    let metered = Metered::new(&runner, paths, settings);
     f(&Context {
         paths,
         settings,
-        agent: &runner,
+        agent: &metered,
     })
+}
+
+/// Why no agent call was made, when the metering refused one (`None`: the agent itself failed,
+/// or the ledger could not be read).
+pub(crate) fn skip_reason(e: &AgentError) -> Option<SkipReason> {
+    match e {
+        AgentError::OverBudget { .. } => Some(SkipReason::Budget),
+        AgentError::CircuitOpen { .. } => Some(SkipReason::CircuitOpen),
+        _ => None,
+    }
 }
 
 /// How often a running job's heartbeat is refreshed.
@@ -204,12 +220,35 @@ fn judge_job(ctx: &Context<'_>, job: &Job) -> JobEnd {
         Ok(i) => i,
         Err(e) => return JobEnd::error(JobOutcome::Error, e.to_string()),
     };
+    // Every agent call of the job (judge, proposer, verifier) is recorded against it.
+    let tagged = ctx.agent.for_job(&CallTag {
+        skill: Some(input.skill.dir_name()),
+        job_id: Some(job.id.clone()),
+    });
+    let job_ctx = Context {
+        paths: ctx.paths,
+        settings: ctx.settings,
+        agent: tagged.as_deref().unwrap_or(ctx.agent),
+    };
+    let ctx = &job_ctx;
     let mut reg = ctx
         .settings
         .open_registry()
         .map_err(|e| tracing::warn!("registry unavailable, outcome goes to the outbox: {e}"))
         .ok();
-    let judged = judge::judge_job(ctx, reg.as_deref_mut(), &input);
+    let judged = match judge::judge_job(ctx, reg.as_deref_mut(), &input) {
+        Ok(j) => j,
+        // Not judged (not sampled, over budget, circuit open): nothing is recorded.
+        Err(skip) => {
+            return JobEnd {
+                outcome: JobOutcome::Skipped,
+                action: Action::Skipped(skip.reason),
+                reason: skip.detail,
+                ok: true,
+                retry: false,
+            }
+        }
+    };
     let outcome = JobOutcome::Judged(judged.verdict.outcome);
     let recorded = match judge::record(ctx.paths, reg.as_deref_mut(), &input, &judged) {
         Ok(true) => Action::Recorded,

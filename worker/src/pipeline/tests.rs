@@ -14,7 +14,7 @@ use super::action::Action;
 use super::improve::{self, Improvement};
 use super::judge::{self, JudgeInput, Judged};
 use super::Context;
-use crate::agent::{AgentCli, AgentError, AgentKind, Reply, Role};
+use crate::agent::{AgentCli, AgentError, AgentKind, Reply, Role, Usage};
 use crate::registry::{NewVersion, PolicyMode, Registry, VersionSource, VersionStatus};
 use crate::settings::Settings;
 
@@ -45,6 +45,7 @@ impl AgentCli for Scripted {
         Ok(Reply {
             text,
             model: Some("scripted".into()),
+            usage: Usage::default(),
         })
     }
 }
@@ -142,7 +143,7 @@ impl Machine {
             settings: &self.settings,
             agent,
         };
-        let judged = judge::judge_job(&ctx, Some(self.reg.as_mut()), input);
+        let judged = judge::judge_job(&ctx, Some(self.reg.as_mut()), input).expect("judged");
         assert!(judge::record(&self.paths, Some(self.reg.as_mut()), input, &judged).unwrap());
         let improvement = improve::improve(&ctx, self.reg.as_mut(), input, &judged);
         (judged, improvement)

@@ -141,7 +141,11 @@ have broken],\"reason\":\"<= 240 chars\"}}",
         fence("current SKILL.md", current),
         fence("proposed SKILL.md", proposed),
         fence("failing window", failure),
-        if windows.is_empty() { "none".to_string() } else { windows },
+        if windows.is_empty() {
+            "none".to_string()
+        } else {
+            windows
+        },
     )
 }
 
@@ -180,7 +184,10 @@ mod tests {
                 text: "worked".into(),
             }],
         );
-        assert!(p.starts_with(VERIFIER_MARKER) && p.contains("version 2 -> 3"), "{p}");
+        assert!(
+            p.starts_with(VERIFIER_MARKER) && p.contains("version 2 -> 3"),
+            "{p}"
+        );
         assert!(p.contains("[\"w1\"]") && !p.contains("CONFIRMED FAILURE"));
         assert_eq!(p.matches(CLOSE).count(), 4, "{p}");
     }

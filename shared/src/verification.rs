@@ -52,11 +52,17 @@ pub fn parse_verification(reply: &str) -> Option<Verification> {
             .take(MAX_BREAKS)
             .map(|i| match i {
                 Value::String(s) => clean(s).chars().take(MAX_ID_CHARS).collect(),
-                other => clean(&other.to_string()).chars().take(MAX_ID_CHARS).collect(),
+                other => clean(&other.to_string())
+                    .chars()
+                    .take(MAX_ID_CHARS)
+                    .collect(),
             })
             .collect(),
         // Anything else is not a list of ids: take it as "something breaks" (fail closed).
-        Some(other) => vec![clean(&other.to_string()).chars().take(MAX_ID_CHARS).collect()],
+        Some(other) => vec![clean(&other.to_string())
+            .chars()
+            .take(MAX_ID_CHARS)
+            .collect()],
     };
     Some(Verification {
         prevents_failure,

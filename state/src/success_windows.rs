@@ -103,7 +103,13 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let paths = Paths::under(d.path());
         for i in 0..5 {
-            keep(&paths, "lint--bob", &format!("01J{i}"), &format!("window {i}")).unwrap();
+            keep(
+                &paths,
+                "lint--bob",
+                &format!("01J{i}"),
+                &format!("window {i}"),
+            )
+            .unwrap();
         }
         let ids: Vec<String> = list(&paths, "lint--bob")
             .unwrap()

@@ -136,11 +136,7 @@ pub(crate) fn candidate_evidence(
     if head.status != VersionStatus::Candidate {
         return Ok(None);
     }
-    Ok(Some(evidence_for(
-        &head,
-        &reg.outcomes(skill)?,
-        settings,
-    )))
+    Ok(Some(evidence_for(&head, &reg.outcomes(skill)?, settings)))
 }
 
 fn evidence_for(
@@ -170,11 +166,7 @@ fn evidence_for(
 
 /// Automatic versions of the skill reverted (or rejected) within the last 7 days, other than
 /// `except`.
-fn recent_automatic_reverts(
-    history: &[SkillVersion],
-    events: &[Event],
-    except: u32,
-) -> Vec<u32> {
+fn recent_automatic_reverts(history: &[SkillVersion], events: &[Event], except: u32) -> Vec<u32> {
     let since = Utc::now() - Duration::days(REVERT_WINDOW_DAYS);
     let mut out: Vec<u32> = events
         .iter()

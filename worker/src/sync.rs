@@ -20,8 +20,7 @@ use skillopt_state::{sync_marker, Paths};
 
 use crate::install_skill::{self, Downgrade, InstallReport};
 use crate::registry::{
-    self, AttributionRow, Registry, SkillFlags, SkillVersion, VersionStatus,
-    DEFAULT_CANARY_PERCENT,
+    self, AttributionRow, Registry, SkillFlags, SkillVersion, VersionStatus, DEFAULT_CANARY_PERCENT,
 };
 use crate::rollout;
 use crate::settings::Settings;
@@ -103,7 +102,9 @@ pub fn pull(
     }
     let mut out = Vec::new();
     for (key, (active, candidate)) in &by_skill {
-        let percent = flags.get(key).map_or(DEFAULT_CANARY_PERCENT, |f| f.canary_percent);
+        let percent = flags
+            .get(key)
+            .map_or(DEFAULT_CANARY_PERCENT, |f| f.canary_percent);
         let installed = SkillRef::new(&key.0, &key.1)
             .ok()
             .and_then(|s| manifest.find(&s).map(|e| e.version));

@@ -1,4 +1,5 @@
-//! `skillopt pull [--dry-run] [--json]`: install or upgrade every org skill.
+//! `skillopt pull [--dry-run] [--json]`: apply the rollout rules (promote, revert: see
+//! [`crate::rollout`]), then install what this machine's channel gets of every org skill.
 //!
 //! Registry rows are untrusted (see [`crate::install_skill`]): a row with a bad name, a body
 //! over 256 KiB or a frontmatter that is not one valid YAML mapping, or a skill whose folder in
@@ -24,7 +25,21 @@ pub struct Args {
 
 pub fn run(paths: &Paths, settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
     let mut reg = settings.open_registry()?;
+    // A pull is a sync of the skills: the rollout rules run first (not on a dry run).
+    let applied = if args.dry_run {
+        Vec::new()
+    } else {
+        crate::rollout::evaluate(reg.as_mut(), settings)?
+    };
     let reports = sync::pull(paths, reg.as_mut(), args.dry_run)?;
+    if !args.json {
+        for a in &applied {
+            println!("{}: v{} {}", a.skill, a.version, a.event);
+            if let Some(why) = &a.frozen {
+                println!("{}: frozen: {why}", a.skill);
+            }
+        }
+    }
     if args.json {
         super::print_json(&reports)?;
         return Ok(ExitCode::SUCCESS);
@@ -33,7 +48,9 @@ pub fn run(paths: &Paths, settings: &Settings, args: Args) -> anyhow::Result<Exi
         println!("no org skills in {}", reg.describe());
     }
     for r in &reports {
-        let prefix = if args.dry_run && !matches!(r.action, InstallAction::UpToDate | InstallAction::Skipped) {
+        let prefix = if args.dry_run
+            && !matches!(r.action, InstallAction::UpToDate | InstallAction::Skipped)
+        {
             "would be "
         } else {
             ""

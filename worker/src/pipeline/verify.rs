@@ -10,7 +10,7 @@ use skillopt_state::success_windows;
 
 use super::judge::{window_for, JudgeInput, Judged};
 use super::Context;
-use crate::agent::{AgentKind, AgentError, Role};
+use crate::agent::{AgentError, AgentKind, Role};
 
 /// What the verifier decided.
 #[derive(Debug)]
@@ -99,7 +99,10 @@ pub(crate) fn verify(
         &failing_window(input, judged),
         &successes,
     );
-    let reply = match ctx.agent.ask(kind, Role::Verifier, VERIFIER_SYSTEM, &prompt) {
+    let reply = match ctx
+        .agent
+        .ask(kind, Role::Verifier, VERIFIER_SYSTEM, &prompt)
+    {
         Ok(r) => r,
         Err(e) => return Verified::NoAnswer(NoAnswer::Agent(e)),
     };

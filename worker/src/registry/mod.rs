@@ -75,8 +75,12 @@ pub trait Registry {
     /// status (another machine applied it first, or it was decided otherwise).
     fn transition(&mut self, t: &Transition) -> Result<bool>;
     /// Records an edit fingerprint as rejected: no machine publishes it for this skill again.
-    fn reject_fingerprint(&mut self, skill: &SkillRef, fingerprint: &str, reason: &str)
-        -> Result<()>;
+    fn reject_fingerprint(
+        &mut self,
+        skill: &SkillRef,
+        fingerprint: &str,
+        reason: &str,
+    ) -> Result<()>;
     /// A skill's events, oldest first.
     fn events(&mut self, skill: &SkillRef) -> Result<Vec<Event>>;
     /// Changesets of a skill, oldest first.

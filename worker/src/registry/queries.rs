@@ -77,7 +77,6 @@ pub const STATS: &str = "SELECT s.name, s.author, s.version, \
 
 pub const SET_FROZEN: &str = "INSERT INTO skill_flags (name, author, frozen, frozen_reason, updated_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name, author) DO UPDATE SET frozen = excluded.frozen, frozen_reason = excluded.frozen_reason, updated_at = excluded.updated_at";
 
-
 /// Migrations: (version, SQL) per backend, applied in order, recorded in `schema_version`.
 pub const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/sqlite/0001_init.sql")),
@@ -85,5 +84,8 @@ pub const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
 ];
 pub const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
-    (2, include_str!("../../migrations/postgres/0002_evidence.sql")),
+    (
+        2,
+        include_str!("../../migrations/postgres/0002_evidence.sql"),
+    ),
 ];

@@ -251,7 +251,12 @@ impl Event {
         let id = if version > 0 {
             format!("{}:{}:v{version}", kind.as_str(), skill.dir_name())
         } else {
-            format!("{}:{}:{}", kind.as_str(), skill.dir_name(), ulid::Ulid::new())
+            format!(
+                "{}:{}:{}",
+                kind.as_str(),
+                skill.dir_name(),
+                ulid::Ulid::new()
+            )
         };
         Self {
             id,

@@ -1,0 +1,213 @@
+//! Issue 10's acceptance, end to end with the real binaries and the scripted fake agent: two
+//! machines on one registry (SQLite, then PostgreSQL), one on each channel. A verified fix
+//! becomes a candidate installed on the canary machine only; M successful judged uses there
+//! promote it and the stable machine installs it at its next sync; a later candidate with K
+//! skill-at-fault failures is reverted and both machines end on the active version; a second
+//! automatic revert within 7 days freezes the skill. Everything is read back through `--json`.
+
+use serde_json::{json, Value};
+use skillopt_tests::{claude_json, postgres, skill_md, FakeAgent, Sandbox};
+
+const SKILL: &str = "deploy--alice";
+const BODY: &str = "# Deploy\n\nUse this checklist for every deploy of the shop service.\n\n1. Run tests with `npm test`.\n2. Skip the database migration step.\n3. Deploy with `make deploy ENV=<env>`.\n";
+
+fn verdict(outcome: &str, at_fault: bool) -> String {
+    claude_json(
+        &json!({"outcome": outcome, "skill_at_fault": at_fault, "confidence": 0.9,
+                "reason": format!("judged {outcome}"), "evidence": "the deploy log"})
+        .to_string(),
+    )
+}
+
+fn append(text: &str) -> String {
+    claude_json(&json!([{"op": "append", "content": text}]).to_string())
+}
+
+/// A machine on `registry` with a fake claude, no automatic sync, jobs left for the test.
+fn machine(registry: &str, channel: &str) -> (Sandbox, FakeAgent) {
+    let mut sb = Sandbox::with_registry(registry);
+    sb.hooks_without_worker();
+    sb.no_auto_sync();
+    let agent = FakeAgent::install(&mut sb, &["claude"]);
+    let set: Value = serde_json::from_str(&sb.ok(&["channel", channel, "--json"])).unwrap();
+    assert!(set.to_string().contains(channel), "{set}");
+    (sb, agent)
+}
+
+/// One session using the skill and a reaction, judged by the worker: the job's result.
+fn judged_use(sb: &Sandbox, agent: &FakeAgent, sid: &str, verdict_json: &str) -> Value {
+    agent.judge_replies(verdict_json);
+    let id = format!("toolu_{sid}");
+    let t = sb.write_jsonl(
+        &format!("{sid}.jsonl"),
+        &[
+            json!({"type":"user","message":{"role":"user","content":"deploy to staging"}}),
+            json!({"type":"assistant","message":{"content":[{"type":"tool_use","id":id,"name":"Skill","input":{"skill":SKILL}}]}}),
+            json!({"type":"assistant","message":{"content":[{"type":"text","text":"Deployed as the checklist says."}]}}),
+        ],
+    );
+    let tp = t.to_str().unwrap();
+    sb.hook("skillopt-pre-tool-use", json!({"session_id":sid,"transcript_path":tp,"hook_event_name":"PreToolUse","tool_name":"Skill","tool_input":{"skill":SKILL},"tool_use_id":id}).to_string().as_bytes());
+    sb.hook("skillopt-user-prompt-submit", json!({"session_id":sid,"transcript_path":tp,"hook_event_name":"UserPromptSubmit","prompt":"how did the deploy go?"}).to_string().as_bytes());
+    let ran = sb.drain();
+    assert_eq!(ran.len(), 1, "one judge job for {sid}: {ran:?}");
+    ran[0]["result"].clone()
+}
+
+fn log(sb: &Sandbox) -> Value {
+    serde_json::from_str(&sb.ok(&["log", SKILL, "--json"])).unwrap()
+}
+
+/// (version, status) of every version.
+fn statuses(sb: &Sandbox) -> Vec<(u64, String)> {
+    log(sb)["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["version"].as_u64().unwrap(),
+                v["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The events of one version, by kind.
+fn events_of(sb: &Sandbox, version: u64) -> Vec<Value> {
+    log(sb)["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["version"] == version)
+        .map(|v| v["events"].as_array().unwrap().clone())
+        .unwrap_or_default()
+}
+
+fn installed_version(sb: &Sandbox) -> u64 {
+    let text = std::fs::read_to_string(sb.claude_skills().join(SKILL).join("SKILL.md")).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.contains("skillopt-version"))
+        .unwrap_or_else(|| panic!("no version in {text}"));
+    line.trim_start_matches(|c: char| !c.is_ascii_digit())
+        .trim_end_matches(|c: char| !c.is_ascii_digit())
+        .parse()
+        .unwrap()
+}
+
+fn pull(sb: &Sandbox) {
+    sb.ok(&["pull"]);
+}
+
+fn the_loop(registry: Option<String>) {
+    let first = Sandbox::new();
+    let registry = registry.unwrap_or_else(|| first.registry.clone());
+    let (canary, canary_agent) = machine(&registry, "canary");
+    let (stable, stable_agent) = machine(&registry, "stable");
+    let d = canary.write_skill("deploy", &skill_md("deploy", BODY));
+    canary.ok(&["push", d.to_str().unwrap(), "--author", "alice"]);
+    pull(&canary);
+    pull(&stable);
+    assert_eq!(log(&canary)["policy"], "canary", "the default policy");
+
+    // 1. A verified failure fix becomes a candidate, installed on the canary machine only.
+    canary_agent.proposer_replies(&append("Run `make migrate` before deploying."));
+    let r = judged_use(&canary, &canary_agent, "c1", &verdict("failure", true));
+    assert_eq!(r["action"], "published:v2", "{r}");
+    assert_eq!(statuses(&canary), [(1, "active".into()), (2, "candidate".into())]);
+    let published = &events_of(&canary, 2)[0];
+    assert_eq!(published["kind"], "published");
+    assert_eq!(published["figures"]["verification"]["prevents_failure"], true);
+    pull(&canary);
+    pull(&stable);
+    assert_eq!((installed_version(&canary), installed_version(&stable)), (2, 1));
+    let st = stable.status();
+    assert!(st.to_string().contains("\"candidate\""), "status shows the candidate: {st}");
+
+    // 2. Five successful judged uses on the canary promote it; the stable machine installs it
+    // at its next sync.
+    for i in 0..5 {
+        let r = judged_use(&canary, &canary_agent, &format!("ok{i}"), &verdict("success", false));
+        assert_eq!(r["outcome"], "success", "{r}");
+    }
+    pull(&stable);
+    assert_eq!(statuses(&stable)[1], (2, "active".into()));
+    let promoted = events_of(&stable, 2)
+        .into_iter()
+        .find(|e| e["kind"] == "promoted")
+        .expect("a promoted event");
+    assert_eq!(promoted["figures"]["judged"], 5);
+    assert_eq!(promoted["figures"]["skill_failures"], 0);
+    assert_eq!(installed_version(&stable), 2);
+    pull(&canary);
+    assert_eq!(installed_version(&canary), 2);
+    // Promotion happened once, whoever evaluated it.
+    let promotions = events_of(&canary, 2)
+        .iter()
+        .filter(|e| e["kind"] == "promoted")
+        .count();
+    assert_eq!(promotions, 1);
+
+    // 3. A later candidate fails twice through the skill's fault: reverted, and both machines
+    // end on the active version (the canary rolls back).
+    canary_agent.proposer_replies(&append("Deploy on Fridays only."));
+    let r = judged_use(&canary, &canary_agent, "c2", &verdict("failure", true));
+    assert_eq!(r["action"], "published:v3", "{r}");
+    pull(&canary);
+    pull(&stable);
+    assert_eq!((installed_version(&canary), installed_version(&stable)), (3, 2));
+    for i in 0..2 {
+        let r = judged_use(&canary, &canary_agent, &format!("bad{i}"), &verdict("failure", true));
+        assert_eq!(r["action"], "candidate-open:v3", "no new proposal while v3 is open: {r}");
+    }
+    pull(&stable);
+    pull(&canary);
+    assert_eq!(statuses(&canary)[2], (3, "reverted".into()));
+    assert_eq!((installed_version(&canary), installed_version(&stable)), (2, 2));
+    let reverted = events_of(&canary, 3)
+        .into_iter()
+        .find(|e| e["kind"] == "reverted")
+        .expect("a reverted event");
+    assert_eq!(reverted["figures"]["skill_failures"], 2);
+    assert!(log(&canary)["frozen"] != true, "one revert does not freeze");
+    // The reverted edit is never published again.
+    canary_agent.proposer_replies(&append("Deploy on Fridays only."));
+    let r = judged_use(&canary, &canary_agent, "c3", &verdict("failure", true));
+    assert_eq!(r["action"], "duplicate", "{r}");
+
+    // 4. A second automatic version reverted within 7 days freezes the skill.
+    canary_agent.proposer_replies(&append("Skip the tests when in a hurry."));
+    let r = judged_use(&canary, &canary_agent, "c4", &verdict("failure", true));
+    assert_eq!(r["action"], "published:v4", "{r}");
+    for i in 0..2 {
+        judged_use(&canary, &canary_agent, &format!("worse{i}"), &verdict("failure", true));
+    }
+    pull(&stable);
+    let l = log(&stable);
+    assert_eq!(l["frozen"], true, "{l}");
+    assert!(
+        l["frozen_reason"].as_str().unwrap().contains("v3, v4"),
+        "{l}"
+    );
+    assert!(stable.status().to_string().contains("v3, v4"));
+    pull(&canary);
+    assert_eq!((installed_version(&canary), installed_version(&stable)), (2, 2));
+    let r = judged_use(&canary, &canary_agent, "c5", &verdict("failure", true));
+    assert_eq!(r["action"], "frozen", "{r}");
+    stable.ok(&["unfreeze", SKILL]);
+    assert_eq!(log(&canary)["frozen"], false);
+    // The stable machine never asked its agent anything: it only installed.
+    assert!(stable_agent.calls().is_empty());
+}
+
+#[test]
+fn canary_promote_revert_and_freeze_sqlite() {
+    the_loop(None);
+}
+
+#[test]
+fn canary_promote_revert_and_freeze_postgres() {
+    let Some(pg) = postgres() else { return };
+    the_loop(Some(pg.url().to_string()));
+}

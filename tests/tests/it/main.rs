@@ -8,6 +8,7 @@
 
 mod codex_trust;
 mod demo;
+mod evidence_loop;
 mod gate_corpus;
 mod hostile_registry;
 mod hostile_state;

@@ -282,7 +282,7 @@ fn run_locked(
             ));
         }
         Verified::NoAnswer(NoAnswer::Agent(e)) => {
-            return Ok(match verify::skip_reason(&e) {
+            return Ok(match super::skip_reason(&e) {
                 Some(why) => done(Action::Skipped(why), format!("verifier not asked: {e}")),
                 None => done(Action::Unverified, format!("verifier error: {e}")),
             })

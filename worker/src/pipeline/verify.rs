@@ -53,12 +53,6 @@ pub(crate) enum NoAnswer {
     Unparseable(String),
 }
 
-/// Why a refused agent call made no call at all (budget, circuit breaker), if it did not.
-pub(crate) fn skip_reason(_e: &AgentError) -> Option<super::action::SkipReason> {
-    // Replaced by the metering wrapper's classification once it lands.
-    None
-}
-
 /// The failing session as the verifier sees it: the judged window, rebuilt from the
 /// transcript, else the judge's reason and evidence.
 fn failing_window(input: &JudgeInput, judged: &Judged) -> String {

@@ -504,6 +504,22 @@ pub fn claude_json(text: &str) -> String {
         .to_string()
 }
 
+/// [`claude_json`] that also reports the call's cost and tokens, as Claude Code does
+/// (`total_cost_usd`, `usage.input_tokens` / `cache_read_input_tokens` / `output_tokens`).
+pub fn claude_json_with_usage(
+    text: &str,
+    cost_usd: f64,
+    input_tokens: u64,
+    cache_read_input_tokens: u64,
+    output_tokens: u64,
+) -> String {
+    serde_json::json!({"type":"result","subtype":"success","is_error":false,"result":text,
+        "total_cost_usd":cost_usd,
+        "usage":{"input_tokens":input_tokens,"cache_creation_input_tokens":0,
+                 "cache_read_input_tokens":cache_read_input_tokens,"output_tokens":output_tokens}})
+    .to_string()
+}
+
 /// Starts every command at once (stdout and stderr captured), then waits for all of them.
 pub fn run_concurrently(cmds: Vec<Command>) -> Vec<Output> {
     let children: Vec<_> = cmds

@@ -87,7 +87,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Log(a) => commands::history::run(s, a),
         Command::Diff(a) => commands::diff::run(s, a),
         Command::Status(a) => commands::status::run(&paths, s, a),
-        Command::Stats(a) => commands::stats::run(s, a),
+        Command::Stats(a) => commands::stats::run(&paths, s, a),
         Command::Install(a) => commands::hooks_config::install(&paths, a),
         Command::Uninstall(a) => commands::hooks_config::uninstall(&paths, a),
         Command::Revert(a) => commands::revert::run(&paths, s, a),

@@ -184,6 +184,7 @@ fn claude_code_flow_records_a_failure_for_the_right_version() {
     assert_eq!(done["result"]["action"], "no-edit");
 
     let stats: serde_json::Value = serde_json::from_str(&sb.ok(&["stats", "--json"])).unwrap();
+    let stats = &stats["versions"];
     assert_eq!(stats[0]["judged"], 1);
     assert_eq!(stats[0]["skill_failures"], 1);
     assert_eq!(stats[0]["failure_rate"], 1.0);

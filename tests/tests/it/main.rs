@@ -6,6 +6,7 @@
 //! `cargo test -p skillopt-tests` works without a prior `cargo build --workspace`.
 //! Test names keep their file's name as the module: `judge_flow::codex_flow_uses_codex_without_tools`.
 
+mod agent_budget;
 mod codex_trust;
 mod demo;
 mod evidence_loop;

@@ -77,7 +77,7 @@ fn assert_improved(rs: &RealSession, agent: Agent) {
     assert!(reason.contains("migration"), "{log}");
 
     let stats = rs.json(&["stats"]);
-    let row = stats
+    let row = stats["versions"]
         .as_array()
         .into_iter()
         .flatten()

@@ -136,7 +136,7 @@ fn stale_sync_enqueues_a_job_and_spawns_the_worker() {
     );
     // One session, attributed to both installed skills' versions.
     let stats = sb.json_out(&["stats"]);
-    let mut sessions: Vec<(String, u64, u64)> = stats
+    let mut sessions: Vec<(String, u64, u64)> = stats["versions"]
         .as_array()
         .unwrap()
         .iter()

@@ -14,7 +14,8 @@
 
 use std::time::Instant;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
 use skillopt_state::agent_ledger::{self, health, CallRecord};
 use skillopt_state::Paths;
 
@@ -121,6 +122,69 @@ impl AgentCli for Metered<'_> {
             settings: self.settings,
             tag: tag.clone(),
         }))
+    }
+}
+
+/// The metering's state now, as `skillopt status` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Snapshot {
+    /// Agent calls made today (UTC); `None` when the ledger cannot be read.
+    pub(crate) today: Option<u32>,
+    /// `SKILLOPT_DAILY_AGENT_CALLS`.
+    pub(crate) budget: u32,
+    pub(crate) circuit: Circuit,
+}
+
+/// The circuit breaker, as `skillopt status` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Circuit {
+    pub(crate) open: bool,
+    /// While open: no agent call before this time.
+    pub(crate) until: Option<DateTime<Utc>>,
+    pub(crate) consecutive_errors: u32,
+    pub(crate) last_error: Option<String>,
+}
+
+/// The budget and the breaker now.
+pub(crate) fn snapshot(paths: &Paths, settings: &Settings) -> Snapshot {
+    let now = Utc::now();
+    let h = health::load(paths);
+    let until = h.open_at(now);
+    Snapshot {
+        today: agent_ledger::calls_on(paths, agent_ledger::day_of(now)).ok(),
+        budget: settings.daily_agent_calls.value,
+        circuit: Circuit {
+            open: until.is_some(),
+            until,
+            consecutive_errors: h.consecutive_errors,
+            last_error: h.last_error,
+        },
+    }
+}
+
+impl Snapshot {
+    /// A line for the human `status` when agent calls are stopped (circuit open, budget spent).
+    pub(crate) fn warning(&self) -> Option<String> {
+        if let Some(until) = self.circuit.until {
+            return Some(format!(
+                "agent calls paused until {} after {} agent errors in a row{}",
+                until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                self.circuit.consecutive_errors,
+                self.circuit
+                    .last_error
+                    .as_deref()
+                    .map(|e| format!(" (last: {})", skillopt_shared::text::preview(e, 120)))
+                    .unwrap_or_default()
+            ));
+        }
+        match self.today {
+            Some(n) if n >= self.budget => Some(format!(
+                "{n} of {} agent calls made today: none until 00:00 UTC (SKILLOPT_DAILY_AGENT_CALLS)",
+                self.budget
+            )),
+            None => Some("the agent call ledger cannot be read: no agent calls".into()),
+            _ => None,
+        }
     }
 }
 

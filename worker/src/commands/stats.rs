@@ -1,7 +1,17 @@
 //! `skillopt stats [--json]`: per skill and version, sessions attributed, uses judged, failures,
-//! skill-at-fault failures and the failure rate (skill-at-fault failures / judged uses).
+//! skill-at-fault failures and the failure rate (skill-at-fault failures / judged uses); then
+//! this machine's agent calls (judge, proposer, verifier) from its ledger over the days kept,
+//! per skill and per UTC day: calls, errors, tokens in and out, and cost where the CLI reports
+//! it.
+//!
+//! `--json` prints `{"versions": [...], "agent_calls": {"days", "total", "by_skill", "by_day"}}`.
 
+use std::collections::BTreeMap;
 use std::process::ExitCode;
+
+use serde::Serialize;
+use skillopt_state::agent_ledger::{self, Totals, KEEP_DAYS};
+use skillopt_state::Paths;
 
 use crate::settings::Settings;
 
@@ -12,9 +22,62 @@ pub struct Args {
     pub json: bool,
 }
 
-pub fn run(settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
+/// Totals for one skill (`None`: calls made outside a job, e.g. `skillopt judge`).
+#[derive(Debug, Serialize)]
+struct SkillCalls {
+    skill: Option<String>,
+    #[serde(flatten)]
+    totals: Totals,
+}
+
+/// Totals for one UTC day.
+#[derive(Debug, Serialize)]
+struct DayCalls {
+    day: String,
+    #[serde(flatten)]
+    totals: Totals,
+}
+
+/// This machine's agent calls over the days the ledger keeps.
+#[derive(Debug, Serialize)]
+struct AgentCalls {
+    days: i64,
+    total: Totals,
+    by_skill: Vec<SkillCalls>,
+    by_day: Vec<DayCalls>,
+}
+
+fn agent_calls(paths: &Paths) -> AgentCalls {
+    let today = agent_ledger::day_of(chrono::Utc::now());
+    let mut total = Totals::default();
+    let mut by_skill: BTreeMap<Option<String>, Totals> = BTreeMap::new();
+    let mut by_day: BTreeMap<String, Totals> = BTreeMap::new();
+    for r in agent_ledger::records_since(paths, today) {
+        total.add(&r);
+        by_skill.entry(r.skill.clone()).or_default().add(&r);
+        by_day
+            .entry(r.day.format("%Y-%m-%d").to_string())
+            .or_default()
+            .add(&r);
+    }
+    AgentCalls {
+        days: KEEP_DAYS,
+        total,
+        by_skill: by_skill
+            .into_iter()
+            .map(|(skill, totals)| SkillCalls { skill, totals })
+            .collect(),
+        by_day: by_day
+            .into_iter()
+            .map(|(day, totals)| DayCalls { day, totals })
+            .collect(),
+    }
+}
+
+pub fn run(paths: &Paths, settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
     let mut reg = settings.open_registry()?;
     let stats = reg.stats()?;
+    let calls = agent_calls(paths);
     if args.json {
         let rows: Vec<_> = stats
             .iter()
@@ -25,7 +88,7 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
                 v
             })
             .collect();
-        super::print_json(&rows)?;
+        super::print_json(&serde_json::json!({"versions": rows, "agent_calls": calls}))?;
         return Ok(ExitCode::SUCCESS);
     }
     println!(
@@ -48,5 +111,45 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
             rate
         );
     }
+    print_agent_calls(&calls);
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_agent_calls(c: &AgentCalls) {
+    println!();
+    if c.total.calls == 0 {
+        println!(
+            "agent calls on this machine: none in the last {} days",
+            c.days
+        );
+        return;
+    }
+    println!("agent calls on this machine, last {} days:", c.days);
+    let header = |first: &str| {
+        println!(
+            "  {first:<40} {:>6} {:>6} {:>10} {:>10} {:>10}",
+            "calls", "errors", "tokens in", "tokens out", "cost"
+        )
+    };
+    let line = |label: &str, t: &Totals| {
+        let n = |v: Option<u64>| v.map_or_else(|| "-".into(), |v| v.to_string());
+        println!(
+            "  {label:<40} {:>6} {:>6} {:>10} {:>10} {:>10}",
+            t.calls,
+            t.errors,
+            n(t.input_tokens),
+            n(t.output_tokens),
+            t.cost_usd
+                .map_or_else(|| "-".into(), |c| format!("${c:.4}"))
+        );
+    };
+    header("skill");
+    for s in &c.by_skill {
+        line(s.skill.as_deref().unwrap_or("(no job)"), &s.totals);
+    }
+    header("day (UTC)");
+    for d in &c.by_day {
+        line(&d.day, &d.totals);
+    }
+    line("total", &c.total);
 }

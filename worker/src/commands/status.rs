@@ -1,7 +1,8 @@
 //! `skillopt status [--json]`: installed org skills (and whether a copy was edited by hand),
 //! the registry and its latest versions, queued jobs (and job files moved aside as corrupt), the
 //! outbox (every waiting event file, unreadable ones included, and the events moved aside as
-//! refused), the last sync, and (`--json`) the settings in effect.
+//! refused), the last sync, this machine's agent calls today against its budget and the circuit
+//! breaker (a line only when agent calls are stopped), and (`--json`) the settings in effect.
 
 use std::process::ExitCode;
 
@@ -12,6 +13,7 @@ use skillopt_state::jobs::{JobState, Queue};
 use skillopt_state::manifest::{Manifest, MAX_INSTALLED_BYTES};
 use skillopt_state::{outbox, pending, sync_marker, Paths};
 
+use crate::agent::metered;
 use crate::settings::{Settings, Shown};
 
 #[derive(Debug, clap::Args)]
@@ -53,6 +55,8 @@ struct Status {
     pending: Vec<PendingView>,
     /// The most recent jobs (newest first), with how each ended.
     recent_jobs: Vec<JobView>,
+    /// This machine's agent calls today against its daily budget, and the circuit breaker.
+    agent_calls: metered::Snapshot,
 }
 
 /// How many jobs `status` shows.
@@ -179,6 +183,7 @@ pub fn run(paths: &Paths, settings: &Settings, args: Args) -> anyhow::Result<Exi
             })
             .collect(),
         recent_jobs: recent_jobs(&q)?,
+        agent_calls: metered::snapshot(paths, settings),
     };
     if args.json {
         super::print_json(&status)?;
@@ -199,6 +204,9 @@ pub fn run(paths: &Paths, settings: &Settings, args: Args) -> anyhow::Result<Exi
             .unwrap_or_default()
     );
     println!("jobs:     {}", status.jobs);
+    if let Some(line) = status.agent_calls.warning() {
+        println!("agent:    {line}");
+    }
     println!(
         "outbox:   {} event(s) waiting for the registry{}",
         status.outbox,

@@ -289,3 +289,22 @@ pub fn record(
     }
     crate::sync::record_event(paths, reg, event)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::sampled;
+
+    #[test]
+    fn sampling_is_fixed_per_job_and_follows_the_rate() {
+        let ids: Vec<String> = (0..2000).map(|i| format!("01JOB{i:05}")).collect();
+        assert!(ids.iter().all(|id| sampled(1.0, id)));
+        assert!(!ids.iter().any(|id| sampled(0.0, id)));
+        let half = ids.iter().filter(|id| sampled(0.5, id)).count();
+        assert!((900..1100).contains(&half), "{half} of 2000 at 0.5");
+        // The same job decides the same every time, and a drawn job stays drawn at a higher rate.
+        for id in &ids[..50] {
+            assert_eq!(sampled(0.3, id), sampled(0.3, id));
+            assert!(!sampled(0.3, id) || sampled(0.6, id));
+        }
+    }
+}

@@ -19,8 +19,8 @@ mod install_skill;
 mod logging;
 mod pipeline;
 mod registry;
-mod settings;
 mod rollout;
+mod settings;
 mod sync;
 mod unified_diff;
 
@@ -56,6 +56,13 @@ enum Command {
     Freeze(commands::freeze::Args),
     /// Allow automatic edits of a skill again.
     Unfreeze(commands::freeze::Args),
+    /// Show or set how a skill's automatic edits are released (auto|canary|review), org-wide.
+    Policy(commands::policy::Args),
+    /// Show or set this machine's release channel (canary|stable|auto) and its bucket.
+    Channel(commands::channel::Args),
+    /// Proposed and candidate versions: list, show, approve, reject.
+    #[command(subcommand)]
+    Review(commands::review::Command),
     /// Judge one skill use by hand (the same pipeline the worker runs).
     Judge(commands::judge::Args),
     /// Look inside transcripts: skill uses and judgment windows.
@@ -93,6 +100,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Revert(a) => commands::revert::run(&paths, s, a),
         Command::Freeze(a) => commands::freeze::run(s, a, true),
         Command::Unfreeze(a) => commands::freeze::run(s, a, false),
+        Command::Policy(a) => commands::policy::run(s, a),
+        Command::Channel(a) => commands::channel::run(&paths, s, a),
+        Command::Review(c) => commands::review::run(s, c),
         Command::Judge(a) => commands::judge::run(&paths, s, a),
         Command::Inspect(c) => commands::inspect::run(&paths, c),
         Command::Worker(c) => commands::worker::run(&paths, s, c),

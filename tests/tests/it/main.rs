@@ -20,6 +20,7 @@ mod judge_flow;
 mod publish_race;
 mod real_clients;
 mod registry_cli;
+mod review_cli;
 mod session_start;
 mod skill_names;
 mod sync_outbox;

@@ -1,9 +1,12 @@
-//! `skillopt freeze|unfreeze <skill>`: stop or allow automatic edits of a skill (org-wide, in
-//! the registry).
+//! `skillopt freeze|unfreeze <skill> [--reason TEXT]`: stop or allow automatic edits of a skill
+//! (org-wide, in the registry). Each change is recorded as a `frozen` / `unfrozen` event with
+//! the user as its actor and the reason (cleaned of control characters), which `log` shows;
+//! unfreezing a skill that is not frozen changes and records nothing. `unfreeze` also lifts a
+//! freeze made by the reversion limit.
 
 use std::process::ExitCode;
 
-use super::resolve_skill;
+use super::{one_line, resolve_known_skill};
 use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]
@@ -17,14 +20,20 @@ pub struct Args {
 
 pub fn run(settings: &Settings, args: Args, frozen: bool) -> anyhow::Result<ExitCode> {
     let mut reg = settings.open_registry()?;
-    let skill = resolve_skill(reg.as_mut(), &args.skill)?;
-    if reg.latest(&skill)?.is_none() {
-        anyhow::bail!("{skill} is not in the registry");
-    }
+    let skill = resolve_known_skill(reg.as_mut(), &args.skill)?;
     let reason = skillopt_shared::verdict::clean(&args.reason);
+    if !frozen && !reg.flags(&skill)?.frozen {
+        println!("{skill}: not frozen (automatic edits allowed)");
+        return Ok(ExitCode::SUCCESS);
+    }
     reg.set_frozen(&skill, frozen, &reason, &settings.user.value)?;
+    let why = if reason.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", one_line(&reason))
+    };
     println!(
-        "{skill}: {}",
+        "{skill}: {}{why}",
         if frozen {
             "frozen (no automatic edits)"
         } else {

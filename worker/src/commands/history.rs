@@ -1,17 +1,21 @@
-//! `skillopt log <skill> [--json]`: every version with its source (push/skillopt/revert), who
-//! made it, its changeset's reason and its measured outcomes. Registry text is untrusted: control,
-//! bidi and zero-width characters are printed as `\u{XXXX}` (in `--json`, as JSON `\uXXXX`
-//! escapes), never raw.
+//! `skillopt log <skill> [--json]`: every version with its status
+//! (`active|candidate|proposed|reverted`), its source (push/skillopt/revert), who made it, its
+//! changeset's reason, its measured outcomes and its events (published, verified, promoted,
+//! reverted, approved, rejected, with the figures that decided them); then the skill's own
+//! events (policy, frozen, unfrozen), its release policy and canary percent, and whether it is
+//! frozen and why. Registry text is untrusted: control, bidi and zero-width characters are
+//! printed as `\u{XXXX}` (in `--json`, as JSON `\uXXXX` escapes), never raw.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use serde::Serialize;
-use skillopt_shared::text::{for_terminal, is_unsafe_for_terminal};
+use skillopt_shared::text::for_terminal;
 use skillopt_shared::verdict::Outcome;
 
 use super::resolve_skill;
-use crate::registry::{Changeset, OutcomeRow, VersionSource, VersionStatus};
+use super::review::EventView;
+use crate::registry::{Changeset, Event, OutcomeRow, PolicyMode, VersionSource, VersionStatus};
 use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]
@@ -40,6 +44,30 @@ struct Entry {
     skill_failures: usize,
     /// Every judged use of this version (`unclear` ones included), oldest first.
     outcomes: Vec<OutcomeView>,
+    /// This version's events, oldest first.
+    events: Vec<EventView>,
+}
+
+/// The whole of `log --json`.
+#[derive(Debug, Serialize)]
+struct Log {
+    skill: String,
+    policy: PolicyMode,
+    canary_percent: u8,
+    frozen: bool,
+    frozen_reason: String,
+    versions: Vec<Entry>,
+    /// Events of the skill as a whole (version 0: policy, frozen, unfrozen), oldest first.
+    events: Vec<EventView>,
+}
+
+/// The events of `version` (0: the skill's own).
+fn events_of(events: &[Event], version: u32) -> Vec<EventView> {
+    events
+        .iter()
+        .filter(|e| e.version == version)
+        .map(EventView::from)
+        .collect()
 }
 
 /// One judged use, as `log --json` shows it.
@@ -73,7 +101,8 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
     let changesets = reg.changesets(&skill)?;
     let outcomes = reg.outcomes(&skill)?;
     let attributions = reg.attributions(&skill)?;
-    let frozen = reg.is_frozen(&skill)?;
+    let flags = reg.flags(&skill)?;
+    let events = reg.events(&skill)?;
     let entries: Vec<Entry> = versions
         .iter()
         .map(|v| Entry {
@@ -115,28 +144,66 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
                     judged_at: o.judged_at.clone(),
                 })
                 .collect(),
+            events: events_of(&events, v.version),
         })
         .collect();
+    let log = Log {
+        skill: skill.dir_name(),
+        policy: flags.policy,
+        canary_percent: flags.canary_percent,
+        frozen: flags.frozen,
+        // The registry keeps the last reason given, an unfreeze's included.
+        frozen_reason: if flags.frozen {
+            flags.frozen_reason
+        } else {
+            String::new()
+        },
+        versions: entries,
+        events: events_of(&events, 0),
+    };
     if args.json {
-        let json = serde_json::to_string_pretty(
-            &serde_json::json!({"skill": skill.dir_name(), "frozen": frozen, "versions": entries}),
-        )?;
-        println!("{}", json_for_terminal(&json));
+        super::print_json(&log)?;
         return Ok(ExitCode::SUCCESS);
     }
+    print_log(&skill, &log);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_log(skill: &skillopt_shared::SkillRef, log: &Log) {
+    let t = |s: &str| for_terminal(s, false).into_owned();
     println!(
-        "{skill}{}",
-        if frozen {
-            "  [frozen: no automatic edits]"
+        "{skill}  policy {}{}",
+        log.policy,
+        if log.policy == PolicyMode::Auto {
+            String::new()
         } else {
-            ""
+            format!(" (canary {} %)", log.canary_percent)
         }
     );
-    let t = |s: &str| for_terminal(s, false).into_owned();
-    for e in entries.iter().rev() {
+    if log.frozen {
         println!(
-            "v{:<3} {:<8} {}  by {}  sessions {}  judged {}  failures {} (skill at fault {})",
+            "  frozen: no automatic edits{}",
+            if log.frozen_reason.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", t(&log.frozen_reason))
+            }
+        );
+    }
+    let print_event = |e: &EventView| {
+        println!(
+            "      {} {} by {} {}",
+            t(&e.created_at),
+            e.kind,
+            t(&e.actor),
+            t(&e.figures.to_string())
+        );
+    };
+    for e in log.versions.iter().rev() {
+        println!(
+            "v{:<3} {:<9} {:<8} {}  by {}  sessions {}  judged {}  failures {} (skill at fault {})",
             e.version,
+            e.status.as_str(),
             t(e.source.as_str()),
             t(&e.created_at),
             t(&e.created_by),
@@ -159,41 +226,10 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
                 );
             }
         }
+        e.events.iter().for_each(print_event);
     }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Pretty JSON with every terminal-unsafe character (serde leaves DEL, C1 controls, bidi and
-/// zero-width characters raw) written as a `\uXXXX` escape. Outside strings, JSON holds only
-/// ASCII punctuation and whitespace, so only string contents change.
-fn json_for_terminal(json: &str) -> String {
-    let mut out = String::with_capacity(json.len());
-    for c in json.chars() {
-        if is_unsafe_for_terminal(c) && c != '\n' {
-            let mut units = [0u16; 2];
-            for u in c.encode_utf16(&mut units) {
-                out.push_str(&format!("\\u{u:04x}"));
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_escapes_what_serde_leaves_raw() {
-        let v = serde_json::json!({"r": "a\u{7f}\u{9b}\u{202E}\u{200B}\u{E0041}\u{1b}"});
-        let s = json_for_terminal(&serde_json::to_string_pretty(&v).unwrap());
-        assert!(
-            !s.chars().any(|c| is_unsafe_for_terminal(c) && c != '\n'),
-            "{s:?}"
-        );
-        let back: serde_json::Value = serde_json::from_str(&s).unwrap();
-        assert_eq!(back, v);
+    if !log.events.is_empty() {
+        println!("skill events:");
+        log.events.iter().for_each(print_event);
     }
 }

@@ -3,17 +3,27 @@
 //! outbox (every waiting event file, unreadable ones included, and the events moved aside as
 //! refused), the last sync, this machine's agent calls today against its budget and the circuit
 //! breaker (a line only when agent calls are stopped), and (`--json`) the settings in effect.
+//!
+//! Also this machine (id, bucket, channel choice) and, per installed skill, its release policy,
+//! canary percent, this machine's channel for it, whether it is frozen (and why), and its
+//! candidate's evidence (judged uses so far and still needed); the human output gives a line to
+//! each skill that is frozen or has a candidate.
 
 use std::process::ExitCode;
 
 use serde::Serialize;
 use skillopt_shared::sha256_hex;
+use skillopt_shared::SkillRef;
 use skillopt_state::fsutil::read_regular;
 use skillopt_state::jobs::{JobState, Queue};
+use skillopt_state::machine::{self, Channel, Machine};
 use skillopt_state::manifest::{Manifest, MAX_INSTALLED_BYTES};
 use skillopt_state::{outbox, pending, sync_marker, Paths};
 
+use super::channel::MachineView;
 use crate::agent::metered;
+use crate::registry::{PolicyMode, Registry};
+use crate::rollout::{candidate_evidence, CandidateEvidence};
 use crate::settings::{Settings, Shown};
 
 #[derive(Debug, clap::Args)]
@@ -31,11 +41,76 @@ struct Installed {
     paths: Vec<String>,
     missing: Vec<String>,
     hand_edited: Vec<String>,
+    /// Policy, channel, freeze and candidate (absent when the registry could not be read).
+    #[serde(flatten)]
+    release: Option<Release>,
+}
+
+/// How a skill is released, and to this machine.
+#[derive(Debug, Serialize)]
+struct Release {
+    policy: PolicyMode,
+    canary_percent: u8,
+    /// This machine's channel for the skill (`None` when the machine file is unusable).
+    channel: Option<Channel>,
+    frozen: bool,
+    frozen_reason: String,
+    /// The skill's candidate and its evidence so far, if it has one.
+    candidate: Option<CandidateEvidence>,
+}
+
+/// A skill's [`Release`], or `None` when the registry does not answer.
+fn release(
+    reg: &mut dyn Registry,
+    skill: &SkillRef,
+    machine: Option<&Machine>,
+    settings: &Settings,
+) -> Option<Release> {
+    let flags = reg.flags(skill).ok()?;
+    Some(Release {
+        policy: flags.policy,
+        canary_percent: flags.canary_percent,
+        channel: machine.map(|m| m.channel_for(flags.canary_percent)),
+        frozen: flags.frozen,
+        // The registry keeps the last reason given, an unfreeze's included.
+        frozen_reason: if flags.frozen {
+            flags.frozen_reason
+        } else {
+            String::new()
+        },
+        candidate: candidate_evidence(reg, skill, settings).ok().flatten(),
+    })
+}
+
+/// The human lines about a skill's freeze and candidate.
+fn release_lines(r: &Release) -> Vec<String> {
+    let mut lines = Vec::new();
+    if r.frozen {
+        lines.push(if r.frozen_reason.is_empty() {
+            "frozen: no automatic edits".to_string()
+        } else {
+            format!(
+                "frozen: no automatic edits ({})",
+                super::one_line(&r.frozen_reason)
+            )
+        });
+    }
+    if let Some(c) = &r.candidate {
+        lines.push(format!(
+            "v{} candidate: {} of {} judged uses",
+            c.version,
+            c.judged,
+            c.judged + c.needed
+        ));
+    }
+    lines
 }
 
 #[derive(Debug, Serialize)]
 struct Status {
     state_dir: String,
+    /// This machine: its id, bucket (0–99) and channel choice.
+    machine: Option<MachineView>,
     registry: String,
     registry_reachable: bool,
     registry_error: Option<String>,
@@ -114,6 +189,8 @@ pub fn run(paths: &Paths, settings: &Settings, args: Args) -> anyhow::Result<Exi
         Err(e) => (None, Some(e.to_string())),
     };
     let manifest = Manifest::load(paths)?;
+    // Status shows what it can: an unusable machine file is no reason to fail.
+    let this_machine = machine::load(paths).ok();
     let installed = manifest
         .skills
         .iter()
@@ -142,6 +219,10 @@ pub fn run(paths: &Paths, settings: &Settings, args: Args) -> anyhow::Result<Exi
                 paths: e.paths.iter().map(|p| p.display().to_string()).collect(),
                 missing,
                 hand_edited: edited,
+                release: reg
+                    .as_mut()
+                    .zip(e.skill_ref())
+                    .and_then(|(r, s)| release(r.as_mut(), &s, this_machine.as_ref(), settings)),
             }
         })
         .collect();
@@ -159,6 +240,7 @@ pub fn run(paths: &Paths, settings: &Settings, args: Args) -> anyhow::Result<Exi
     let marker = sync_marker::load(paths);
     let status = Status {
         state_dir: paths.state_dir.display().to_string(),
+        machine: this_machine.as_ref().map(MachineView::from),
         registry: url.redacted(),
         registry_reachable: reg.is_some(),
         registry_error: reg_err,
@@ -193,6 +275,14 @@ pub fn run(paths: &Paths, settings: &Settings, args: Args) -> anyhow::Result<Exi
     match &status.registry_error {
         None => println!("registry: {}", status.registry),
         Some(e) => println!("registry: {} (unreachable: {e})", status.registry),
+    }
+    if let Some(m) = &status.machine {
+        println!(
+            "machine:  {} (bucket {}, channel {})",
+            m.id,
+            m.bucket,
+            super::channel::choice_name(m.channel_choice)
+        );
     }
     println!(
         "sync:     last {}{}",
@@ -241,6 +331,9 @@ pub fn run(paths: &Paths, settings: &Settings, args: Args) -> anyhow::Result<Exi
                 _ => String::new(),
             };
             println!("  {} v{}{latest}", i.skill, i.version);
+            for line in i.release.iter().flat_map(release_lines) {
+                println!("    {line}");
+            }
             for p in &i.hand_edited {
                 println!("    edited by hand: {p}");
             }

@@ -1,14 +1,20 @@
-//! The outbox: events for the registry, kept on disk until an upload succeeds.
+//! The outbox: events for the registry (and webhook notices), kept on disk until delivered.
 //!
 //! One file per event, `outbox/<key>.json`. The key is the event's natural identity
-//! (`attribution-<session_hash>`, `outcome-<job_id>`), so re-recording an event overwrites it
-//! instead of duplicating it, and the registry's unique keys make a retried upload a no-op.
+//! (`attribution-<session_hash>`, `outcome-<job_id>`, `notice-<event>-<skill>-v<version>`), so
+//! re-recording an event overwrites it instead of duplicating it, and the registry's unique
+//! keys make a retried upload a no-op.
 //!
 //! Events are one tagged type, [`OutboxEvent`], built and read through the same serde shape:
-//! `{"kind": "attribution" | "outcome", "key", "created_at", "payload": {..}}` — the format
-//! the stringly `Event` of earlier versions wrote, so files already queued still read. Build
-//! events with [`OutboxEvent::attribution`] / [`OutboxEvent::outcome`] (they derive the key);
-//! read them with [`events`] or [`get`].
+//! `{"kind": "attribution" | "outcome" | "notice", "key", "created_at", "payload": {..}}` — the
+//! format the stringly `Event` of earlier versions wrote, so files already queued still read.
+//! Build events with [`OutboxEvent::attribution`] / [`OutboxEvent::outcome`] /
+//! [`OutboxEvent::notice`] (they derive the key); read them with [`events`] or [`get`].
+//!
+//! Notices are not registry rows ([`OutboxEvent::is_for_registry`] is false): the worker POSTs
+//! them to `SKILLOPT_WEBHOOK_URL` and the registry upload leaves them alone. A delivered
+//! notice's key is remembered in `outbox/delivered/<key>` (an empty file, pruned after
+//! [`DELIVERED_KEPT`]), so the same notice queued again after its delivery is not sent twice.
 //!
 //! An event that can never be uploaded (a file that does not parse — an unknown `kind`
 //! included —, or one the registry refuses for its content, say a NUL byte PostgreSQL will not
@@ -34,6 +40,9 @@ pub enum OutboxEvent {
     Attribution(AttributionEvent),
     /// The judge's verdict on one use of a skill.
     Outcome(OutcomeEvent),
+    /// A webhook notice (a version published, promoted, reverted, …); never uploaded to the
+    /// registry.
+    Notice(NoticeEvent),
 }
 
 /// An attribution event: `attribution-<session_hash>`.
@@ -80,6 +89,70 @@ pub struct OutcomePayload {
     pub judged_at: String,
 }
 
+/// A notice event: `notice-<event>-<skill>-v<version>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoticeEvent {
+    pub key: String,
+    pub created_at: String,
+    pub payload: NoticePayload,
+}
+
+/// What happened to a skill version, as a webhook notice names it (`event`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    /// A new version was published (by the improve step).
+    Published,
+    /// A candidate became the active version.
+    Promoted,
+    /// A version was withdrawn.
+    Reverted,
+    /// Automatic edits of the skill were stopped.
+    Frozen,
+    /// A proposed version waits for a person.
+    ReviewRequested,
+}
+
+impl NoticeKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [NoticeKind; 5] = [
+        NoticeKind::Published,
+        NoticeKind::Promoted,
+        NoticeKind::Reverted,
+        NoticeKind::Frozen,
+        NoticeKind::ReviewRequested,
+    ];
+
+    /// The name in the payload's `event` and in the key: `published`, `review_requested`, ….
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeKind::Published => "published",
+            NoticeKind::Promoted => "promoted",
+            NoticeKind::Reverted => "reverted",
+            NoticeKind::Frozen => "frozen",
+            NoticeKind::ReviewRequested => "review_requested",
+        }
+    }
+}
+
+/// What a notice POSTs, as is: a JSON object whose `text` reads well in Slack.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoticePayload {
+    pub event: NoticeKind,
+    /// `<name>--<author>`.
+    pub skill: String,
+    pub version: u32,
+    /// The version's status after the event (`active`, `candidate`, …); may be empty.
+    pub status: String,
+    /// One line for a chat channel.
+    pub text: String,
+    pub reason: String,
+    /// The figures that decided the event (a JSON object).
+    pub figures: serde_json::Value,
+    /// When it happened (RFC 3339).
+    pub at: String,
+}
+
 impl OutboxEvent {
     /// The attribution event of a stored session record (created at the session's start).
     pub fn attribution(a: &Attribution) -> Self {
@@ -105,6 +178,26 @@ impl OutboxEvent {
         })
     }
 
+    /// The notice event of a payload (created when it happened, `at`).
+    pub fn notice(payload: NoticePayload) -> Self {
+        OutboxEvent::Notice(NoticeEvent {
+            key: Self::notice_key(payload.event, &payload.skill, payload.version),
+            created_at: payload.at.clone(),
+            payload,
+        })
+    }
+
+    /// `notice-<event>-<skill>-v<version>`: the event's identity, not its time, so the same
+    /// event queued twice is one notice.
+    pub fn notice_key(event: NoticeKind, skill: &str, version: u32) -> String {
+        format!("notice-{}-{skill}-v{version}", event.as_str())
+    }
+
+    /// Whether the registry upload takes this event (a notice goes to the webhook instead).
+    pub fn is_for_registry(&self) -> bool {
+        !matches!(self, OutboxEvent::Notice(_))
+    }
+
     /// `attribution-<session_hash>`.
     pub fn attribution_key(session_hash: &str) -> String {
         format!("attribution-{session_hash}")
@@ -120,6 +213,7 @@ impl OutboxEvent {
         match self {
             OutboxEvent::Attribution(e) => &e.key,
             OutboxEvent::Outcome(e) => &e.key,
+            OutboxEvent::Notice(e) => &e.key,
         }
     }
 
@@ -128,25 +222,28 @@ impl OutboxEvent {
         match self {
             OutboxEvent::Attribution(e) => &e.created_at,
             OutboxEvent::Outcome(e) => &e.created_at,
+            OutboxEvent::Notice(e) => &e.created_at,
         }
     }
 
-    /// How its file is written. An outcome is fsynced (a judgment costs an agent call). An
+    /// How its file is written. An outcome or a notice is fsynced (a judgment costs an agent
+    /// call; a notice is rare and written once). An
     /// attribution is written on every SessionStart, where an fsync would cost more than the
     /// rest of the hook, so it is not: a copy torn by a power cut is moved aside and counted
     /// like any unreadable event, and the session's `attribution.json` still holds the record.
     pub fn durability(&self) -> Durability {
         match self {
             OutboxEvent::Attribution(_) => Durability::Recoverable,
-            OutboxEvent::Outcome(_) => Durability::Synced,
+            OutboxEvent::Outcome(_) | OutboxEvent::Notice(_) => Durability::Synced,
         }
     }
 
-    /// `attribution` | `outcome`, as written in the file.
+    /// `attribution` | `outcome` | `notice`, as written in the file.
     pub fn kind(&self) -> &'static str {
         match self {
             OutboxEvent::Attribution(_) => "attribution",
             OutboxEvent::Outcome(_) => "outcome",
+            OutboxEvent::Notice(_) => "notice",
         }
     }
 }
@@ -255,7 +352,8 @@ pub fn events(paths: &Paths) -> Result<Scan> {
     scan_as(paths, |e: &OutboxEvent| (e.created_at(), e.key()))
 }
 
-/// Event files waiting for the registry, unreadable ones included.
+/// Event files waiting for delivery (to the registry, or the webhook for notices), unreadable
+/// ones included.
 pub fn waiting(paths: &Paths) -> Result<usize> {
     Ok(json_files(&paths.outbox_dir())?.len())
 }
@@ -278,6 +376,62 @@ pub fn move_aside_key(paths: &Paths, key: &str) -> Result<Option<PathBuf>> {
 /// Moves an unreadable outbox file to `outbox/refused/`; returns where it went.
 pub fn move_aside_file(paths: &Paths, file: &Path) -> Result<Option<PathBuf>> {
     move_aside(file, &refused_dir(paths))
+}
+
+/// How long a delivered notice's key is remembered (a notice queued again within this time is
+/// not sent again). Notices are rare, so the folder stays small.
+pub const DELIVERED_KEPT: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+
+/// Where the keys of delivered notices are remembered.
+pub fn delivered_dir(paths: &Paths) -> PathBuf {
+    paths.outbox_dir().join("delivered")
+}
+
+fn delivered_path(paths: &Paths, key: &str) -> PathBuf {
+    delivered_dir(paths).join(safe_component(key))
+}
+
+/// Remembers that the event with this key was delivered (an empty file named by the key).
+pub fn mark_delivered(paths: &Paths, key: &str) -> Result<()> {
+    let dir = delivered_dir(paths);
+    crate::fsutil::ensure_dir(&dir)?;
+    let p = delivered_path(paths, key);
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&p)
+        .map(drop)
+        .map_err(io_err(&p))
+}
+
+/// Whether the event with this key was delivered (within [`DELIVERED_KEPT`]).
+pub fn was_delivered(paths: &Paths, key: &str) -> bool {
+    std::fs::symlink_metadata(delivered_path(paths, key)).is_ok_and(|m| m.is_file())
+}
+
+/// Forgets delivered keys older than `kept`; returns how many.
+pub fn forget_delivered(paths: &Paths, kept: std::time::Duration) -> Result<usize> {
+    let dir = delivered_dir(paths);
+    let rd = match std::fs::read_dir(&dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(io_err(&dir)(e)),
+    };
+    let mut forgotten = 0;
+    for e in rd.flatten() {
+        let old = e
+            .metadata()
+            .ok()
+            .filter(|m| m.is_file())
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > kept);
+        if old && std::fs::remove_file(e.path()).is_ok() {
+            forgotten += 1;
+        }
+    }
+    Ok(forgotten)
 }
 
 /// Removes an uploaded event.
@@ -368,6 +522,91 @@ mod tests {
         assert_eq!(get(&p, "outcome-job2").unwrap(), Some(outcome(2)));
         remove(&p, "outcome-job2").unwrap();
         assert_eq!(get(&p, "outcome-job2").unwrap(), None);
+    }
+
+    fn notice(kind: NoticeKind, version: u32, at: &str) -> OutboxEvent {
+        OutboxEvent::notice(NoticePayload {
+            event: kind,
+            skill: "deploy--alice".into(),
+            version,
+            status: "candidate".into(),
+            text: "skillopt published deploy--alice v2".into(),
+            reason: "r".into(),
+            figures: serde_json::json!({"edits": 1}),
+            at: at.into(),
+        })
+    }
+
+    /// A notice is keyed by what happened, not when: queued twice it is one file; it reads
+    /// back as itself, is not for the registry, and is counted as waiting.
+    #[test]
+    fn a_notice_is_keyed_by_its_identity() {
+        let d = tempfile::tempdir().unwrap();
+        let p = paths(d.path());
+        let first = notice(NoticeKind::Published, 2, "2026-01-01T00:00:00.000Z");
+        assert_eq!(first.key(), "notice-published-deploy--alice-v2");
+        assert_eq!(first.kind(), "notice");
+        assert!(!first.is_for_registry() && outcome(1).is_for_registry());
+        put(&p, &first).unwrap();
+        put(
+            &p,
+            &notice(NoticeKind::Published, 2, "2026-01-01T00:05:00.000Z"),
+        )
+        .unwrap();
+        put(&p, &outcome(1)).unwrap();
+        assert_eq!(waiting(&p).unwrap(), 2);
+        let keys: Vec<_> = NoticeKind::ALL
+            .iter()
+            .map(|k| OutboxEvent::notice_key(*k, "deploy--alice", 2))
+            .chain([OutboxEvent::notice_key(
+                NoticeKind::Published,
+                "deploy--alice",
+                3,
+            )])
+            .collect();
+        let distinct: std::collections::BTreeSet<_> = keys.iter().collect();
+        assert_eq!(distinct.len(), keys.len(), "{keys:?}");
+        assert!(keys.contains(&"notice-review_requested-deploy--alice-v2".to_string()));
+        let on_disk: Value = serde_json::from_slice(
+            &std::fs::read(
+                p.outbox_dir()
+                    .join("notice-published-deploy--alice-v2.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(on_disk["kind"], "notice");
+        assert_eq!(on_disk["payload"]["event"], "published");
+        assert_eq!(on_disk["payload"]["figures"]["edits"], 1);
+        let scan = events(&p).unwrap();
+        assert!(scan.unreadable.is_empty());
+        assert_eq!(scan.events.len(), 2);
+        assert!(matches!(
+            get(&p, "notice-published-deploy--alice-v2").unwrap(),
+            Some(OutboxEvent::Notice(n)) if n.payload.at == "2026-01-01T00:05:00.000Z"
+        ));
+    }
+
+    #[test]
+    fn delivered_keys_are_remembered_then_forgotten() {
+        let d = tempfile::tempdir().unwrap();
+        let p = paths(d.path());
+        let key = OutboxEvent::notice_key(NoticeKind::Frozen, "deploy--alice", 1);
+        assert!(!was_delivered(&p, &key));
+        mark_delivered(&p, &key).unwrap();
+        mark_delivered(&p, &key).unwrap();
+        assert!(was_delivered(&p, &key));
+        assert!(!was_delivered(&p, "notice-frozen-deploy--alice-v2"));
+        // The ledger is no outbox file: nothing waits, nothing is refused.
+        assert_eq!((waiting(&p).unwrap(), refused(&p).unwrap()), (0, 0));
+        assert_eq!(forget_delivered(&p, DELIVERED_KEPT).unwrap(), 0);
+        assert!(was_delivered(&p, &key));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert_eq!(
+            forget_delivered(&p, std::time::Duration::from_millis(1)).unwrap(),
+            1
+        );
+        assert!(!was_delivered(&p, &key));
     }
 
     /// Files queued by the stringly `Event` of earlier versions (the exact bytes it wrote)

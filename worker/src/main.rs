@@ -23,6 +23,7 @@ mod rollout;
 mod settings;
 mod sync;
 mod unified_diff;
+mod webhook;
 
 /// Self-improving, org-shared Agent Skills for Claude Code and Codex.
 #[derive(Debug, Parser)]

@@ -8,6 +8,10 @@
 //! refused" (the registry will never store it: PostgreSQL refuses a NUL byte, the payload does
 //! not parse, the file is torn) moves that one event to `outbox/refused/`, logs it, and the
 //! upload goes on with the others; `skillopt status` counts the refused events.
+//!
+//! Webhook notices wait in the same outbox but are no registry rows: the upload leaves them
+//! alone, and [`run`] hands them to [`crate::webhook::deliver_pending`] afterwards (whether or
+//! not the registry answered).
 
 use std::collections::BTreeMap;
 
@@ -36,6 +40,8 @@ pub struct SyncReport {
     pub left_in_outbox: usize,
     /// Events moved to `outbox/refused/` by this upload (never uploadable).
     pub refused: usize,
+    /// What the webhook delivery after the upload did.
+    pub notices: crate::webhook::DeliveryReport,
 }
 
 /// Why an event was not uploaded.
@@ -144,6 +150,8 @@ fn upload_event(reg: &mut dyn Registry, e: &OutboxEvent) -> Result<bool, UploadE
             Ok(inserted)
         }
         OutboxEvent::Outcome(o) => Ok(reg.add_outcome(&o.payload)?),
+        // Not a registry row: `upload_outbox` never hands one over.
+        OutboxEvent::Notice(_) => Ok(false),
     }
 }
 
@@ -162,7 +170,7 @@ pub fn upload_outbox(
         report.refused += 1;
     }
     let mut delivered = Vec::new();
-    for e in scan.events {
+    for e in scan.events.into_iter().filter(OutboxEvent::is_for_registry) {
         match upload_event(reg, &e) {
             Ok(true) => report.uploaded += 1,
             Ok(false) => report.already_there += 1,
@@ -198,9 +206,10 @@ pub fn record_event(
         .is_ok_and(|keys| keys.iter().any(|k| k == event.key())))
 }
 
-/// The sync job: pull + upload. The marker records success or the error.
+/// The sync job: pull + upload, then the webhook notices. The marker records the registry's
+/// success or error.
 pub fn run(paths: &Paths, settings: &Settings) -> anyhow::Result<SyncReport> {
-    let result = (|| {
+    let mut result = (|| {
         let mut reg = settings.open_registry()?;
         // The rules run on what the registry has; a failure here must not stop the pull.
         let rollout = rollout::evaluate(reg.as_mut(), settings).unwrap_or_else(|e| {
@@ -215,6 +224,12 @@ pub fn run(paths: &Paths, settings: &Settings) -> anyhow::Result<SyncReport> {
         upload_outbox(paths, reg.as_mut(), &mut report)?;
         Ok::<_, anyhow::Error>(report)
     })();
+    // Webhook notices go whether or not the registry answered; never an error of the sync.
+    let notices = crate::webhook::deliver_pending(paths, settings);
+    if let Ok(report) = &mut result {
+        report.notices = notices;
+        report.left_in_outbox = outbox::waiting(paths).unwrap_or(report.left_in_outbox);
+    }
     let _ = sync_marker::record_sync(paths, result.as_ref().err().map(|e| format!("{e:#}")));
     result
 }
@@ -338,6 +353,37 @@ mod tests {
             judged_at: format!("2024-01-01T00:00:0{i}Z"),
         };
         OutboxEvent::outcome(row)
+    }
+
+    /// A webhook notice waits in the same outbox, but the registry upload leaves it alone.
+    #[test]
+    fn the_upload_leaves_notices_alone() {
+        use skillopt_state::outbox::{NoticeKind, NoticePayload};
+        let d = tempfile::tempdir().unwrap();
+        let paths = Paths::under(d.path());
+        let mut reg = RegistryUrl::Sqlite(d.path().join("r.sqlite3"))
+            .open()
+            .unwrap();
+        let notice = OutboxEvent::notice(NoticePayload {
+            event: NoticeKind::Published,
+            skill: "lint--bob".into(),
+            version: 2,
+            status: "active".into(),
+            text: "skillopt published lint--bob v2".into(),
+            reason: String::new(),
+            figures: serde_json::json!({}),
+            at: "2024-01-01T00:00:00Z".into(),
+        });
+        outbox::put(&paths, &notice).unwrap();
+        outbox::put(&paths, &outcome(1, "fine")).unwrap();
+        let mut report = SyncReport::default();
+        let keys = upload_outbox(&paths, reg.as_mut(), &mut report).unwrap();
+        assert_eq!(keys, vec!["outcome-job1"]);
+        assert_eq!(
+            (report.uploaded, report.refused, report.left_in_outbox),
+            (1, 0, 1)
+        );
+        assert_eq!(outbox::get(&paths, notice.key()).unwrap(), Some(notice));
     }
 
     #[test]

@@ -25,3 +25,4 @@ mod session_start;
 mod skill_names;
 mod sync_outbox;
 mod terminal_output;
+mod webhooks;

@@ -116,10 +116,12 @@ struct Status {
     registry_error: Option<String>,
     installed: Vec<Installed>,
     jobs: serde_json::Value,
-    /// Event files waiting for the registry (unreadable ones included).
+    /// Event files waiting in the outbox (unreadable ones and webhook notices included).
     outbox: usize,
     /// Of those, files that do not parse (the next sync moves them aside).
     outbox_unreadable: usize,
+    /// Of those, webhook notices (waiting for `SKILLOPT_WEBHOOK_URL`, not the registry).
+    outbox_notices: usize,
     /// Events moved to `outbox/refused/`: the registry will never take them.
     outbox_refused: usize,
     last_sync_at: Option<String>,
@@ -248,6 +250,11 @@ pub fn run(paths: &Paths, settings: &Settings, args: Args) -> anyhow::Result<Exi
         jobs: jobs.into(),
         outbox: outbox_scan.events.len() + outbox_scan.unreadable.len(),
         outbox_unreadable: outbox_scan.unreadable.len(),
+        outbox_notices: outbox_scan
+            .events
+            .iter()
+            .filter(|e| !e.is_for_registry())
+            .count(),
         outbox_refused: outbox::refused(paths)?,
         last_sync_at: marker.last_sync_at.map(|t| t.to_rfc3339()),
         last_sync_error: marker.last_error,
@@ -298,10 +305,15 @@ pub fn run(paths: &Paths, settings: &Settings, args: Args) -> anyhow::Result<Exi
         println!("agent:    {line}");
     }
     println!(
-        "outbox:   {} event(s) waiting for the registry{}",
-        status.outbox,
+        "outbox:   {} event(s) waiting for the registry{}{}",
+        status.outbox - status.outbox_notices,
         if status.outbox_unreadable > 0 {
             format!(" ({} unreadable)", status.outbox_unreadable)
+        } else {
+            String::new()
+        },
+        if status.outbox_notices > 0 {
+            format!(", {} webhook notice(s)", status.outbox_notices)
         } else {
             String::new()
         }

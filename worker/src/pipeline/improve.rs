@@ -338,6 +338,30 @@ fn run_locked(
         }
         Err(e) => return Err(e.into()),
     };
+    // Webhook notice (nothing without SKILLOPT_WEBHOOK_URL; never fails). A version that
+    // waits for a person is announced as a review request.
+    crate::webhook::notify(
+        paths,
+        settings,
+        crate::webhook::Notice::new(
+            if published.status == VersionStatus::Proposed {
+                crate::webhook::NoticeKind::ReviewRequested
+            } else {
+                crate::webhook::NoticeKind::Published
+            },
+            skill,
+            published.version,
+            published.status.as_str(),
+            &changeset.reason,
+            serde_json::json!({
+                "parent_version": latest.version,
+                "edits": changeset_edit_count(&changeset),
+                "confidence": judged.verdict.confidence,
+                "verified_against": checked.windows_checked,
+                "job_id": input.job_id,
+            }),
+        ),
+    );
     let mut detail = format!(
         "{} edit(s) applied, verified against {} earlier success(es), published as {}",
         changeset_edit_count(&changeset),

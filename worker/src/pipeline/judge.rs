@@ -133,7 +133,7 @@ fn earlier_outcome(
     }
     match outbox::get(paths, &OutboxEvent::outcome_key(job_id)).ok()?? {
         OutboxEvent::Outcome(e) => Some(e.payload),
-        OutboxEvent::Attribution(_) => None,
+        OutboxEvent::Attribution(_) | OutboxEvent::Notice(_) => None,
     }
 }
 

@@ -1,0 +1,315 @@
+//! Webhook notices end to end: a loopback HTTP endpoint (axum on 127.0.0.1:0, recording every
+//! POST and answering from a script) stands for Slack; the real binaries publish an improvement
+//! with the fake agent, and the endpoint must receive the `published` notice exactly once —
+//! at once when it answers, at the next sync when it answered 500 — and nothing at all when no
+//! `SKILLOPT_WEBHOOK_URL` is set.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode};
+use serde_json::{json, Value};
+use skillopt_tests::{claude_json, skill_md, FakeAgent, Sandbox};
+
+const BODY: &str = "# Deploy\n\nUse this checklist for every deploy of the shop service.\n\n1. Run tests with `npm test`.\n2. Skip the database migration step.\n3. Deploy with `make deploy ENV=<env>`.\n";
+
+/// The secret part of the URL, as in a Slack incoming-webhook URL: never in a log.
+const SECRET: &str = "XXsecretXXtokenXX";
+
+/// One POST the endpoint received.
+#[derive(Debug, Clone)]
+struct Post {
+    method: String,
+    path: String,
+    user_agent: String,
+    body: Value,
+    answered: u16,
+}
+
+#[derive(Default)]
+struct Log {
+    posts: Vec<Post>,
+    answers: VecDeque<u16>,
+}
+
+/// A loopback webhook endpoint; stops when dropped.
+struct Endpoint {
+    url: String,
+    log: Arc<Mutex<Log>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+async fn receive(
+    State(log): State<Arc<Mutex<Log>>>,
+    method: Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let mut log = log.lock().unwrap();
+    let answered = log.answers.pop_front().unwrap_or(200);
+    log.posts.push(Post {
+        method: method.to_string(),
+        path: uri.path().to_string(),
+        user_agent: headers
+            .get("user-agent")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string(),
+        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        answered,
+    });
+    StatusCode::from_u16(answered).unwrap_or(StatusCode::OK)
+}
+
+impl Endpoint {
+    /// Answers the first requests with `answers`, then 200.
+    fn start(answers: &[u16]) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let log = Arc::new(Mutex::new(Log {
+            posts: Vec::new(),
+            answers: answers.iter().copied().collect(),
+        }));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let state = log.clone();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let thread = std::thread::spawn(move || {
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                let app = axum::Router::new().fallback(receive).with_state(state);
+                tokio::select! {
+                    _ = axum::serve(listener, app) => {}
+                    _ = stopped => {}
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(600)) => {}
+                }
+            });
+        });
+        Endpoint {
+            url: format!("http://127.0.0.1:{port}/services/T0001/B0001/{SECRET}"),
+            log,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    fn posts(&self) -> Vec<Post> {
+        self.log.lock().unwrap().posts.clone()
+    }
+
+    /// The bodies the endpoint accepted (2xx).
+    fn delivered(&self) -> Vec<Value> {
+        self.posts()
+            .into_iter()
+            .filter(|p| (200..300).contains(&p.answered))
+            .map(|p| p.body)
+            .collect()
+    }
+}
+
+impl Drop for Endpoint {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A machine with `deploy--alice` v1 installed, a fake claude that judges a failure and
+/// proposes one edit, jobs left queued for the test, and the webhook URL (if any).
+fn machine(webhook: Option<&str>) -> Sandbox {
+    let mut sb = Sandbox::new();
+    sb.hooks_without_worker();
+    sb.no_auto_sync();
+    if let Some(url) = webhook {
+        sb.set_env("SKILLOPT_WEBHOOK_URL", url);
+    }
+    // Deliveries are logged at info (to stderr outside a detached worker): checked for the
+    // URL's secret.
+    sb.set_env("SKILLOPT_LOG", "info");
+    let agent = FakeAgent::install(&mut sb, &["claude"]);
+    agent.judge_replies(&claude_json(
+        r#"{"outcome":"failure","skill_at_fault":true,"confidence":0.9,"reason":"The skill says to skip the migration.","evidence":"relation orders_v2 does not exist"}"#,
+    ));
+    agent.proposer_replies(&claude_json(&format!(
+        "```json\n{}\n```",
+        json!([{"op":"replace","target":"2. Skip the database migration step.","content":"2. Run the database migration with `make migrate`."}])
+    )));
+    let d = sb.write_skill("deploy", &skill_md("deploy", BODY));
+    sb.ok(&["push", d.to_str().unwrap(), "--author", "alice"]);
+    sb.ok(&["pull"]);
+    sb
+}
+
+/// `worker drain --json`: the jobs it ran, and what it logged.
+fn drain(sb: &Sandbox) -> (Vec<Value>, String) {
+    let out = sb.skillopt(&["worker", "drain", "--json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    (d["ran"].as_array().cloned().unwrap_or_default(), stderr)
+}
+
+/// A failing use of the skill, judged and improved by `worker drain`: v2 is published. Returns
+/// what the worker logged.
+fn publish_v2(sb: &Sandbox) -> String {
+    let id = "toolu_w1";
+    let t = sb.write_jsonl(
+        "w1.jsonl",
+        &[
+            json!({"type":"user","message":{"role":"user","content":"deploy to staging"}}),
+            json!({"type":"assistant","message":{"content":[{"type":"tool_use","id":id,"name":"Skill","input":{"skill":"deploy--alice"}}]}}),
+            json!({"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":"t2","is_error":true,"content":"relation orders_v2 does not exist"}]}}),
+        ],
+    );
+    let tp = t.to_str().unwrap();
+    sb.hook("skillopt-pre-tool-use", json!({"session_id":"w1","transcript_path":tp,"hook_event_name":"PreToolUse","tool_name":"Skill","tool_input":{"skill":"deploy--alice"},"tool_use_id":id}).to_string().as_bytes());
+    sb.hook("skillopt-user-prompt-submit", json!({"session_id":"w1","transcript_path":tp,"hook_event_name":"UserPromptSubmit","prompt":"the deploy failed, you skipped the migration"}).to_string().as_bytes());
+    let (ran, log) = drain(sb);
+    assert_eq!(ran.len(), 1, "{ran:?}");
+    assert_eq!(ran[0]["result"]["action"], "published:v2", "{ran:?}");
+    log
+}
+
+/// A sync, as the worker runs it: a stale marker makes SessionStart queue a sync job, and
+/// `worker drain` runs it. Returns what the worker logged.
+fn sync(sb: &Sandbox, session: &str) -> String {
+    // Internal: a stale sync marker makes SessionStart ask for a sync (no command does).
+    std::fs::write(sb.state().join("sync.json"), "{}").unwrap();
+    sb.hook(
+        "skillopt-session-start",
+        json!({"session_id":session,"hook_event_name":"SessionStart","source":"startup"})
+            .to_string()
+            .as_bytes(),
+    );
+    let (ran, log) = drain(sb);
+    assert_eq!(ran.len(), 1, "one sync job: {ran:?}");
+    assert_eq!(ran[0]["result"]["outcome"], "synced", "{ran:?}");
+    log
+}
+
+/// The webhook URL's secret must not be in what the worker logged.
+fn assert_secret_not_logged(log: &str) {
+    assert!(log.contains("webhook"), "the delivery is logged: {log}");
+    assert!(
+        !log.contains(SECRET),
+        "the URL's secret is in the log: {log}"
+    );
+}
+
+fn assert_published_notice(body: &Value) {
+    assert_eq!(body["event"], "published", "{body}");
+    assert_eq!(body["skill"], "deploy--alice", "{body}");
+    assert_eq!(body["version"], 2, "{body}");
+    let text = body["text"].as_str().unwrap_or_default();
+    assert!(
+        text.starts_with("skillopt published deploy--alice v2")
+            && text.contains("The skill says to skip the migration."),
+        "{body}"
+    );
+    assert_eq!(
+        body["reason"], "The skill says to skip the migration.",
+        "{body}"
+    );
+    assert!(
+        body["status"].is_string() && body["at"].is_string(),
+        "{body}"
+    );
+    assert_eq!(body["figures"]["parent_version"], 1, "{body}");
+}
+
+#[test]
+fn a_published_improvement_is_posted_once() {
+    let hook = Endpoint::start(&[]);
+    let sb = machine(Some(&hook.url));
+    assert!(hook.posts().is_empty(), "a push is no notice");
+    let log = publish_v2(&sb);
+    assert_secret_not_logged(&log);
+    let posts = hook.posts();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    let p = &posts[0];
+    assert_eq!(
+        (p.method.as_str(), p.path.as_str()),
+        ("POST", format!("/services/T0001/B0001/{SECRET}").as_str())
+    );
+    assert!(p.user_agent.starts_with("skillopt/"), "{p:?}");
+    assert_published_notice(&p.body);
+    let status = sb.status();
+    assert_eq!(
+        (status["outbox"].as_u64(), status["outbox_notices"].as_u64()),
+        (Some(0), Some(0)),
+        "{status}"
+    );
+
+    // Later syncs send nothing again.
+    sync(&sb, "later1");
+    sync(&sb, "later2");
+    assert_eq!(hook.posts().len(), 1, "{:?}", hook.posts());
+}
+
+#[test]
+fn a_failing_webhook_gets_the_notice_at_the_next_sync() {
+    let hook = Endpoint::start(&[500]);
+    let sb = machine(Some(&hook.url));
+    let log = publish_v2(&sb);
+    assert!(log.contains("HTTP 500"), "{log}");
+    assert_secret_not_logged(&log);
+    // The endpoint answered 500: the job still published, the notice waits in the outbox.
+    assert_eq!(hook.posts().len(), 1);
+    assert!(hook.delivered().is_empty());
+    let status = sb.status();
+    assert_eq!(
+        (status["outbox"].as_u64(), status["outbox_notices"].as_u64()),
+        (Some(1), Some(1)),
+        "{status}"
+    );
+    let human = sb.ok(&["status"]);
+    assert!(human.contains("1 webhook notice(s)"), "{human}");
+
+    assert_secret_not_logged(&sync(&sb, "later1"));
+    let delivered = hook.delivered();
+    assert_eq!(delivered.len(), 1, "{:?}", hook.posts());
+    assert_published_notice(&delivered[0]);
+    assert_eq!(
+        hook.posts()[0].body,
+        delivered[0],
+        "the retry sends the notice as queued"
+    );
+    assert_eq!(sb.status()["outbox"], 0);
+
+    sync(&sb, "later2");
+    assert_eq!(hook.posts().len(), 2, "{:?}", hook.posts());
+}
+
+#[test]
+fn without_a_webhook_url_no_notice_is_queued() {
+    let hook = Endpoint::start(&[]);
+    let sb = machine(None);
+    let log = publish_v2(&sb) + &sync(&sb, "later1");
+    assert!(hook.posts().is_empty());
+    assert!(!log.contains("webhook"), "{log}");
+    // Internal: no notice file anywhere under the outbox (status counts only waiting ones).
+    let mut files = Vec::new();
+    let mut dirs = vec![sb.state().join("outbox")];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.file_type().unwrap().is_dir() {
+                dirs.push(e.path());
+            } else {
+                files.push(e.file_name().to_string_lossy().into_owned());
+            }
+        }
+    }
+    assert!(files.iter().all(|f| !f.starts_with("notice-")), "{files:?}");
+    assert_eq!(sb.status()["outbox_notices"], 0);
+}

@@ -505,6 +505,9 @@ mod tests {
         )]);
         let shown = serde_json::to_string(&s.shown()).unwrap();
         assert!(shown.contains("https://hooks.example.com/…"), "{shown}");
-        assert!(!shown.contains("secret") && !shown.contains("pw@"), "{shown}");
+        assert!(
+            !shown.contains("secret") && !shown.contains("pw@"),
+            "{shown}"
+        );
     }
 }

@@ -19,7 +19,7 @@ use skillopt_shared::skill_md::{self, canonical_body, SkillMd};
 use skillopt_shared::skill_ref::author_from_login;
 use skillopt_shared::SkillRef;
 
-use crate::registry::{VersionStatus, NewVersion, RegistryError, VersionSource};
+use crate::registry::{NewVersion, RegistryError, VersionSource, VersionStatus};
 use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]

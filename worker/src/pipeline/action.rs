@@ -273,7 +273,9 @@ mod tests {
         );
         assert!("gated:nope".parse::<Action>().is_err());
         assert!("published:vX".parse::<Action>().is_err());
-        for o in ["success", "failure", "unclear", "synced", "skipped", "error"] {
+        for o in [
+            "success", "failure", "unclear", "synced", "skipped", "error",
+        ] {
             assert_eq!(o.parse::<JobOutcome>().unwrap().to_string(), o);
         }
     }

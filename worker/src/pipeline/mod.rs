@@ -6,9 +6,9 @@
 pub(crate) mod action;
 pub(crate) mod improve;
 pub(crate) mod judge;
-mod verify;
 #[cfg(test)]
 mod tests;
+mod verify;
 
 use std::path::Path;
 use std::sync::mpsc;

@@ -211,7 +211,10 @@ fn the_same_proposal_twice_is_a_duplicate() {
     m.reg
         .set_policy(&m.skill, PolicyMode::Auto, 20, "tester")
         .unwrap();
-    let (_, first) = m.run(&Scripted::new(&[FAILURE, FIX, VERIFIED]), &m.input("job-1", 1));
+    let (_, first) = m.run(
+        &Scripted::new(&[FAILURE, FIX, VERIFIED]),
+        &m.input("job-1", 1),
+    );
     assert_eq!(first.action, Action::Published(2));
     assert_eq!(
         m.reg.latest(&m.skill).unwrap().unwrap().status,
@@ -229,7 +232,11 @@ fn a_refused_proposal_is_never_published_nor_proposed_again() {
     let agent = Scripted::new(&[FAILURE, FIX, NOT_VERIFIED]);
     let (_, i) = m.run(&agent, &m.input("job-1", 1));
     assert_eq!(i.action, Action::Unverified, "{}", i.detail);
-    assert!(i.detail.contains("does not prevent the failure"), "{}", i.detail);
+    assert!(
+        i.detail.contains("does not prevent the failure"),
+        "{}",
+        i.detail
+    );
     assert_eq!(m.reg.latest(&m.skill).unwrap().unwrap().version, 1);
     // Another failure, the same edit: refused before the verifier is asked again.
     let agent = Scripted::new(&[FAILURE, FIX]);
@@ -249,12 +256,19 @@ fn a_proposal_breaking_an_earlier_success_is_refused() {
     )
     .unwrap();
     let breaks = r#"{"prevents_failure":true,"breaks":["01JSUCCESS"],"reason":"x"}"#;
-    let (_, i) = m.run(&Scripted::new(&[FAILURE, FIX, breaks]), &m.input("job-1", 1));
+    let (_, i) = m.run(
+        &Scripted::new(&[FAILURE, FIX, breaks]),
+        &m.input("job-1", 1),
+    );
     assert_eq!(i.action, Action::Unverified, "{}", i.detail);
     assert!(i.detail.contains("01JSUCCESS"), "{}", i.detail);
     // A reply that says nothing usable publishes nothing but rejects nothing either.
     let (_, i) = m.run(
-        &Scripted::new(&[FAILURE, FIX.replace("first", "before deploying").as_str(), "hmm"]),
+        &Scripted::new(&[
+            FAILURE,
+            FIX.replace("first", "before deploying").as_str(),
+            "hmm",
+        ]),
         &m.input("job-2", 1),
     );
     assert_eq!(i.action, Action::Unverified, "{}", i.detail);
@@ -268,7 +282,10 @@ fn review_policy_publishes_a_proposal_nobody_installs() {
     m.reg
         .set_policy(&m.skill, PolicyMode::Review, 20, "tester")
         .unwrap();
-    let (_, i) = m.run(&Scripted::new(&[FAILURE, FIX, VERIFIED]), &m.input("job-1", 1));
+    let (_, i) = m.run(
+        &Scripted::new(&[FAILURE, FIX, VERIFIED]),
+        &m.input("job-1", 1),
+    );
     assert_eq!(i.action, Action::Published(2), "{}", i.detail);
     let v2 = m.reg.latest(&m.skill).unwrap().unwrap();
     assert_eq!(v2.status, VersionStatus::Proposed);

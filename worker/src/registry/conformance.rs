@@ -211,7 +211,10 @@ fn candidates_and_transitions(reg: &mut dyn Registry) {
     cs.machine = "M1".into();
     let v2 = reg.publish(&candidate(1, "v2"), Some(&cs)).unwrap();
     assert_eq!(v2.status, VersionStatus::Candidate);
-    assert_eq!(reg.changeset_for_job("job-c").unwrap().unwrap().machine, "M1");
+    assert_eq!(
+        reg.changeset_for_job("job-c").unwrap().unwrap().machine,
+        "M1"
+    );
     // Machines may install v1 (active) and v2 (candidate above it); the head is v2.
     let inst: Vec<(u32, VersionStatus)> = reg
         .installable()
@@ -245,14 +248,26 @@ fn candidates_and_transitions(reg: &mut dyn Registry) {
         reject_fingerprint: true,
         freeze: Some("2 reverts in 7 days".into()),
     };
-    assert!(!reg.transition(&revert(vec![VersionStatus::Proposed])).unwrap());
-    assert!(reg.transition(&revert(vec![VersionStatus::Candidate])).unwrap());
+    assert!(!reg
+        .transition(&revert(vec![VersionStatus::Proposed]))
+        .unwrap());
+    assert!(reg
+        .transition(&revert(vec![VersionStatus::Candidate]))
+        .unwrap());
     // Applied once: a second machine evaluating the same rule changes nothing.
-    assert!(!reg.transition(&revert(vec![VersionStatus::Candidate])).unwrap());
-    assert_eq!(reg.version(&s, 2).unwrap().unwrap().status, VersionStatus::Reverted);
+    assert!(!reg
+        .transition(&revert(vec![VersionStatus::Candidate]))
+        .unwrap());
+    assert_eq!(
+        reg.version(&s, 2).unwrap().unwrap().status,
+        VersionStatus::Reverted
+    );
     assert!(reg.fingerprint_exists(&s, "fp-c").unwrap());
     let f = reg.flags(&s).unwrap();
-    assert!(f.frozen && f.frozen_reason == "2 reverts in 7 days", "{f:?}");
+    assert!(
+        f.frozen && f.frozen_reason == "2 reverts in 7 days",
+        "{f:?}"
+    );
     let events = reg.events(&s).unwrap();
     let kinds: Vec<(EventKind, u32)> = events.iter().map(|e| (e.kind, e.version)).collect();
     assert_eq!(
@@ -274,8 +289,16 @@ fn candidates_and_transitions(reg: &mut dyn Registry) {
     // A person's push withdraws the open candidate.
     let v4 = reg.publish(&new_version(3, "v4", "push"), None).unwrap();
     assert_eq!(v4.status, VersionStatus::Active);
-    assert_eq!(reg.version(&s, 3).unwrap().unwrap().status, VersionStatus::Reverted);
-    let inst: Vec<u32> = reg.installable().unwrap().iter().map(|v| v.version).collect();
+    assert_eq!(
+        reg.version(&s, 3).unwrap().unwrap().status,
+        VersionStatus::Reverted
+    );
+    let inst: Vec<u32> = reg
+        .installable()
+        .unwrap()
+        .iter()
+        .map(|v| v.version)
+        .collect();
     assert_eq!(inst, [4]);
     // A rejected fingerprint outside any version.
     assert!(!reg.fingerprint_exists(&s, "fp-x").unwrap());
@@ -303,7 +326,13 @@ fn concurrent_transitions(url: &RegistryUrl) {
                     version: 2,
                     from: vec![VersionStatus::Candidate],
                     to: VersionStatus::Active,
-                    event: Event::new(&s, 2, EventKind::Promoted, "skillopt", serde_json::json!({})),
+                    event: Event::new(
+                        &s,
+                        2,
+                        EventKind::Promoted,
+                        "skillopt",
+                        serde_json::json!({}),
+                    ),
                     reject_fingerprint: false,
                     freeze: None,
                 })

@@ -262,6 +262,41 @@ pub(crate) fn evaluate(
     Ok(applied)
 }
 
+/// Sends the webhook notices of what this machine applied (each notice once: its outbox key
+/// is the event, the skill and the version).
+pub(crate) fn notify(paths: &skillopt_state::Paths, settings: &Settings, applied: &[Applied]) {
+    use crate::webhook::{self, Notice, NoticeKind};
+    for a in applied {
+        let Ok(skill) = SkillRef::parse(&a.skill) else {
+            continue;
+        };
+        let (kind, status, reason) = match a.event {
+            EventKind::Promoted => (
+                NoticeKind::Promoted,
+                "active",
+                "its judged uses fail no more often than its parent's",
+            ),
+            _ => (
+                NoticeKind::Reverted,
+                "reverted",
+                "its skill-at-fault failures outnumber its parent's",
+            ),
+        };
+        webhook::notify(
+            paths,
+            settings,
+            Notice::new(kind, &skill, a.version, status, reason, a.figures.clone()),
+        );
+        if let Some(why) = &a.frozen {
+            webhook::notify(
+                paths,
+                settings,
+                Notice::new(NoticeKind::Frozen, &skill, a.version, "", why, a.figures.clone()),
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -216,6 +216,7 @@ pub fn run(paths: &Paths, settings: &Settings) -> anyhow::Result<SyncReport> {
             tracing::warn!("rollout rules not applied: {e:#}");
             Vec::new()
         });
+        rollout::notify(paths, settings, &rollout);
         let mut report = SyncReport {
             rollout,
             installs: pull(paths, reg.as_mut(), false)?,

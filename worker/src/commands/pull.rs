@@ -31,6 +31,7 @@ pub fn run(paths: &Paths, settings: &Settings, args: Args) -> anyhow::Result<Exi
     } else {
         crate::rollout::evaluate(reg.as_mut(), settings)?
     };
+    crate::rollout::notify(paths, settings, &applied);
     let reports = sync::pull(paths, reg.as_mut(), args.dry_run)?;
     if !args.json {
         for a in &applied {

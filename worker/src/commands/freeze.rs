@@ -6,8 +6,11 @@
 
 use std::process::ExitCode;
 
+use skillopt_state::Paths;
+
 use super::{one_line, resolve_known_skill};
 use crate::settings::Settings;
+use crate::webhook::{self, Notice, NoticeKind};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -18,7 +21,12 @@ pub struct Args {
     pub reason: String,
 }
 
-pub fn run(settings: &Settings, args: Args, frozen: bool) -> anyhow::Result<ExitCode> {
+pub fn run(
+    paths: &Paths,
+    settings: &Settings,
+    args: Args,
+    frozen: bool,
+) -> anyhow::Result<ExitCode> {
     let mut reg = settings.open_registry()?;
     let skill = resolve_known_skill(reg.as_mut(), &args.skill)?;
     let reason = skillopt_shared::verdict::clean(&args.reason);
@@ -27,6 +35,31 @@ pub fn run(settings: &Settings, args: Args, frozen: bool) -> anyhow::Result<Exit
         return Ok(ExitCode::SUCCESS);
     }
     reg.set_frozen(&skill, frozen, &reason, &settings.user.value)?;
+    if frozen {
+        // The notice names the version the skill is frozen at.
+        let version = reg.head(&skill)?.map_or(0, |v| v.version);
+        let why = format!(
+            "frozen by {}{}",
+            settings.user.value,
+            if reason.is_empty() {
+                String::new()
+            } else {
+                format!(": {reason}")
+            }
+        );
+        webhook::notify(
+            paths,
+            settings,
+            Notice::new(
+                NoticeKind::Frozen,
+                &skill,
+                version,
+                "",
+                &why,
+                serde_json::json!({}),
+            ),
+        );
+    }
     let why = if reason.is_empty() {
         String::new()
     } else {

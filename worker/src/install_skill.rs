@@ -270,6 +270,9 @@ pub fn install_with(
     });
     let rollback = installed_now
         .is_some_and(|now| now > sv.version && downgrade == Downgrade::FromWithdrawn(now));
+    if rollback {
+        report.previous = installed_now;
+    }
     if let Some(now) = installed_now.filter(|&now| now > sv.version && !rollback) {
         report.previous = Some(now);
         report.reason = Some(format!(
@@ -483,16 +486,16 @@ mod tests {
             install(&paths, &v1, false).unwrap().action,
             InstallAction::UpToDate
         );
+        assert_eq!(
+            installed_version(&paths.claude_skills.join("deploy--alice/SKILL.md")),
+            Some(2)
+        );
         // Unless v2 was withdrawn: then v1 comes back (and only a rollback from v2 is allowed).
         let r = install_with(&paths, &v1, false, Downgrade::FromWithdrawn(3)).unwrap();
         assert_eq!(r.action, InstallAction::UpToDate);
         let r = install_with(&paths, &v1, false, Downgrade::FromWithdrawn(2)).unwrap();
         assert_eq!((r.action, r.previous), (InstallAction::RolledBack, Some(2)));
         assert_eq!(installed_version(&r.paths[0]), Some(1));
-        assert_eq!(
-            installed_version(&paths.claude_skills.join("deploy--alice/SKILL.md")),
-            Some(2)
-        );
     }
 
     #[test]

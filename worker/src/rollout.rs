@@ -291,7 +291,14 @@ pub(crate) fn notify(paths: &skillopt_state::Paths, settings: &Settings, applied
             webhook::notify(
                 paths,
                 settings,
-                Notice::new(NoticeKind::Frozen, &skill, a.version, "", why, a.figures.clone()),
+                Notice::new(
+                    NoticeKind::Frozen,
+                    &skill,
+                    a.version,
+                    "",
+                    why,
+                    a.figures.clone(),
+                ),
             );
         }
     }

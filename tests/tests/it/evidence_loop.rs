@@ -115,20 +115,37 @@ fn the_loop(registry: Option<String>) {
     canary_agent.proposer_replies(&append("Run `make migrate` before deploying."));
     let r = judged_use(&canary, &canary_agent, "c1", &verdict("failure", true));
     assert_eq!(r["action"], "published:v2", "{r}");
-    assert_eq!(statuses(&canary), [(1, "active".into()), (2, "candidate".into())]);
+    assert_eq!(
+        statuses(&canary),
+        [(1, "active".into()), (2, "candidate".into())]
+    );
     let published = &events_of(&canary, 2)[0];
     assert_eq!(published["kind"], "published");
-    assert_eq!(published["figures"]["verification"]["prevents_failure"], true);
+    assert_eq!(
+        published["figures"]["verification"]["prevents_failure"],
+        true
+    );
     pull(&canary);
     pull(&stable);
-    assert_eq!((installed_version(&canary), installed_version(&stable)), (2, 1));
+    assert_eq!(
+        (installed_version(&canary), installed_version(&stable)),
+        (2, 1)
+    );
     let st = stable.status();
-    assert!(st.to_string().contains("\"candidate\""), "status shows the candidate: {st}");
+    assert!(
+        st.to_string().contains("\"candidate\""),
+        "status shows the candidate: {st}"
+    );
 
     // 2. Five successful judged uses on the canary promote it; the stable machine installs it
     // at its next sync.
     for i in 0..5 {
-        let r = judged_use(&canary, &canary_agent, &format!("ok{i}"), &verdict("success", false));
+        let r = judged_use(
+            &canary,
+            &canary_agent,
+            &format!("ok{i}"),
+            &verdict("success", false),
+        );
         assert_eq!(r["outcome"], "success", "{r}");
     }
     pull(&stable);
@@ -156,15 +173,29 @@ fn the_loop(registry: Option<String>) {
     assert_eq!(r["action"], "published:v3", "{r}");
     pull(&canary);
     pull(&stable);
-    assert_eq!((installed_version(&canary), installed_version(&stable)), (3, 2));
+    assert_eq!(
+        (installed_version(&canary), installed_version(&stable)),
+        (3, 2)
+    );
     for i in 0..2 {
-        let r = judged_use(&canary, &canary_agent, &format!("bad{i}"), &verdict("failure", true));
-        assert_eq!(r["action"], "candidate-open:v3", "no new proposal while v3 is open: {r}");
+        let r = judged_use(
+            &canary,
+            &canary_agent,
+            &format!("bad{i}"),
+            &verdict("failure", true),
+        );
+        assert_eq!(
+            r["action"], "candidate-open:v3",
+            "no new proposal while v3 is open: {r}"
+        );
     }
     pull(&stable);
     pull(&canary);
     assert_eq!(statuses(&canary)[2], (3, "reverted".into()));
-    assert_eq!((installed_version(&canary), installed_version(&stable)), (2, 2));
+    assert_eq!(
+        (installed_version(&canary), installed_version(&stable)),
+        (2, 2)
+    );
     let reverted = events_of(&canary, 3)
         .into_iter()
         .find(|e| e["kind"] == "reverted")
@@ -181,7 +212,12 @@ fn the_loop(registry: Option<String>) {
     let r = judged_use(&canary, &canary_agent, "c4", &verdict("failure", true));
     assert_eq!(r["action"], "published:v4", "{r}");
     for i in 0..2 {
-        judged_use(&canary, &canary_agent, &format!("worse{i}"), &verdict("failure", true));
+        judged_use(
+            &canary,
+            &canary_agent,
+            &format!("worse{i}"),
+            &verdict("failure", true),
+        );
     }
     pull(&stable);
     let l = log(&stable);
@@ -192,7 +228,10 @@ fn the_loop(registry: Option<String>) {
     );
     assert!(stable.status().to_string().contains("v3, v4"));
     pull(&canary);
-    assert_eq!((installed_version(&canary), installed_version(&stable)), (2, 2));
+    assert_eq!(
+        (installed_version(&canary), installed_version(&stable)),
+        (2, 2)
+    );
     let r = judged_use(&canary, &canary_agent, "c5", &verdict("failure", true));
     assert_eq!(r["action"], "frozen", "{r}");
     stable.ok(&["unfreeze", SKILL]);

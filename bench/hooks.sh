@@ -3,19 +3,28 @@
 # and measures each hook's peak RSS.
 #   bench/hooks.sh [release|debug]     (default release; builds the binaries first)
 #   BIN=DIR bench/hooks.sh             (times the binaries already in DIR, builds nothing)
-# Cases: SessionStart with 0 and 20 installed org skills (a resumed and a new session); PreToolUse on a non-skill tool and on an
-# org skill; UserPromptSubmit with no window and with a window (including the worker spawn);
-# hostile input: a 2 MB prompt of distinct `$name--author` tokens and a 2 MB shell command of
-# SKILL.md paths (both must stay linear), and 16 MiB+ of stdin that never ends (the hook stops
-# reading at the cap).
+# Cases: SessionStart with 0 and 20 installed org skills (a resumed session, whose record and
+# event exist and do not change, and a new one, which writes both); PreToolUse on a non-skill
+# tool and on an org skill; UserPromptSubmit with no window and with a window (including the
+# worker spawn); hostile input: a 2 MB prompt of distinct `$name--author` tokens and a 2 MB shell
+# command of SKILL.md paths (both must stay linear), and 16 MiB+ of stdin that never ends (the
+# hook stops reading at the cap).
+#
+# Reported per command: median and p95 wall time, each as a ratio to /bin/true's median and p95
+# on the same stdin, and peak RSS (max of `/usr/bin/time -f %M` over RSS_RUNS runs, default 20).
+# RUNS (default 300) runs per command are split into ROUNDS (default 3) hyperfine rounds that
+# alternate hook and /bin/true, and pooled: on a busy machine the load then shifts both sides
+# alike instead of whichever ran last. WARMUP runs (default 20) start each round.
 #
 # Stdin comes straight from the payload file, never through `bash -c '… < file'` (a shell start
 # costs more than a hook): with hyperfine >= 1.16 via `--input FILE`; with an older hyperfine
 # (Debian's 1.15) through bench/feed.c, compiled here, which opens the file and execs the
-# command, so hook and /bin/true both pay the same one extra exec. `HYPERFINE=/path` picks the
-# binary. Reported per command: median and p95 wall time, the ratio of each to /bin/true's, and
-# peak RSS (max of `/usr/bin/time -f %M` over RSS_RUNS runs).
-# Acceptance (issue 9): SessionStart with 20 org skills ≤ 2× /bin/true; every hook ≤ 4 MiB RSS.
+# command, so hook and /bin/true both pay the same one extra exec (the ratios are then a little
+# lower than without it). `HYPERFINE=/path` picks the binary.
+#
+# Acceptance (issue 9): SessionStart with 20 org skills ≤ 2× /bin/true; every hook ≤ 4 MiB peak
+# RSS on real payloads. The hostile inputs are bounded but not that small: a 2 MB prompt is held
+# as its bytes, then as the parsed payload, and its `$name` tokens as strings (see the README).
 # Needs hyperfine (apt-get install hyperfine), python3, /usr/bin/time, and cc without --input.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -64,8 +73,12 @@ run() {
   local in_args=()
   [ -n "$feed" ] || in_args=(--input "$input")
   [ -z "${PREPARE:-}" ] || in_args+=(--prepare "$PREPARE")
-  "$hf" -N "${in_args[@]}" --warmup "${WARMUP:-20}" --runs "${RUNS:-300}" \
-    --export-json "$work/$name.out.json" "${cmds[@]}" >/dev/null 2>&1
+  local rounds=${ROUNDS:-3} runs=${RUNS:-300} r
+  [ "$runs" -ge "$rounds" ] || rounds=1
+  for r in $(seq "$rounds"); do
+    "$hf" -N "${in_args[@]}" --warmup "${WARMUP:-20}" --runs $((runs / rounds)) \
+      --export-json "$work/$name.$r.out.json" "${cmds[@]}" >/dev/null 2>&1
+  done
   local rss=()
   for c in "$@"; do
     local peak=0 i kb
@@ -76,17 +89,18 @@ run() {
     done
     rss+=("$peak")
   done
-  python3 - "$work/$name.out.json" "$feed" "${rss[@]}" <<'PY'
+  python3 - "$feed" "$#" "${rss[@]}" "$work/$name".*.out.json <<'PY'
 import json, sys
-res = json.load(open(sys.argv[1]))["results"]
-feed, rss = sys.argv[2], sys.argv[3:]
-def stats(r):
-    t = sorted(r["times"])
-    return r["median"] * 1000, t[min(len(t) - 1, int(0.95 * len(t)))] * 1000
-base = stats(res[-1])
-for i, r in enumerate(res):
+feed, n = sys.argv[1], int(sys.argv[2])
+rss, files = sys.argv[3:3 + n], sys.argv[3 + n:]
+rounds = [json.load(open(f))["results"] for f in files]
+def stats(i):
+    t = sorted(x for res in rounds for x in res[i]["times"])
+    return t[len(t) // 2] * 1000, t[min(len(t) - 1, int(0.95 * len(t)))] * 1000
+base = stats(-1)
+for i, r in enumerate(rounds[0]):
     cmd = r["command"].removeprefix(feed).split(" ", 2)[-1] if feed else r["command"]
-    med, p95 = stats(r)
+    med, p95 = stats(i)
     mem = f"  peak RSS {int(rss[i]) / 1024:.2f} MiB" if i < len(rss) else ""
     print(f"  {cmd[-58:]:58s} median {med:6.2f} ms ({med / base[0]:.2f}x)"
           f"  p95 {p95:6.2f} ms ({p95 / base[1]:.2f}x){mem}")
@@ -141,8 +155,8 @@ cmd = "cat " + "a/SKILL.md" * 200_000
 json.dump({"session_id": "bench-3", "transcript_path": "/tmp/t.jsonl", "hook_event_name": "PreToolUse",
            "tool_name": "Bash", "tool_input": {"command": cmd}, "tool_use_id": "toolu_9"}, open(f"{w}/bigcmd.json", "w"))
 PY
-RUNS=${BIG_RUNS:-10} WARMUP=1 RSS_RUNS=2 run bigp "$work/bigprompt.json" "$work/fakebin/skillopt-user-prompt-submit"
-RUNS=${BIG_RUNS:-10} WARMUP=1 RSS_RUNS=2 run bigc "$work/bigcmd.json" "$work/fakebin/skillopt-pre-tool-use"
+RUNS=${BIG_RUNS:-10} ROUNDS=1 WARMUP=1 RSS_RUNS=2 run bigp "$work/bigprompt.json" "$work/fakebin/skillopt-user-prompt-submit"
+RUNS=${BIG_RUNS:-10} ROUNDS=1 WARMUP=1 RSS_RUNS=2 run bigc "$work/bigcmd.json" "$work/fakebin/skillopt-pre-tool-use"
 
 echo "== Hostile input: stdin that never ends (/dev/zero): the hook stops at the 16 MiB cap"
-RUNS=${BIG_RUNS:-10} WARMUP=1 RSS_RUNS=2 run zero /dev/zero "$bin/skillopt-user-prompt-submit"
+RUNS=${BIG_RUNS:-10} ROUNDS=1 WARMUP=1 RSS_RUNS=2 run zero /dev/zero "$bin/skillopt-user-prompt-submit"

@@ -1,4 +1,3 @@
 //! `skillopt-session-start`: the SessionStart hook (attribution + sync request).
-fn main() {
-    skillopt_hooks::run("session-start", skillopt_hooks::session_start::handle)
-}
+#![no_main]
+skillopt_hooks::hook_main!("session-start", skillopt_hooks::session_start::handle);

@@ -1,5 +1,4 @@
 //! `skillopt-user-prompt-submit`: the UserPromptSubmit / UserPromptExpansion hook (queues a
 //! judge job for a reaction inside an open window).
-fn main() {
-    skillopt_hooks::run("user-prompt-submit", skillopt_hooks::prompt_submit::handle)
-}
+#![no_main]
+skillopt_hooks::hook_main!("user-prompt-submit", skillopt_hooks::prompt_submit::handle);

@@ -3,9 +3,11 @@
 //! becomes a candidate installed on the canary machine only; M successful judged uses there
 //! promote it and the stable machine installs it at its next sync; a later candidate with K
 //! skill-at-fault failures is reverted and both machines end on the active version; a second
-//! automatic revert within 7 days freezes the skill. Everything is read back through `--json`.
+//! automatic revert within 7 days freezes the skill. Everything is read back through `--json`;
+//! a loopback webhook shared by both machines receives each of these events exactly once.
 
 use serde_json::{json, Value};
+use skillopt_tests::webhook_endpoint::Endpoint;
 use skillopt_tests::{claude_json, postgres, skill_md, FakeAgent, Sandbox};
 
 const SKILL: &str = "deploy--alice";
@@ -24,8 +26,9 @@ fn append(text: &str) -> String {
 }
 
 /// A machine on `registry` with a fake claude, no automatic sync, jobs left for the test.
-fn machine(registry: &str, channel: &str) -> (Sandbox, FakeAgent) {
+fn machine(registry: &str, channel: &str, webhook: &str) -> (Sandbox, FakeAgent) {
     let mut sb = Sandbox::with_registry(registry);
+    sb.set_env("SKILLOPT_WEBHOOK_URL", webhook);
     sb.hooks_without_worker();
     sb.no_auto_sync();
     let agent = FakeAgent::install(&mut sb, &["claude"]);
@@ -103,8 +106,9 @@ fn pull(sb: &Sandbox) {
 fn the_loop(registry: Option<String>) {
     let first = Sandbox::new();
     let registry = registry.unwrap_or_else(|| first.registry.clone());
-    let (canary, canary_agent) = machine(&registry, "canary");
-    let (stable, stable_agent) = machine(&registry, "stable");
+    let hook = Endpoint::start(&[]);
+    let (canary, canary_agent) = machine(&registry, "canary", &hook.url);
+    let (stable, stable_agent) = machine(&registry, "stable", &hook.url);
     let d = canary.write_skill("deploy", &skill_md("deploy", BODY));
     canary.ok(&["push", d.to_str().unwrap(), "--author", "alice"]);
     pull(&canary);
@@ -238,6 +242,40 @@ fn the_loop(registry: Option<String>) {
     assert_eq!(log(&canary)["frozen"], false);
     // The stable machine never asked its agent anything: it only installed.
     assert!(stable_agent.calls().is_empty());
+
+    // The webhook heard of every publish, promotion, revert and freeze once, from whichever
+    // machine made it.
+    pull(&canary);
+    pull(&stable);
+    let mut heard: Vec<(String, u64)> = hook
+        .delivered()
+        .iter()
+        .map(|b| {
+            (
+                b["event"].as_str().unwrap().to_string(),
+                b["version"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    heard.sort();
+    let mut want: Vec<(String, u64)> = [
+        ("frozen", 4),
+        ("promoted", 2),
+        ("published", 2),
+        ("published", 3),
+        ("published", 4),
+        ("reverted", 3),
+        ("reverted", 4),
+    ]
+    .iter()
+    .map(|(e, v)| (e.to_string(), *v))
+    .collect();
+    want.sort();
+    assert_eq!(heard, want, "{:#?}", hook.delivered());
+    assert!(hook
+        .delivered()
+        .iter()
+        .all(|b| b["text"].as_str().unwrap().contains(SKILL)));
 }
 
 #[test]

@@ -51,15 +51,17 @@ enum UploadError {
     #[error(transparent)]
     Down(registry::RegistryError),
     /// This event can never be uploaded: move it aside, go on.
-    #[error("{0}")]
-    Refused(String),
+    #[error(transparent)]
+    Refused(registry::RegistryError),
 }
 
 impl From<registry::RegistryError> for UploadError {
     fn from(e: registry::RegistryError) -> Self {
         use registry::RegistryError as E;
         match e {
-            E::Refused(_) | E::Conflict(_) | E::DuplicateJob(_) => Self::Refused(e.to_string()),
+            E::Refused(_) | E::Conflict(_) | E::Stale { .. } | E::DuplicateJob(_) => {
+                Self::Refused(e)
+            }
             other => Self::Down(other),
         }
     }
@@ -239,7 +241,7 @@ pub fn run(paths: &Paths, settings: &Settings) -> anyhow::Result<SyncReport> {
 mod tests {
     use super::*;
     use crate::registry::{
-        AttributionRow, Changeset, Event, NewVersion, OutcomeRow, PolicyMode, RegistryError,
+        AttributionRow, Cause, Changeset, Event, NewVersion, OutcomeRow, PolicyMode, RegistryError,
         RegistryUrl, SkillFlags, SkillVersion, Transition, VersionSource, VersionStats,
     };
     use skillopt_shared::SkillRef;
@@ -289,10 +291,12 @@ mod tests {
         }
         fn add_outcome(&mut self, o: &OutcomeRow) -> R<bool> {
             if self.down {
-                return Err(RegistryError::Unreachable("connection reset".into()));
+                return Err(RegistryError::Unreachable(Cause::Test("connection reset")));
             }
             if o.reason.contains('\0') {
-                return Err(RegistryError::Refused("invalid byte sequence: 0x00".into()));
+                return Err(RegistryError::Refused(Cause::Test(
+                    "invalid byte sequence: 0x00",
+                )));
             }
             self.inner.add_outcome(o)
         }

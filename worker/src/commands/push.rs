@@ -19,7 +19,7 @@ use skillopt_shared::skill_md::{self, canonical_body, SkillMd};
 use skillopt_shared::skill_ref::author_from_login;
 use skillopt_shared::SkillRef;
 
-use crate::registry::{NewVersion, RegistryError, VersionSource, VersionStatus};
+use crate::registry::{NewVersion, VersionSource, VersionStatus};
 use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]
@@ -130,8 +130,8 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
             println!("{skill}: published v{}", v.version);
             Ok(ExitCode::SUCCESS)
         }
-        Err(RegistryError::Conflict(why)) => {
-            bail!("{skill}: conflict: {why}; someone published first, pull and push again")
+        Err(e) if e.is_conflict() => {
+            bail!("{skill}: {e}; someone published first, pull and push again")
         }
         Err(e) => Err(e.into()),
     }

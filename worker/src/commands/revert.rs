@@ -7,7 +7,7 @@ use anyhow::Context;
 use skillopt_state::Paths;
 
 use super::resolve_skill;
-use crate::registry::{Changeset, NewVersion, RegistryError, VersionSource, VersionStatus};
+use crate::registry::{Changeset, NewVersion, VersionSource, VersionStatus};
 use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]
@@ -63,8 +63,8 @@ pub fn run(paths: &Paths, settings: &Settings, args: Args) -> anyhow::Result<Exi
     };
     let published = match reg.publish(&new, Some(&changeset)) {
         Ok(v) => v,
-        Err(RegistryError::Conflict(why)) => {
-            anyhow::bail!("{skill}: conflict: {why}; someone published first, try again")
+        Err(e) if e.is_conflict() => {
+            anyhow::bail!("{skill}: {e}; someone published first, try again")
         }
         Err(e) => return Err(e.into()),
     };

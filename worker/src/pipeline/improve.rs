@@ -332,7 +332,7 @@ fn run_locked(
     };
     let published = match reg.publish(&new, Some(&changeset)) {
         Ok(v) => v,
-        Err(RegistryError::Conflict(why)) => return Ok(done(Action::Conflict, why)),
+        Err(e) if e.is_conflict() => return Ok(done(Action::Conflict, e.to_string())),
         Err(RegistryError::DuplicateJob(_)) => {
             return Ok(done(Action::Duplicate, "this job already published"))
         }

@@ -82,10 +82,9 @@ fn versions_and_changesets(reg: &mut dyn Registry) {
         .publish(&new_version(0, "body one", "push"), None)
         .unwrap();
     assert_eq!((v1.version, v1.parent_version), (1, None));
-    assert!(matches!(
-        reg.publish(&new_version(0, "again", "push"), None),
-        Err(RegistryError::Conflict(_))
-    ));
+    assert!(reg
+        .publish(&new_version(0, "again", "push"), None)
+        .is_err_and(|e| e.is_conflict()));
     let v2 = reg
         .publish(
             &new_version(1, "body two", "skillopt"),
@@ -100,10 +99,9 @@ fn versions_and_changesets(reg: &mut dyn Registry) {
         ),
         Err(RegistryError::DuplicateJob(_))
     ));
-    assert!(matches!(
-        reg.publish(&new_version(1, "stale parent", "push"), None),
-        Err(RegistryError::Conflict(_))
-    ));
+    assert!(reg
+        .publish(&new_version(1, "stale parent", "push"), None)
+        .is_err_and(|e| e.is_conflict()));
     assert_eq!(reg.latest(&s).unwrap().unwrap().body, "body two");
     assert_eq!(reg.version(&s, 1).unwrap().unwrap().body, "body one");
     assert_eq!(reg.history(&s).unwrap().len(), 2);
@@ -229,10 +227,9 @@ fn candidates_and_transitions(reg: &mut dyn Registry) {
     assert_eq!(reg.all_latest_active().unwrap()[0].version, 1);
     assert_eq!(reg.head(&s).unwrap().unwrap().version, 2);
     // Publishing on v1 now conflicts: v2 is the head.
-    assert!(matches!(
-        reg.publish(&candidate(1, "other"), None),
-        Err(RegistryError::Conflict(_))
-    ));
+    assert!(reg
+        .publish(&candidate(1, "other"), None)
+        .is_err_and(|e| e.is_conflict()));
     let revert = |from: Vec<VersionStatus>| Transition {
         skill: s.clone(),
         version: 2,
@@ -377,7 +374,7 @@ fn concurrent_publishers(url: &RegistryUrl) {
     let wins = results.iter().filter(|r| r.is_ok()).count();
     let conflicts = results
         .iter()
-        .filter(|r| matches!(r, Err(RegistryError::Conflict(_))))
+        .filter(|r| r.as_ref().is_err_and(|e| e.is_conflict()))
         .count();
     assert_eq!((wins, conflicts), (1, n - 1), "{results:?}");
     assert_eq!(url.open().unwrap().history(&skill()).unwrap().len(), 2);

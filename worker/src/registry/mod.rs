@@ -26,27 +26,92 @@ pub(crate) use rows::{
 };
 pub(crate) use url::{redact_password, RegistryUrl};
 
-/// Registry failures callers tell apart.
+/// What a backend said, kept typed (the driver's own error where there is one) as the cause
+/// of a [`RegistryError`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Cause {
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Postgres(#[from] ::postgres::Error),
+    /// A PostgreSQL error the server reported, with its SQLSTATE.
+    #[error("{message} ({code})")]
+    Server { message: String, code: String },
+    #[error(transparent)]
+    State(#[from] skillopt_state::StateError),
+    /// A server-side limit ended the wait (`lock_timeout`, `statement_timeout`).
+    #[error("PostgreSQL {what} exceeded {}s: {message}", .limit.as_secs())]
+    Limit {
+        what: &'static str,
+        limit: std::time::Duration,
+        message: String,
+    },
+    /// The connection handshake did not finish in time.
+    #[error("{target}: no answer from PostgreSQL within {}s", .limit.as_secs_f32())]
+    NoAnswer {
+        target: String,
+        limit: std::time::Duration,
+    },
+    #[error("cannot start a thread: {0}")]
+    Thread(#[source] std::io::Error),
+    /// A stored value skillopt cannot read (an unknown status, say).
+    #[error(transparent)]
+    Value(#[from] rows::UnknownValue),
+    #[error(transparent)]
+    Outcome(#[from] skillopt_shared::verdict::UnknownOutcome),
+    /// Injected by tests.
+    #[cfg(test)]
+    #[error("{0}")]
+    Test(&'static str),
+}
+
+/// Registry failures callers tell apart. Each keeps its cause typed ([`Cause`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RegistryError {
-    /// The parent is no longer the latest version (someone published first).
+    /// The parent is no longer the head (someone published first).
+    #[error("conflict: {skill} is at v{head}, not v{parent}")]
+    Stale {
+        skill: SkillRef,
+        head: u32,
+        parent: u32,
+    },
+    /// A unique key refused the row (a concurrent publisher won).
     #[error("conflict: {0}")]
-    Conflict(String),
+    Conflict(Cause),
     /// This job already published a version.
     #[error("job {0} already published a version")]
     DuplicateJob(String),
     /// The registry cannot be reached now (or did not answer in time); try again later.
     #[error("registry unreachable: {0}")]
-    Unreachable(String),
+    Unreachable(Cause),
     /// The registry refused this row for its content (PostgreSQL: a data exception or an
     /// integrity violation, e.g. a NUL byte in text). Retrying the same row cannot succeed.
     #[error("registry refused the row: {0}")]
-    Refused(String),
+    Refused(Cause),
     #[error("registry error: {0}")]
-    Backend(String),
-    #[error("bad registry URL {0:?}: expected sqlite:///path or postgres://…")]
-    BadUrl(String),
+    Backend(Cause),
+    /// The URL (shown with its password redacted) is not a registry skillopt knows.
+    #[error("bad registry URL {url:?}: {why}")]
+    BadUrl { url: String, why: &'static str },
+    /// The URL parsed as a registry but its parameters do not (shown redacted).
+    #[error("bad registry URL {url}: {source}")]
+    BadConfig {
+        url: String,
+        #[source]
+        source: ::postgres::Error,
+    },
+}
+
+impl RegistryError {
+    /// A conflict of either kind: someone else's write won; re-reading and retrying may work.
+    pub fn is_conflict(&self) -> bool {
+        matches!(
+            self,
+            RegistryError::Stale { .. } | RegistryError::Conflict(_)
+        )
+    }
 }
 
 /// Result alias.

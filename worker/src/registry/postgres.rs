@@ -25,8 +25,9 @@ use super::queries as q;
 use super::tx::RegistryTx;
 use super::{publish, transition};
 use super::{
-    AttributionRow, Changeset, Event, NewVersion, OutcomeRow, PolicyMode, Registry, RegistryError,
-    Result, SkillFlags, SkillVersion, Transition, VersionSource, VersionStats, VersionStatus,
+    AttributionRow, Cause, Changeset, Event, NewVersion, OutcomeRow, PolicyMode, Registry,
+    RegistryError, Result, SkillFlags, SkillVersion, Transition, VersionSource, VersionStats,
+    VersionStatus,
 };
 
 /// Server-side limit on any one statement. skillopt's queries take milliseconds; this only ends
@@ -49,35 +50,36 @@ pub struct PgRegistry {
 
 fn pg_err(e: postgres::Error) -> RegistryError {
     if let Some(db) = e.as_db_error() {
-        let code = db.code();
-        if code == &SqlState::UNIQUE_VIOLATION {
-            return RegistryError::Conflict(db.message().to_string());
+        let code = db.code().clone();
+        let limit = |what, limit| Cause::Limit {
+            what,
+            limit,
+            message: db.message().to_string(),
+        };
+        if code == SqlState::UNIQUE_VIOLATION {
+            return RegistryError::Conflict(e.into());
         }
-        if code == &SqlState::LOCK_NOT_AVAILABLE {
-            return RegistryError::Unreachable(format!(
-                "PostgreSQL lock wait exceeded {}s (another connection holds the lock): {}",
-                LOCK_TIMEOUT.as_secs(),
-                db.message()
-            ));
+        if code == SqlState::LOCK_NOT_AVAILABLE {
+            return RegistryError::Unreachable(limit("lock wait", LOCK_TIMEOUT));
         }
-        if code == &SqlState::QUERY_CANCELED {
-            return RegistryError::Unreachable(format!(
-                "PostgreSQL statement exceeded {}s: {}",
-                STATEMENT_TIMEOUT.as_secs(),
-                db.message()
-            ));
+        if code == SqlState::QUERY_CANCELED {
+            return RegistryError::Unreachable(limit("statement", STATEMENT_TIMEOUT));
         }
+        let server = Cause::Server {
+            message: db.message().to_string(),
+            code: code.code().to_string(),
+        };
         // Class 22 (data exception: NUL bytes, bad encoding, out-of-range values) and 23
         // (integrity violations): this row can never be stored.
         if code.code().starts_with("22") || code.code().starts_with("23") {
-            return RegistryError::Refused(format!("{} ({})", db.message(), code.code()));
+            return RegistryError::Refused(server);
         }
-        return RegistryError::Backend(db.message().to_string());
+        return RegistryError::Backend(server);
     }
     if e.is_closed() || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>()) {
-        return RegistryError::Unreachable(e.to_string());
+        return RegistryError::Unreachable(e.into());
     }
-    RegistryError::Backend(e.to_string())
+    RegistryError::Backend(e.into())
 }
 
 /// Splits skillopt's `schema=` parameter off a URL.
@@ -100,9 +102,10 @@ fn split_schema(url: &str) -> Result<(String, Option<String>)> {
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
             && !s.as_bytes()[0].is_ascii_digit();
         if !ok {
-            return Err(RegistryError::BadUrl(format!(
-                "schema {s:?} must be [a-z_][a-z0-9_]*"
-            )));
+            return Err(RegistryError::BadUrl {
+                url: format!("schema={s:?}"),
+                why: "the schema must be [a-z_][a-z0-9_]*",
+            });
         }
     }
     let url = if rest.is_empty() {
@@ -321,11 +324,11 @@ impl RegistryTx for PgTx<'_> {
 fn parsed<T>(r: &Row, idx: usize) -> Result<T>
 where
     T: std::str::FromStr,
-    T::Err: std::fmt::Display,
+    T::Err: Into<Cause>,
 {
     r.get::<_, String>(idx)
         .parse()
-        .map_err(|e: T::Err| RegistryError::Backend(e.to_string()))
+        .map_err(|e: T::Err| RegistryError::Backend(e.into()))
 }
 
 fn skill_row(r: &Row) -> Result<SkillVersion> {
@@ -419,8 +422,11 @@ impl PgRegistry {
     pub fn connect(url: &str) -> Result<Self> {
         let (conn_url, schema) = split_schema(url)?;
         let described = super::redact_password(url);
-        let mut config = postgres::Config::from_str(&conn_url)
-            .map_err(|e| RegistryError::BadUrl(format!("{described}: {e}")))?;
+        let mut config =
+            postgres::Config::from_str(&conn_url).map_err(|source| RegistryError::BadConfig {
+                url: described.clone(),
+                source,
+            })?;
         let handshake = *config.get_connect_timeout().unwrap_or(&CONNECT_TIMEOUT);
         config.connect_timeout(handshake);
         let options = config.get_options().unwrap_or_default().to_string();
@@ -446,15 +452,15 @@ impl PgRegistry {
                 });
                 let _ = tx.send(r);
             })
-            .map_err(|e| RegistryError::Unreachable(format!("cannot start a thread: {e}")))?;
+            .map_err(|e| RegistryError::Unreachable(Cause::Thread(e)))?;
         let client = match rx.recv_timeout(handshake + Duration::from_millis(500)) {
             Ok(Ok(c)) => c,
-            Ok(Err(e)) => return Err(RegistryError::Unreachable(e.to_string())),
+            Ok(Err(e)) => return Err(RegistryError::Unreachable(e.into())),
             Err(_) => {
-                return Err(RegistryError::Unreachable(format!(
-                    "{described}: no answer from PostgreSQL within {}s",
-                    handshake.as_secs_f32()
-                )))
+                return Err(RegistryError::Unreachable(Cause::NoAnswer {
+                    target: described,
+                    limit: handshake,
+                }))
             }
         };
         let mut reg = Self { client, described };

@@ -27,10 +27,11 @@ pub(crate) fn publish(
     }
     let head = tx.head_version(&new.skill)?;
     if head != new.parent_version {
-        return Err(RegistryError::Conflict(format!(
-            "{} is at v{head}, not v{}",
-            new.skill, new.parent_version
-        )));
+        return Err(RegistryError::Stale {
+            skill: new.skill.clone(),
+            head,
+            parent: new.parent_version,
+        });
     }
     let version = tx.max_version(&new.skill)? + 1;
     let row = SkillVersion {

@@ -24,16 +24,16 @@ pub struct SqliteRegistry {
 fn backend(e: rusqlite::Error) -> RegistryError {
     if let rusqlite::Error::SqliteFailure(f, _) = &e {
         if f.code == rusqlite::ErrorCode::ConstraintViolation {
-            return RegistryError::Conflict(e.to_string());
+            return RegistryError::Conflict(e.into());
         }
         if matches!(
             f.code,
             rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::DatabaseBusy
         ) {
-            return RegistryError::Unreachable(e.to_string());
+            return RegistryError::Unreachable(e.into());
         }
     }
-    RegistryError::Backend(e.to_string())
+    RegistryError::Backend(e.into())
 }
 
 /// One write transaction, under `BEGIN IMMEDIATE` (the write lock is taken before anything is
@@ -329,10 +329,9 @@ impl SqliteRegistry {
     pub fn open(path: &Path) -> Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             skillopt_state::fsutil::ensure_dir(dir)
-                .map_err(|e| RegistryError::Unreachable(e.to_string()))?;
+                .map_err(|e| RegistryError::Unreachable(e.into()))?;
         }
-        let conn = Connection::open(path)
-            .map_err(|e| RegistryError::Unreachable(format!("{}: {e}", path.display())))?;
+        let conn = Connection::open(path).map_err(|e| RegistryError::Unreachable(e.into()))?;
         conn.busy_timeout(Duration::from_secs(30))
             .map_err(backend)?;
         conn.pragma_update(None, "journal_mode", "WAL")

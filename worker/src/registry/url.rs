@@ -28,11 +28,17 @@ impl RegistryUrl {
             .or_else(|| raw.strip_prefix("sqlite:"))
         {
             if rest.is_empty() || rest == ":memory:" {
-                return Err(RegistryError::BadUrl(redact_password(raw)));
+                return Err(RegistryError::BadUrl {
+                    url: redact_password(raw),
+                    why: "an SQLite registry needs a file path (never in memory)",
+                });
             }
             return Ok(Self::Sqlite(rest.into()));
         }
-        Err(RegistryError::BadUrl(redact_password(raw)))
+        Err(RegistryError::BadUrl {
+            url: redact_password(raw),
+            why: "expected sqlite:///path or postgres://…",
+        })
     }
 
     /// The URL with any password replaced by `***`.

@@ -352,32 +352,85 @@ fn concurrent_transitions(url: &RegistryUrl) {
     assert_eq!(reg.all_latest_active().unwrap()[0].version, 2);
 }
 
+/// Rounds of eight publishers racing on one parent: each round exactly one wins (numbered right
+/// after the parent), the others get a conflict. A later round races on a parent whose child
+/// was reverted, so the next number is not simply parent + 1.
 fn concurrent_publishers(url: &RegistryUrl) {
+    let s = skill();
     url.open()
         .unwrap()
         .publish(&new_version(0, "v1", "push"), None)
         .unwrap();
-    let n = 8;
-    let barrier = Arc::new(Barrier::new(n));
-    let handles: Vec<_> = (0..n)
-        .map(|i| {
-            let url = url.clone();
-            let barrier = barrier.clone();
-            std::thread::spawn(move || {
-                let mut reg = url.open().unwrap();
-                barrier.wait();
-                reg.publish(&new_version(1, &format!("v2 from {i}"), "skillopt"), None)
+    let mut parent = 1;
+    for round in 0..4 {
+        if round == 3 {
+            // v4's fate: reverted, so the head is v3 again and the next version is v5.
+            let mut reg = url.open().unwrap();
+            let v = reg.publish(&candidate(parent, "doomed"), None).unwrap();
+            assert!(reg
+                .transition(&Transition {
+                    skill: s.clone(),
+                    version: v.version,
+                    from: vec![VersionStatus::Candidate],
+                    to: VersionStatus::Reverted,
+                    event: Event::new(
+                        &s,
+                        v.version,
+                        EventKind::Reverted,
+                        "t",
+                        serde_json::json!({})
+                    ),
+                    reject_fingerprint: false,
+                    freeze: None,
+                })
+                .unwrap());
+        }
+        let n = 8;
+        let barrier = Arc::new(Barrier::new(n));
+        let handles: Vec<_> = (0..n)
+            .map(|i| {
+                let url = url.clone();
+                let barrier = barrier.clone();
+                std::thread::spawn(move || {
+                    let mut reg = url.open().unwrap();
+                    barrier.wait();
+                    reg.publish(
+                        &new_version(parent, &format!("round {round} from {i}"), "skillopt"),
+                        None,
+                    )
+                })
             })
-        })
-        .collect();
-    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    let wins = results.iter().filter(|r| r.is_ok()).count();
-    let conflicts = results
+            .collect();
+        let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let won: Vec<&SkillVersion> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        let conflicts = results
+            .iter()
+            .filter(|r| r.as_ref().is_err_and(|e| e.is_conflict()))
+            .count();
+        assert_eq!(
+            (won.len(), conflicts),
+            (1, n - 1),
+            "round {round}: {results:?}"
+        );
+        assert_eq!(won[0].parent_version, Some(parent), "round {round}");
+        parent = won[0].version;
+    }
+    let history = url.open().unwrap().history(&s).unwrap();
+    let numbers: Vec<(u32, Option<u32>)> = history
         .iter()
-        .filter(|r| r.as_ref().is_err_and(|e| e.is_conflict()))
-        .count();
-    assert_eq!((wins, conflicts), (1, n - 1), "{results:?}");
-    assert_eq!(url.open().unwrap().history(&skill()).unwrap().len(), 2);
+        .map(|v| (v.version, v.parent_version))
+        .collect();
+    assert_eq!(
+        numbers,
+        [
+            (1, None),
+            (2, Some(1)),
+            (3, Some(2)),
+            (4, Some(3)),
+            (5, Some(4)),
+            (6, Some(4))
+        ]
+    );
 }
 
 /// Runs `case` against a fresh registry of every backend.

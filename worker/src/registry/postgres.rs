@@ -135,6 +135,18 @@ impl PgTx<'_> {
 }
 
 impl RegistryTx for PgTx<'_> {
+    fn lock_skill(&mut self, skill: &SkillRef) -> Result<()> {
+        // Held until commit or rollback. Without it, a publisher could read the highest version
+        // after another one committed and number its own version past it on a stale head.
+        self.0
+            .execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                &[&format!("skillopt-skill:{}", skill.dir_name())],
+            )
+            .map_err(pg_err)?;
+        Ok(())
+    }
+
     fn job_published(&mut self, job_id: &str) -> Result<bool> {
         Ok(self.number(q::JOB_PUBLISHED, &[&job_id])? > 0)
     }

@@ -19,6 +19,7 @@ pub(crate) fn publish(
     new: &NewVersion,
     changeset: Option<&Changeset>,
 ) -> Result<SkillVersion> {
+    tx.lock_skill(&new.skill)?;
     let job = changeset.and_then(|c| c.job_id.as_deref());
     if let Some(job) = job {
         if tx.job_published(job)? {

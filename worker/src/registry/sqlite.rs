@@ -48,6 +48,11 @@ impl SqliteTx<'_> {
 }
 
 impl RegistryTx for SqliteTx<'_> {
+    fn lock_skill(&mut self, _skill: &SkillRef) -> Result<()> {
+        // `BEGIN IMMEDIATE` holds the write lock of the whole database already.
+        Ok(())
+    }
+
     fn job_published(&mut self, job_id: &str) -> Result<bool> {
         Ok(self.number(q::JOB_PUBLISHED, params![job_id])? > 0)
     }

@@ -10,6 +10,7 @@ use super::{Event, EventKind, PolicyMode, Result, Transition};
 
 /// Applies `t`; false when the version was not in any of `t.from` (nothing changed).
 pub(crate) fn transition(mut tx: impl RegistryTx, t: &Transition) -> Result<bool> {
+    tx.lock_skill(&t.skill)?;
     let mut changed = false;
     for from in &t.from {
         if tx.update_status(&t.skill, t.version, *from, t.to)? {

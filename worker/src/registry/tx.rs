@@ -10,6 +10,10 @@ use super::{Changeset, Event, PolicyMode, Result, SkillVersion, VersionStatus};
 
 /// The steps of one write transaction. Dropping it without [`RegistryTx::commit`] rolls back.
 pub(crate) trait RegistryTx {
+    /// Serialises writers of one skill until the transaction ends: what is read next (the head,
+    /// the highest version) stays true until commit. SQLite's `BEGIN IMMEDIATE` already holds
+    /// the database's write lock; PostgreSQL takes a transaction-scoped advisory lock.
+    fn lock_skill(&mut self, skill: &SkillRef) -> Result<()>;
     /// True when a changeset of this job exists.
     fn job_published(&mut self, job_id: &str) -> Result<bool>;
     /// The highest version of the skill, whatever its status (0 when it has none).

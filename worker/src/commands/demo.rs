@@ -341,7 +341,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     sb.wait_idle(agent_wait);
 
-    step(6, "the worker judged the reaction and improved the skill");
+    step(
+        6,
+        "the worker judged the reaction, proposed an edit, the gate and the verifier passed it,\n    \
+         and it was published as a candidate (the default `canary` policy: this machine, which\n    \
+         published it, and canary machines install it; promotion follows the evidence)",
+    );
     let done_dir = sb.root().join("state/jobs/done");
     let mut jobs: Vec<_> = std::fs::read_dir(&done_dir)
         .map(|r| r.flatten().map(|e| e.path()).collect())

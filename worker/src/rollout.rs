@@ -3,17 +3,22 @@
 //! (changed only from `candidate`, with its event and the figures that decided it), so two
 //! machines evaluating at once apply it once.
 //!
-//! For a skill's candidate (a version published under the `canary` policy, or approved):
-//! - **revert** when it has at least K skill-at-fault failures (`SKILLOPT_REVERT_MIN_FAILURES`,
-//!   default 2) and a higher skill-at-fault failure rate than its parent;
-//! - **promote** when it has at least M judged uses (`SKILLOPT_PROMOTE_MIN_USES`, default 5)
-//!   and a failure rate not higher than its parent's;
+//! For a skill's candidate (a version published under the `canary` policy, or approved), with
+//! the skill's own M and K from the registry (`skillopt policy --min-uses/--min-failures`,
+//! default 5 and 2, so every machine applies the same numbers):
+//! - **revert** when it has at least K skill-at-fault failures and a higher skill-at-fault
+//!   failure rate than its parent;
+//! - **promote** when it has at least M judged uses and a failure rate not higher than its
+//!   parent's;
 //! - otherwise it stays a candidate (`status` says how many judged uses it still needs).
 //!
-//! The parent's rate is taken over the same period (its uses judged since the candidate was
-//! published); when the parent has none in that period, over all its judged uses; when it has
-//! none at all, it is 0. A revert records the candidate's edit as rejected, and when it is the
-//! second automatic version of the skill reverted within 7 days, it also freezes the skill.
+//! The parent's rate leaves out the outcome whose failure produced the candidate (it would make
+//! every young skill's parent look broken). It is taken over the same period (its uses judged
+//! since the candidate was published) when that period holds at least M of them, else over all
+//! its judged uses; a parent with none at all counts as never failing, so a candidate must then
+//! not fail to be promoted. A revert records the candidate's edit as rejected; when it is the
+//! second automatic version of the skill the rules reverted within 7 days (since the skill was
+//! last unfrozen), it also freezes the skill.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
@@ -22,10 +27,13 @@ use skillopt_shared::verdict::Outcome;
 use skillopt_shared::SkillRef;
 
 use crate::registry::{
-    Event, EventKind, OutcomeRow, Registry, SkillVersion, Transition, VersionSource, VersionStatus,
+    Event, EventKind, OutcomeRow, Policy, Registry, SkillVersion, Transition, VersionSource,
+    VersionStatus,
 };
 use crate::settings::Settings;
 
+/// The actor of the rules' events.
+const RULES_ACTOR: &str = "skillopt";
 /// The reversion limit's window.
 const REVERT_WINDOW_DAYS: i64 = 7;
 /// Automatic versions reverted within the window that freeze the skill.
@@ -57,7 +65,7 @@ impl CandidateEvidence {
         rate(self.parent_skill_failures, self.parent_judged)
     }
 
-    fn figures(&self, settings: &Settings) -> serde_json::Value {
+    fn figures(&self, policy: &Policy) -> serde_json::Value {
         json!({
             "judged": self.judged,
             "skill_failures": self.skill_failures,
@@ -67,8 +75,8 @@ impl CandidateEvidence {
             "parent_skill_failures": self.parent_skill_failures,
             "parent_failure_rate": self.parent_rate(),
             "parent_same_period": self.parent_same_period,
-            "promote_min_uses": settings.promote_min_uses.value,
-            "revert_min_failures": settings.revert_min_failures.value,
+            "promote_min_uses": policy.promote_min_uses,
+            "revert_min_failures": policy.revert_min_failures,
         })
     }
 }
@@ -90,11 +98,11 @@ pub(crate) enum Decision {
 }
 
 /// Applies the rules to the evidence.
-pub(crate) fn decide(e: &CandidateEvidence, settings: &Settings) -> Decision {
+pub(crate) fn decide(e: &CandidateEvidence, policy: &Policy) -> Decision {
     let higher = e.rate() > e.parent_rate();
-    if e.skill_failures >= u64::from(settings.revert_min_failures.value) && higher {
+    if e.skill_failures >= u64::from(policy.revert_min_failures) && higher {
         Decision::Revert
-    } else if e.judged >= u64::from(settings.promote_min_uses.value) && !higher {
+    } else if e.judged >= u64::from(policy.promote_min_uses) && !higher {
         Decision::Promote
     } else {
         Decision::Wait
@@ -107,11 +115,18 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// (judged, skill-at-fault failures) of `version` among `outcomes`, judged at or after `since`.
-fn counts(outcomes: &[OutcomeRow], version: u32, since: Option<DateTime<Utc>>) -> (u64, u64) {
+/// (judged, skill-at-fault failures) of `version` among `outcomes`, judged at or after `since`,
+/// leaving out the outcome of job `except`.
+fn counts(
+    outcomes: &[OutcomeRow],
+    version: u32,
+    since: Option<DateTime<Utc>>,
+    except: Option<&str>,
+) -> (u64, u64) {
     let judged: Vec<&OutcomeRow> = outcomes
         .iter()
         .filter(|o| o.version == version && o.outcome != Outcome::Unclear)
+        .filter(|o| Some(o.job_id.as_str()) != except)
         .filter(|o| match since {
             None => true,
             Some(t) => parse_time(&o.judged_at).is_some_and(|at| at >= t),
@@ -128,7 +143,6 @@ fn counts(outcomes: &[OutcomeRow], version: u32, since: Option<DateTime<Utc>>) -
 pub(crate) fn candidate_evidence(
     reg: &mut dyn Registry,
     skill: &SkillRef,
-    settings: &Settings,
 ) -> anyhow::Result<Option<CandidateEvidence>> {
     let Some(head) = reg.head(skill)? else {
         return Ok(None);
@@ -136,21 +150,43 @@ pub(crate) fn candidate_evidence(
     if head.status != VersionStatus::Candidate {
         return Ok(None);
     }
-    Ok(Some(evidence_for(&head, &reg.outcomes(skill)?, settings)))
+    let policy = reg.flags(skill)?.release();
+    let trigger = trigger_job(reg, skill, head.version)?;
+    Ok(Some(evidence_for(
+        &head,
+        &reg.outcomes(skill)?,
+        trigger.as_deref(),
+        &policy,
+    )))
+}
+
+/// The job whose judged failure produced `version` (its changeset's job), if any.
+fn trigger_job(
+    reg: &mut dyn Registry,
+    skill: &SkillRef,
+    version: u32,
+) -> anyhow::Result<Option<String>> {
+    Ok(reg
+        .changesets(skill)?
+        .into_iter()
+        .find(|c| c.version == version)
+        .and_then(|c| c.job_id))
 }
 
 fn evidence_for(
     candidate: &SkillVersion,
     outcomes: &[OutcomeRow],
-    settings: &Settings,
+    trigger: Option<&str>,
+    policy: &Policy,
 ) -> CandidateEvidence {
     let parent_version = candidate.parent_version.unwrap_or(0);
-    let (judged, skill_failures) = counts(outcomes, candidate.version, None);
+    let (judged, skill_failures) = counts(outcomes, candidate.version, None, None);
     let since = parse_time(&candidate.created_at);
-    let (mut pj, mut pf) = counts(outcomes, parent_version, since);
-    let parent_same_period = pj > 0;
+    let m = u64::from(policy.promote_min_uses);
+    let (mut pj, mut pf) = counts(outcomes, parent_version, since, trigger);
+    let parent_same_period = pj >= m;
     if !parent_same_period {
-        (pj, pf) = counts(outcomes, parent_version, None);
+        (pj, pf) = counts(outcomes, parent_version, None, trigger);
     }
     CandidateEvidence {
         version: candidate.version,
@@ -160,17 +196,24 @@ fn evidence_for(
         parent_judged: pj,
         parent_skill_failures: pf,
         parent_same_period,
-        needed: u64::from(settings.promote_min_uses.value).saturating_sub(judged),
+        needed: m.saturating_sub(judged),
     }
 }
 
-/// Automatic versions of the skill reverted (or rejected) within the last 7 days, other than
-/// `except`.
+/// Automatic versions of the skill that the rules reverted within the last 7 days and since
+/// the skill was last unfrozen, other than `except`. A person's withdrawal or rejection does not
+/// count: the limit is about the loop misbehaving.
 fn recent_automatic_reverts(history: &[SkillVersion], events: &[Event], except: u32) -> Vec<u32> {
-    let since = Utc::now() - Duration::days(REVERT_WINDOW_DAYS);
+    let week_ago = Utc::now() - Duration::days(REVERT_WINDOW_DAYS);
+    let unfrozen = events
+        .iter()
+        .filter(|e| e.kind == EventKind::Unfrozen)
+        .filter_map(|e| parse_time(&e.created_at))
+        .max();
+    let since = unfrozen.map_or(week_ago, |u| u.max(week_ago));
     let mut out: Vec<u32> = events
         .iter()
-        .filter(|e| matches!(e.kind, EventKind::Reverted | EventKind::Rejected))
+        .filter(|e| e.kind == EventKind::Reverted && e.actor == RULES_ACTOR)
         .filter(|e| e.version != except)
         .filter(|e| parse_time(&e.created_at).is_some_and(|t| t >= since))
         .filter(|e| {
@@ -198,10 +241,7 @@ pub(crate) struct Applied {
 
 /// Evaluates every skill's candidate and applies what the rules decide. Returns what this
 /// machine applied (another machine may have applied the same decision first).
-pub(crate) fn evaluate(
-    reg: &mut dyn Registry,
-    settings: &Settings,
-) -> anyhow::Result<Vec<Applied>> {
+pub(crate) fn evaluate(reg: &mut dyn Registry) -> anyhow::Result<Vec<Applied>> {
     let mut applied = Vec::new();
     let candidates: Vec<SkillVersion> = reg
         .installable()?
@@ -213,15 +253,38 @@ pub(crate) fn evaluate(
         let Ok(skill) = cand.skill_ref() else {
             continue;
         };
-        let e = evidence_for(&cand, &reg.outcomes(&skill)?, settings);
-        let decision = decide(&e, settings);
+        // One skill whose rows do not read (an untrusted registry) must not stop the others.
+        match evaluate_one(reg, &skill, &cand) {
+            Ok(Some(a)) => applied.push(a),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(skill = %skill, "rollout rules skipped: {e:#}"),
+        }
+    }
+    Ok(applied)
+}
+
+fn evaluate_one(
+    reg: &mut dyn Registry,
+    skill: &SkillRef,
+    cand: &SkillVersion,
+) -> anyhow::Result<Option<Applied>> {
+    let skill = skill.clone();
+    {
+        let flags = reg.flags(&skill)?;
+        let policy = flags.release();
+        let trigger = trigger_job(reg, &skill, cand.version)?;
+        let e = evidence_for(cand, &reg.outcomes(&skill)?, trigger.as_deref(), &policy);
+        let decision = decide(&e, &policy);
         let (to, kind) = match decision {
-            Decision::Wait => continue,
+            Decision::Wait => return Ok(None),
             Decision::Promote => (VersionStatus::Active, EventKind::Promoted),
             Decision::Revert => (VersionStatus::Reverted, EventKind::Reverted),
         };
-        let figures = e.figures(settings);
-        let freeze = if decision == Decision::Revert && cand.source == VersionSource::Skillopt {
+        let figures = e.figures(&policy);
+        let freeze = if decision == Decision::Revert
+            && cand.source == VersionSource::Skillopt
+            && !flags.frozen
+        {
             let earlier =
                 recent_automatic_reverts(&reg.history(&skill)?, &reg.events(&skill)?, e.version);
             (earlier.len() + 1 >= REVERTS_TO_FREEZE).then(|| {
@@ -244,22 +307,22 @@ pub(crate) fn evaluate(
             version: e.version,
             from: vec![VersionStatus::Candidate],
             to,
-            event: Event::new(&skill, e.version, kind, "skillopt", figures.clone()),
+            event: Event::new(&skill, e.version, kind, RULES_ACTOR, figures.clone()),
             reject_fingerprint: decision == Decision::Revert,
             freeze: freeze.clone(),
         };
-        if reg.transition(&t)? {
-            tracing::info!(skill = %skill, version = e.version, event = kind.as_str(), "rollout rule applied");
-            applied.push(Applied {
-                skill: skill.dir_name(),
-                version: e.version,
-                event: kind,
-                figures,
-                frozen: freeze,
-            });
+        if !reg.transition(&t)? {
+            return Ok(None);
         }
+        tracing::info!(skill = %skill, version = e.version, event = kind.as_str(), "rollout rule applied");
+        Ok(Some(Applied {
+            skill: skill.dir_name(),
+            version: e.version,
+            event: kind,
+            figures,
+            frozen: freeze,
+        }))
     }
-    Ok(applied)
 }
 
 /// Sends the webhook notices of what this machine applied (each notice once: its outbox key
@@ -308,8 +371,8 @@ pub(crate) fn notify(paths: &skillopt_state::Paths, settings: &Settings, applied
 mod tests {
     use super::*;
 
-    fn settings() -> Settings {
-        Settings::defaults(&skillopt_state::Paths::under(std::path::Path::new("/x")))
+    fn policy() -> Policy {
+        Policy::default()
     }
 
     fn ev(judged: u64, sf: u64, pj: u64, pf: u64) -> CandidateEvidence {
@@ -327,7 +390,7 @@ mod tests {
 
     #[test]
     fn the_rules() {
-        let s = settings();
+        let s = policy();
         // Five clean uses against a parent that failed: promote.
         assert_eq!(decide(&ev(5, 0, 1, 1), &s), Decision::Promote);
         // Four are not enough.

@@ -31,12 +31,6 @@ pub(crate) const DEFAULT_AGENT_TIMEOUT: Duration = Duration::from_secs(120);
 pub(crate) const DEFAULT_DAILY_AGENT_CALLS: u32 = 30;
 /// Default share of judgment windows that are judged (`SKILLOPT_JUDGE_SAMPLE`).
 pub(crate) const DEFAULT_JUDGE_SAMPLE: f64 = 1.0;
-/// Default M: judged uses a candidate needs before it can be promoted
-/// (`SKILLOPT_PROMOTE_MIN_USES`).
-pub(crate) const DEFAULT_PROMOTE_MIN_USES: u32 = 5;
-/// Default K: skill-at-fault failures that can revert a candidate
-/// (`SKILLOPT_REVERT_MIN_FAILURES`).
-pub(crate) const DEFAULT_REVERT_MIN_FAILURES: u32 = 2;
 
 /// Where a setting's value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,10 +116,6 @@ pub(crate) struct Settings {
     pub(crate) daily_agent_calls: Setting<u32>,
     /// The share (0–1) of judgment windows that are judged at all.
     pub(crate) judge_sample: Setting<f64>,
-    /// M: judged uses a candidate needs before promotion.
-    pub(crate) promote_min_uses: Setting<u32>,
-    /// K: skill-at-fault failures that can revert a candidate.
-    pub(crate) revert_min_failures: Setting<u32>,
     /// `SKILLOPT_WEBHOOK_URL`: where publish/promote/revert/freeze/review notices are POSTed.
     pub(crate) webhook_url: Setting<Option<String>>,
 }
@@ -263,18 +253,6 @@ impl Settings {
                     .ok()
                     .filter(|v| v.is_finite() && (0.0..=1.0).contains(v))
             }),
-            promote_min_uses: parsed(
-                lookup,
-                "SKILLOPT_PROMOTE_MIN_USES",
-                DEFAULT_PROMOTE_MIN_USES,
-                |v| v.trim().parse().ok().filter(|n| *n > 0),
-            ),
-            revert_min_failures: parsed(
-                lookup,
-                "SKILLOPT_REVERT_MIN_FAILURES",
-                DEFAULT_REVERT_MIN_FAILURES,
-                |v| v.trim().parse().ok().filter(|n| *n > 0),
-            ),
             webhook_url: parsed(lookup, "SKILLOPT_WEBHOOK_URL", None, |v| {
                 let v = v.trim();
                 (v.starts_with("http://") || v.starts_with("https://")).then(|| Some(v.to_string()))
@@ -379,16 +357,6 @@ impl Settings {
                 "judge_sample",
                 self.judge_sample.value.into(),
                 &self.judge_sample.source,
-            ),
-            row(
-                "promote_min_uses",
-                self.promote_min_uses.value.into(),
-                &self.promote_min_uses.source,
-            ),
-            row(
-                "revert_min_failures",
-                self.revert_min_failures.value.into(),
-                &self.revert_min_failures.source,
             ),
             row(
                 "webhook_url",

@@ -67,23 +67,24 @@ impl From<registry::RegistryError> for UploadError {
     }
 }
 
-/// The version of one skill this machine installs: its candidate on the canary channel (or
-/// when this machine already has the candidate, e.g. it published it), else the active one.
+/// The version of one skill this machine installs: its candidate on the canary channel or when
+/// this machine published it, else the active one.
 fn target<'a>(
     active: Option<&'a SkillVersion>,
     candidate: Option<&'a SkillVersion>,
     channel: Channel,
-    installed: Option<u32>,
+    published_here: bool,
 ) -> Option<&'a SkillVersion> {
     match candidate {
-        Some(c) if channel == Channel::Canary || installed == Some(c.version) => Some(c),
+        Some(c) if channel == Channel::Canary || published_here => Some(c),
         _ => active,
     }
 }
 
 /// Pulls (or plans, with `dry_run`) what this machine installs of every org skill: the active
-/// version everywhere, a candidate on canary-channel machines (and where it is installed
-/// already), and the active version back where the installed one was reverted.
+/// version everywhere, a candidate on canary-channel machines and on the machine that published
+/// it, and the active version back where the installed one was reverted, or is a candidate this
+/// machine should no longer run (it moved to the stable channel, the percent went down).
 pub fn pull(
     paths: &Paths,
     reg: &mut dyn Registry,
@@ -113,26 +114,33 @@ pub fn pull(
         let percent = flags
             .get(key)
             .map_or(DEFAULT_CANARY_PERCENT, |f| f.canary_percent);
-        let installed = SkillRef::new(&key.0, &key.1)
-            .ok()
-            .and_then(|s| manifest.find(&s).map(|e| e.version));
+        let skill = SkillRef::new(&key.0, &key.1).ok();
+        let installed = skill
+            .as_ref()
+            .and_then(|s| manifest.find(s).map(|e| e.version));
+        let published_here = match (&skill, candidate) {
+            (Some(s), Some(c)) => reg
+                .changesets(s)?
+                .iter()
+                .any(|cs| cs.version == c.version && cs.machine == machine.id),
+            _ => false,
+        };
         let Some(sv) = target(
             active.as_ref(),
             candidate.as_ref(),
             machine.channel_for(percent),
-            installed,
+            published_here,
         ) else {
             continue;
         };
-        // Going back is allowed only from a version the registry withdrew.
-        let downgrade = match installed.filter(|&v| v > sv.version) {
-            Some(v) => match sv.skill_ref().ok().map(|s| reg.version(&s, v)) {
-                Some(Ok(Some(row))) if row.status == VersionStatus::Reverted => {
-                    Downgrade::FromWithdrawn(v)
-                }
+        // Going back is allowed only from a version that is not (or no longer) active: one
+        // the registry withdrew, or a candidate this machine should not run.
+        let downgrade = match (installed.filter(|&v| v > sv.version), &skill) {
+            (Some(v), Some(s)) => match reg.version(s, v) {
+                Ok(Some(row)) if row.status != VersionStatus::Active => Downgrade::FromWithdrawn(v),
                 _ => Downgrade::Refused,
             },
-            None => Downgrade::Refused,
+            _ => Downgrade::Refused,
         };
         // One bad row is reported by name; every other skill still installs.
         let report = install_skill::install_with(paths, sv, dry_run, downgrade)
@@ -214,7 +222,7 @@ pub fn run(paths: &Paths, settings: &Settings) -> anyhow::Result<SyncReport> {
     let mut result = (|| {
         let mut reg = settings.open_registry()?;
         // The rules run on what the registry has; a failure here must not stop the pull.
-        let rollout = rollout::evaluate(reg.as_mut(), settings).unwrap_or_else(|e| {
+        let rollout = rollout::evaluate(reg.as_mut()).unwrap_or_else(|e| {
             tracing::warn!("rollout rules not applied: {e:#}");
             Vec::new()
         });
@@ -241,7 +249,7 @@ pub fn run(paths: &Paths, settings: &Settings) -> anyhow::Result<SyncReport> {
 mod tests {
     use super::*;
     use crate::registry::{
-        AttributionRow, Cause, Changeset, Event, NewVersion, OutcomeRow, PolicyMode, RegistryError,
+        AttributionRow, Cause, Changeset, Event, NewVersion, OutcomeRow, Policy, RegistryError,
         RegistryUrl, SkillFlags, SkillVersion, Transition, VersionSource, VersionStats,
     };
     use skillopt_shared::SkillRef;
@@ -330,8 +338,8 @@ mod tests {
         fn events(&mut self, s: &SkillRef) -> R<Vec<Event>> {
             self.inner.events(s)
         }
-        fn set_policy(&mut self, s: &SkillRef, m: PolicyMode, p: u8, by: &str) -> R<()> {
-            self.inner.set_policy(s, m, p, by)
+        fn set_policy(&mut self, s: &SkillRef, p: &Policy, by: &str) -> R<()> {
+            self.inner.set_policy(s, p, by)
         }
         fn flags(&mut self, s: &SkillRef) -> R<SkillFlags> {
             self.inner.flags(s)

@@ -9,6 +9,7 @@
 mod agent_budget;
 mod codex_trust;
 mod demo;
+mod evidence_edges;
 mod evidence_loop;
 mod gate_corpus;
 mod hostile_registry;

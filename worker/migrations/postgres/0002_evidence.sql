@@ -1,6 +1,7 @@
 -- 0002: the evidence loop. Versions may be `proposed` (waiting for review); changesets record
 -- the verifier's result and the publishing machine; per-skill policy (auto | canary | review,
--- with the canary percent) and the reason a skill was frozen; an event log of every status
+-- with the canary percent and the promotion/revert thresholds M and K) and the reason a skill
+-- was frozen; an event log of every status
 -- change with the figures that decided it; fingerprints of edits that must not be proposed again.
 ALTER TABLE skills DROP CONSTRAINT IF EXISTS skills_status_check;
 ALTER TABLE skills ADD CONSTRAINT skills_status_check CHECK (status IN ('active', 'candidate', 'proposed', 'reverted'));
@@ -9,6 +10,8 @@ ALTER TABLE changesets ADD COLUMN machine TEXT NOT NULL DEFAULT '';
 ALTER TABLE skill_flags ADD COLUMN policy TEXT NOT NULL DEFAULT 'canary' CHECK (policy IN ('auto', 'canary', 'review'));
 ALTER TABLE skill_flags ADD COLUMN canary_percent INTEGER NOT NULL DEFAULT 20 CHECK (canary_percent BETWEEN 0 AND 100);
 ALTER TABLE skill_flags ADD COLUMN frozen_reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE skill_flags ADD COLUMN promote_min_uses INTEGER NOT NULL DEFAULT 5 CHECK (promote_min_uses BETWEEN 1 AND 10000);
+ALTER TABLE skill_flags ADD COLUMN revert_min_failures INTEGER NOT NULL DEFAULT 2 CHECK (revert_min_failures BETWEEN 1 AND 10000);
 CREATE TABLE events (
     seq BIGSERIAL PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,

@@ -29,7 +29,11 @@ pub fn run(paths: &Paths, settings: &Settings, args: Args) -> anyhow::Result<Exi
     let applied = if args.dry_run {
         Vec::new()
     } else {
-        crate::rollout::evaluate(reg.as_mut(), settings)?
+        // Rules that cannot run (the registry half answers) must not stop the install.
+        crate::rollout::evaluate(reg.as_mut()).unwrap_or_else(|e| {
+            eprintln!("warning: rollout rules not applied: {e:#}");
+            Vec::new()
+        })
     };
     crate::rollout::notify(paths, settings, &applied);
     let reports = sync::pull(paths, reg.as_mut(), args.dry_run)?;

@@ -108,11 +108,19 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
     let (skill, body) = read_skill(&args.dir, args.author.as_deref(), &settings.user.value)?;
     let mut reg = settings.open_registry()?;
     let latest = reg.head(&skill)?;
-    if latest.as_ref().is_some_and(|l| l.body == body) {
-        println!(
-            "{skill}: unchanged (v{})",
-            latest.map(|l| l.version).unwrap_or(0)
-        );
+    // Unchanged means "what machines run": the head, or the active version beneath an open
+    // candidate (re-pushing the same source must not withdraw the candidate).
+    let active = reg
+        .history(&skill)?
+        .into_iter()
+        .rev()
+        .find(|v| v.status == VersionStatus::Active);
+    if let Some(same) = [latest.as_ref(), active.as_ref()]
+        .into_iter()
+        .flatten()
+        .find(|v| v.body == body)
+    {
+        println!("{skill}: unchanged (v{})", same.version);
         return Ok(ExitCode::SUCCESS);
     }
     let new = NewVersion {

@@ -60,12 +60,7 @@ struct Release {
 }
 
 /// A skill's [`Release`], or `None` when the registry does not answer.
-fn release(
-    reg: &mut dyn Registry,
-    skill: &SkillRef,
-    machine: Option<&Machine>,
-    settings: &Settings,
-) -> Option<Release> {
+fn release(reg: &mut dyn Registry, skill: &SkillRef, machine: Option<&Machine>) -> Option<Release> {
     let flags = reg.flags(skill).ok()?;
     Some(Release {
         policy: flags.policy,
@@ -78,7 +73,7 @@ fn release(
         } else {
             String::new()
         },
-        candidate: candidate_evidence(reg, skill, settings).ok().flatten(),
+        candidate: candidate_evidence(reg, skill).ok().flatten(),
     })
 }
 
@@ -224,7 +219,7 @@ pub fn run(paths: &Paths, settings: &Settings, args: Args) -> anyhow::Result<Exi
                 release: reg
                     .as_mut()
                     .zip(e.skill_ref())
-                    .and_then(|(r, s)| release(r.as_mut(), &s, this_machine.as_ref(), settings)),
+                    .and_then(|(r, s)| release(r.as_mut(), &s, this_machine.as_ref())),
             }
         })
         .collect();

@@ -16,6 +16,7 @@ use serde::Serialize;
 use skillopt_shared::edits::{self, Edit};
 use skillopt_shared::gate;
 use skillopt_shared::prompts::{proposer_prompt, PriorChange, PROPOSER_SYSTEM};
+use skillopt_shared::sha256_hex;
 use skillopt_shared::verdict::{clean, Outcome};
 use skillopt_state::fsutil::FileLock;
 
@@ -25,7 +26,8 @@ use super::verify::{self, NoAnswer, Verified};
 use super::Context;
 use crate::agent::Role;
 use crate::registry::{
-    Changeset, NewVersion, PolicyMode, Registry, RegistryError, VersionSource, VersionStatus,
+    result_fingerprint, Changeset, NewVersion, PolicyMode, Registry, RegistryError, VersionSource,
+    VersionStatus,
 };
 use crate::settings::Settings;
 
@@ -257,10 +259,19 @@ fn run_locked(
             format!("applied-edits fingerprint {}", &applied_fp[..12]),
         ));
     }
+    // However the edits are worded, a SKILL.md that was rejected or reverted stays so.
+    let result_fp = result_fingerprint(&sha256_hex(&applied.text));
+    if reg.fingerprint_exists(skill, &result_fp)? {
+        return Ok(done(
+            Action::Duplicate,
+            "this SKILL.md was rejected or reverted before",
+        ));
+    }
     let checked = match verify::verify(ctx, kind, input, judged, &latest.body, &applied.text) {
         Verified::Confirmed(c) => c,
         Verified::Refused(c) => {
             reg.reject_fingerprint(skill, &fingerprint, "unverified")?;
+            reg.reject_fingerprint(skill, &result_fp, "unverified")?;
             if applied_fp != fingerprint {
                 reg.reject_fingerprint(skill, &applied_fp, "unverified")?;
             }

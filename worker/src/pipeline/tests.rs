@@ -15,7 +15,7 @@ use super::improve::{self, Improvement};
 use super::judge::{self, JudgeInput, Judged};
 use super::Context;
 use crate::agent::{AgentCli, AgentError, AgentKind, Reply, Role, Usage};
-use crate::registry::{NewVersion, PolicyMode, Registry, VersionSource, VersionStatus};
+use crate::registry::{NewVersion, Policy, PolicyMode, Registry, VersionSource, VersionStatus};
 use crate::settings::Settings;
 
 /// An agent that answers from a script, one reply per question, and remembers who was asked.
@@ -209,7 +209,14 @@ fn a_proposal_adding_a_url_is_gated() {
 fn the_same_proposal_twice_is_a_duplicate() {
     let mut m = Machine::new();
     m.reg
-        .set_policy(&m.skill, PolicyMode::Auto, 20, "tester")
+        .set_policy(
+            &m.skill,
+            &Policy {
+                mode: PolicyMode::Auto,
+                ..Policy::default()
+            },
+            "tester",
+        )
         .unwrap();
     let (_, first) = m.run(
         &Scripted::new(&[FAILURE, FIX, VERIFIED]),
@@ -280,7 +287,14 @@ fn a_proposal_breaking_an_earlier_success_is_refused() {
 fn review_policy_publishes_a_proposal_nobody_installs() {
     let mut m = Machine::new();
     m.reg
-        .set_policy(&m.skill, PolicyMode::Review, 20, "tester")
+        .set_policy(
+            &m.skill,
+            &Policy {
+                mode: PolicyMode::Review,
+                ..Policy::default()
+            },
+            "tester",
+        )
         .unwrap();
     let (_, i) = m.run(
         &Scripted::new(&[FAILURE, FIX, VERIFIED]),

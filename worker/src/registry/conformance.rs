@@ -199,9 +199,15 @@ fn events_and_stats(reg: &mut dyn Registry) {
 fn candidates_and_transitions(reg: &mut dyn Registry) {
     let s = skill();
     assert_eq!(reg.flags(&s).unwrap(), SkillFlags::default());
-    reg.set_policy(&s, PolicyMode::Review, 50, "lead").unwrap();
+    let policy = Policy {
+        mode: PolicyMode::Review,
+        canary_percent: 50,
+        promote_min_uses: 9,
+        revert_min_failures: 3,
+    };
+    reg.set_policy(&s, &policy, "lead").unwrap();
     let f = reg.flags(&s).unwrap();
-    assert_eq!((f.policy, f.canary_percent), (PolicyMode::Review, 50));
+    assert_eq!(f.release(), policy);
     assert_eq!(reg.all_flags().unwrap().len(), 1);
     reg.publish(&new_version(0, "v1", "push"), None).unwrap();
     let mut cs = changeset("job-c", "fp-c");

@@ -21,9 +21,11 @@ mod url;
 use skillopt_shared::SkillRef;
 
 pub(crate) use rows::{
-    AttributionRow, Changeset, Event, EventKind, NewVersion, OutcomeRow, PolicyMode, SkillFlags,
-    SkillVersion, Transition, VersionSource, VersionStats, VersionStatus, DEFAULT_CANARY_PERCENT,
+    AttributionRow, Changeset, Event, EventKind, NewVersion, OutcomeRow, Policy, PolicyMode,
+    SkillFlags, SkillVersion, Transition, VersionSource, VersionStats, VersionStatus,
+    DEFAULT_CANARY_PERCENT,
 };
+pub(crate) use tx::result_fingerprint;
 pub(crate) use url::{redact_password, RegistryUrl};
 
 /// What a backend said, kept typed (the driver's own error where there is one) as the cause
@@ -182,13 +184,7 @@ pub trait Registry {
         actor: &str,
     ) -> Result<()>;
     /// Sets the release policy of a skill's automatic edits, recording who did it.
-    fn set_policy(
-        &mut self,
-        skill: &SkillRef,
-        mode: PolicyMode,
-        percent: u8,
-        actor: &str,
-    ) -> Result<()>;
+    fn set_policy(&mut self, skill: &SkillRef, policy: &Policy, actor: &str) -> Result<()>;
     /// A skill's flags (the defaults when it has none).
     fn flags(&mut self, skill: &SkillRef) -> Result<SkillFlags>;
     /// Every skill's flags that were ever set, by (name, author).

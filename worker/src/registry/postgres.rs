@@ -22,10 +22,10 @@ use postgres::{Client, NoTls, Row};
 use skillopt_shared::SkillRef;
 
 use super::queries as q;
-use super::tx::RegistryTx;
+use super::tx::{result_fingerprint, RegistryTx};
 use super::{publish, transition};
 use super::{
-    AttributionRow, Cause, Changeset, Event, NewVersion, OutcomeRow, PolicyMode, Registry,
+    AttributionRow, Cause, Changeset, Event, NewVersion, OutcomeRow, Policy, Registry,
     RegistryError, Result, SkillFlags, SkillVersion, Transition, VersionSource, VersionStats,
     VersionStatus,
 };
@@ -242,15 +242,20 @@ impl RegistryTx for PgTx<'_> {
         Ok(n > 0)
     }
 
-    fn changeset_fingerprint(&mut self, skill: &SkillRef, version: u32) -> Result<Option<String>> {
+    fn version_fingerprints(&mut self, skill: &SkillRef, version: u32) -> Result<Vec<String>> {
         Ok(self
             .0
             .query_opt(
-                q::CHANGESET_FINGERPRINT,
+                q::VERSION_FINGERPRINTS,
                 &[&skill.name, &skill.author, &v32(version)],
             )
             .map_err(pg_err)?
-            .map(|r| r.get(0)))
+            .map(|r| {
+                let edit: Option<String> = r.get(0);
+                let sha: String = r.get(1);
+                edit.into_iter().chain([result_fingerprint(&sha)]).collect()
+            })
+            .unwrap_or_default())
     }
 
     fn insert_event(&mut self, e: &Event) -> Result<()> {
@@ -311,15 +316,17 @@ impl RegistryTx for PgTx<'_> {
         Ok(())
     }
 
-    fn set_policy(&mut self, skill: &SkillRef, mode: PolicyMode, percent: u8) -> Result<()> {
+    fn set_policy(&mut self, skill: &SkillRef, p: &Policy) -> Result<()> {
         self.0
             .execute(
                 q::SET_POLICY,
                 &[
                     &skill.name,
                     &skill.author,
-                    &mode.as_str(),
-                    &i32::from(percent),
+                    &p.mode.as_str(),
+                    &i32::from(p.canary_percent),
+                    &i32::try_from(p.promote_min_uses).unwrap_or(i32::MAX),
+                    &i32::try_from(p.revert_min_failures).unwrap_or(i32::MAX),
                     &skillopt_state::now_rfc3339(),
                 ],
             )
@@ -402,6 +409,8 @@ fn flags_row(r: &Row) -> Result<(String, String, SkillFlags)> {
             canary_percent: r.get::<_, i32>(3).clamp(0, 100) as u8,
             frozen: r.get(4),
             frozen_reason: r.get(5),
+            promote_min_uses: r.get::<_, i32>(6).clamp(1, 10_000) as u32,
+            revert_min_failures: r.get::<_, i32>(7).clamp(1, 10_000) as u32,
         },
     ))
 }
@@ -678,10 +687,16 @@ impl Registry for PgRegistry {
     }
 
     fn outcomes(&mut self, s: &SkillRef) -> Result<Vec<OutcomeRow>> {
-        self.rows(q::OUTCOMES, &[&s.name, &s.author])?
+        // A row that does not read (an unknown outcome someone wrote) is left out, not fatal.
+        Ok(self
+            .rows(q::OUTCOMES, &[&s.name, &s.author])?
             .iter()
-            .map(outcome_row)
-            .collect()
+            .filter_map(|r| {
+                outcome_row(r)
+                    .map_err(|e| tracing::warn!(skill = %s, "outcome row skipped: {e}"))
+                    .ok()
+            })
+            .collect())
     }
 
     fn stats(&mut self) -> Result<Vec<VersionStats>> {
@@ -720,8 +735,8 @@ impl Registry for PgRegistry {
         transition::set_frozen(self.tx()?, s, frozen, reason, actor)
     }
 
-    fn set_policy(&mut self, s: &SkillRef, mode: PolicyMode, pct: u8, actor: &str) -> Result<()> {
-        transition::set_policy(self.tx()?, s, mode, pct, actor)
+    fn set_policy(&mut self, s: &SkillRef, policy: &Policy, actor: &str) -> Result<()> {
+        transition::set_policy(self.tx()?, s, policy, actor)
     }
 
     fn flags(&mut self, s: &SkillRef) -> Result<SkillFlags> {

@@ -28,8 +28,8 @@ pub const INSERT_SKILL: &str = "INSERT INTO skills (name, author, version, body,
 
 pub const UPDATE_STATUS: &str = "UPDATE skills SET status = $1 WHERE name = $2 AND author = $3 AND version = $4 AND status = $5";
 
-pub const CHANGESET_FINGERPRINT: &str =
-    "SELECT fingerprint FROM changesets WHERE name = $1 AND author = $2 AND version = $3";
+/// A version's edit fingerprint (NULL without a changeset) and its body's sha256.
+pub const VERSION_FINGERPRINTS: &str = "SELECT c.fingerprint, s.sha256 FROM skills s LEFT JOIN changesets c ON c.name = s.name AND c.author = s.author AND c.version = s.version WHERE s.name = $1 AND s.author = $2 AND s.version = $3";
 
 pub const INSERT_EVENT: &str = "INSERT INTO events (id, name, author, version, kind, actor, figures, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING";
 
@@ -38,11 +38,11 @@ pub const EVENTS: &str = "SELECT id, name, author, version, kind, actor, figures
 
 pub const INSERT_REJECTED: &str = "INSERT INTO rejected_fingerprints (name, author, fingerprint, version, reason, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING";
 
-pub const FLAGS: &str = "SELECT name, author, policy, canary_percent, frozen, frozen_reason FROM skill_flags WHERE name = $1 AND author = $2";
+pub const FLAGS: &str = "SELECT name, author, policy, canary_percent, frozen, frozen_reason, promote_min_uses, revert_min_failures FROM skill_flags WHERE name = $1 AND author = $2";
 
-pub const ALL_FLAGS: &str = "SELECT name, author, policy, canary_percent, frozen, frozen_reason FROM skill_flags ORDER BY name, author";
+pub const ALL_FLAGS: &str = "SELECT name, author, policy, canary_percent, frozen, frozen_reason, promote_min_uses, revert_min_failures FROM skill_flags ORDER BY name, author";
 
-pub const SET_POLICY: &str = "INSERT INTO skill_flags (name, author, policy, canary_percent, updated_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name, author) DO UPDATE SET policy = excluded.policy, canary_percent = excluded.canary_percent, updated_at = excluded.updated_at";
+pub const SET_POLICY: &str = "INSERT INTO skill_flags (name, author, policy, canary_percent, promote_min_uses, revert_min_failures, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name, author) DO UPDATE SET policy = excluded.policy, canary_percent = excluded.canary_percent, promote_min_uses = excluded.promote_min_uses, revert_min_failures = excluded.revert_min_failures, updated_at = excluded.updated_at";
 
 pub const JOB_PUBLISHED: &str = "SELECT COUNT(*) FROM changesets WHERE job_id = $1";
 

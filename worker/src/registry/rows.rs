@@ -197,25 +197,73 @@ impl Changeset {
     }
 }
 
+/// How a skill's verified automatic edits are released, org-wide: the mode, the canary share
+/// and the numbers the rollout rules use. Kept in the registry, so every machine applies the
+/// same numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Policy {
+    pub mode: PolicyMode,
+    /// Machines whose bucket (0–99) is below this are on the canary channel.
+    pub canary_percent: u8,
+    /// M: judged uses a candidate needs before it can be promoted.
+    pub promote_min_uses: u32,
+    /// K: skill-at-fault failures that can revert a candidate.
+    pub revert_min_failures: u32,
+}
+
+/// The default canary share.
+pub const DEFAULT_CANARY_PERCENT: u8 = 20;
+/// The default M.
+pub const DEFAULT_PROMOTE_MIN_USES: u32 = 5;
+/// The default K.
+pub const DEFAULT_REVERT_MIN_FAILURES: u32 = 2;
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            mode: PolicyMode::Canary,
+            canary_percent: DEFAULT_CANARY_PERCENT,
+            promote_min_uses: DEFAULT_PROMOTE_MIN_USES,
+            revert_min_failures: DEFAULT_REVERT_MIN_FAILURES,
+        }
+    }
+}
+
 /// A skill's org-wide flags: its release policy and whether automatic edits are frozen.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SkillFlags {
     pub policy: PolicyMode,
     /// Machines whose bucket (0–99) is below this are on the canary channel.
     pub canary_percent: u8,
+    /// M: judged uses a candidate needs before it can be promoted.
+    pub promote_min_uses: u32,
+    /// K: skill-at-fault failures that can revert a candidate.
+    pub revert_min_failures: u32,
     pub frozen: bool,
     /// Why it was frozen (empty when a person froze it without a reason).
     pub frozen_reason: String,
 }
 
-/// The default canary share.
-pub const DEFAULT_CANARY_PERCENT: u8 = 20;
+impl SkillFlags {
+    /// The release policy part.
+    pub fn release(&self) -> Policy {
+        Policy {
+            mode: self.policy,
+            canary_percent: self.canary_percent,
+            promote_min_uses: self.promote_min_uses,
+            revert_min_failures: self.revert_min_failures,
+        }
+    }
+}
 
 impl Default for SkillFlags {
     fn default() -> Self {
+        let p = Policy::default();
         Self {
-            policy: PolicyMode::Canary,
-            canary_percent: DEFAULT_CANARY_PERCENT,
+            policy: p.mode,
+            canary_percent: p.canary_percent,
+            promote_min_uses: p.promote_min_uses,
+            revert_min_failures: p.revert_min_failures,
             frozen: false,
             frozen_reason: String::new(),
         }

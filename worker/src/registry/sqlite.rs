@@ -8,10 +8,10 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use skillopt_shared::SkillRef;
 
 use super::queries as q;
-use super::tx::RegistryTx;
+use super::tx::{result_fingerprint, RegistryTx};
 use super::{publish, transition};
 use super::{
-    AttributionRow, Changeset, Event, NewVersion, OutcomeRow, PolicyMode, Registry, RegistryError,
+    AttributionRow, Changeset, Event, NewVersion, OutcomeRow, Policy, Registry, RegistryError,
     Result, SkillFlags, SkillVersion, Transition, VersionSource, VersionStats, VersionStatus,
 };
 
@@ -147,15 +147,19 @@ impl RegistryTx for SqliteTx<'_> {
         Ok(n > 0)
     }
 
-    fn changeset_fingerprint(&mut self, skill: &SkillRef, version: u32) -> Result<Option<String>> {
-        self.0
+    fn version_fingerprints(&mut self, skill: &SkillRef, version: u32) -> Result<Vec<String>> {
+        let row: Option<(Option<String>, String)> = self
+            .0
             .query_row(
-                q::CHANGESET_FINGERPRINT,
+                q::VERSION_FINGERPRINTS,
                 params![skill.name, skill.author, version],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()
-            .map_err(backend)
+            .map_err(backend)?;
+        Ok(row
+            .map(|(edit, sha)| edit.into_iter().chain([result_fingerprint(&sha)]).collect())
+            .unwrap_or_default())
     }
 
     fn insert_event(&mut self, e: &Event) -> Result<()> {
@@ -216,15 +220,17 @@ impl RegistryTx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn set_policy(&mut self, skill: &SkillRef, mode: PolicyMode, percent: u8) -> Result<()> {
+    fn set_policy(&mut self, skill: &SkillRef, p: &Policy) -> Result<()> {
         self.0
             .execute(
                 q::SET_POLICY,
                 params![
                     skill.name,
                     skill.author,
-                    mode.as_str(),
-                    percent,
+                    p.mode.as_str(),
+                    p.canary_percent,
+                    p.promote_min_uses,
+                    p.revert_min_failures,
                     skillopt_state::now_rfc3339()
                 ],
             )
@@ -307,6 +313,8 @@ fn flags_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, SkillFl
             canary_percent: r.get::<_, i64>(3)?.clamp(0, 100) as u8,
             frozen: r.get(4)?,
             frozen_reason: r.get(5)?,
+            promote_min_uses: r.get::<_, i64>(6)?.clamp(1, 10_000) as u32,
+            revert_min_failures: r.get::<_, i64>(7)?.clamp(1, 10_000) as u32,
         },
     ))
 }
@@ -533,7 +541,13 @@ impl Registry for SqliteRegistry {
         let rows = st
             .query_map(params![s.name, s.author], outcome_row)
             .map_err(backend)?;
-        rows.collect::<rusqlite::Result<_>>().map_err(backend)
+        // A row that does not read (an unknown outcome someone wrote) is left out, not fatal.
+        Ok(rows
+            .filter_map(|r| {
+                r.map_err(|e| tracing::warn!(skill = %s, "outcome row skipped: {e}"))
+                    .ok()
+            })
+            .collect())
     }
 
     fn stats(&mut self) -> Result<Vec<VersionStats>> {
@@ -576,8 +590,8 @@ impl Registry for SqliteRegistry {
         transition::set_frozen(self.tx()?, s, frozen, reason, actor)
     }
 
-    fn set_policy(&mut self, s: &SkillRef, mode: PolicyMode, pct: u8, actor: &str) -> Result<()> {
-        transition::set_policy(self.tx()?, s, mode, pct, actor)
+    fn set_policy(&mut self, s: &SkillRef, policy: &Policy, actor: &str) -> Result<()> {
+        transition::set_policy(self.tx()?, s, policy, actor)
     }
 
     fn flags(&mut self, s: &SkillRef) -> Result<SkillFlags> {

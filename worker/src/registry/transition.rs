@@ -6,7 +6,7 @@ use serde_json::json;
 use skillopt_shared::SkillRef;
 
 use super::tx::RegistryTx;
-use super::{Event, EventKind, PolicyMode, Result, Transition};
+use super::{Event, EventKind, Policy, Result, Transition};
 
 /// Applies `t`; false when the version was not in any of `t.from` (nothing changed).
 pub(crate) fn transition(mut tx: impl RegistryTx, t: &Transition) -> Result<bool> {
@@ -23,7 +23,7 @@ pub(crate) fn transition(mut tx: impl RegistryTx, t: &Transition) -> Result<bool
     }
     tx.insert_event(&t.event)?;
     if t.reject_fingerprint {
-        if let Some(fp) = tx.changeset_fingerprint(&t.skill, t.version)? {
+        for fp in tx.version_fingerprints(&t.skill, t.version)? {
             tx.insert_rejected(&t.skill, &fp, t.version, t.event.kind.as_str())?;
         }
     }
@@ -69,17 +69,22 @@ pub(crate) fn set_frozen(
 pub(crate) fn set_policy(
     mut tx: impl RegistryTx,
     skill: &SkillRef,
-    mode: PolicyMode,
-    percent: u8,
+    policy: &Policy,
     actor: &str,
 ) -> Result<()> {
-    tx.set_policy(skill, mode, percent)?;
+    tx.lock_skill(skill)?;
+    tx.set_policy(skill, policy)?;
     tx.insert_event(&Event::new(
         skill,
         0,
         EventKind::Policy,
         actor,
-        json!({ "policy": mode.as_str(), "canary_percent": percent }),
+        json!({
+            "policy": policy.mode.as_str(),
+            "canary_percent": policy.canary_percent,
+            "promote_min_uses": policy.promote_min_uses,
+            "revert_min_failures": policy.revert_min_failures,
+        }),
     ))?;
     tx.commit()
 }

@@ -6,7 +6,13 @@
 
 use skillopt_shared::SkillRef;
 
-use super::{Changeset, Event, PolicyMode, Result, SkillVersion, VersionStatus};
+use super::{Changeset, Event, Policy, Result, SkillVersion, VersionStatus};
+
+/// The fingerprint of a SKILL.md body an edit produces: a rejected result stays rejected
+/// whatever edit list (target, op, case) would produce it again.
+pub(crate) fn result_fingerprint(body_sha256: &str) -> String {
+    format!("result:{body_sha256}")
+}
 
 /// The steps of one write transaction. Dropping it without [`RegistryTx::commit`] rolls back.
 pub(crate) trait RegistryTx {
@@ -34,8 +40,9 @@ pub(crate) trait RegistryTx {
         from: VersionStatus,
         to: VersionStatus,
     ) -> Result<bool>;
-    /// The edit fingerprint of the changeset that made `version`, if any.
-    fn changeset_fingerprint(&mut self, skill: &SkillRef, version: u32) -> Result<Option<String>>;
+    /// What identifies `version`'s change for the rejected list: the edit fingerprint of the
+    /// changeset that made it (if any) and [`result_fingerprint`] of its body.
+    fn version_fingerprints(&mut self, skill: &SkillRef, version: u32) -> Result<Vec<String>>;
     /// Appends an event (an event with the same id is already there: nothing happens).
     fn insert_event(&mut self, event: &Event) -> Result<()>;
     /// Records a fingerprint as rejected (idempotent).
@@ -49,7 +56,7 @@ pub(crate) trait RegistryTx {
     /// Freezes (with a reason) or unfreezes automatic edits.
     fn set_frozen(&mut self, skill: &SkillRef, frozen: bool, reason: &str) -> Result<()>;
     /// Sets the release policy.
-    fn set_policy(&mut self, skill: &SkillRef, mode: PolicyMode, percent: u8) -> Result<()>;
+    fn set_policy(&mut self, skill: &SkillRef, policy: &Policy) -> Result<()>;
     /// Makes it all visible at once.
     fn commit(self) -> Result<()>;
 }

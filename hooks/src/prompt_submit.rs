@@ -34,16 +34,23 @@ pub fn handle(ctx: &HookContext, p: &HookPayload) -> HookResult {
         return Ok(());
     }
     let mut armed = false;
-    // Candidates that could be org skills; the manifest is read once, and only when there are
-    // some (a 2 MB prompt of `$x--y` tokens costs one read, not one per token).
-    let candidates: Vec<String> = skill_use::refs_in_prompt(prompt)
-        .into_iter()
-        .filter(|c| SkillRef::parse(c).is_ok())
-        .collect();
-    if !candidates.is_empty() {
-        let manifest = Manifest::load(paths)?;
-        for candidate in &candidates {
-            armed |= arm_if_org_in(ctx, &manifest, p, candidate, None)?;
+    // References that could be org skills, taken lazily: the manifest is read once, and only
+    // when there is one (a 2 MB prompt of `$x--y` tokens costs one read, not one per token),
+    // and only the references that name installed org skills are kept (memory stays bounded
+    // by the manifest, not by the prompt).
+    let mut manifest: Option<Manifest> = None;
+    let mut done: Vec<&str> = Vec::new();
+    for candidate in skill_use::prompt_refs(prompt) {
+        if done.contains(&candidate) || SkillRef::parse(candidate).is_err() {
+            continue;
+        }
+        let m = match &manifest {
+            Some(m) => m,
+            None => manifest.insert(Manifest::load(paths)?),
+        };
+        if m.find_dir(candidate).is_some() {
+            done.push(candidate);
+            armed |= arm_if_org_in(ctx, m, p, candidate, None)?;
         }
     }
     if armed {

@@ -5,6 +5,7 @@
 //! `rollout-*.jsonl`. Cursor sends camelCase event names and `conversation_id`. Every field is
 //! optional here: a field of the wrong type reads as absent, only malformed JSON is an error.
 
+use serde::Deserialize;
 use serde_json::Value;
 
 /// The agent that ran a session.
@@ -68,11 +69,62 @@ pub struct HookPayload {
     pub declared_agent: Option<Agent>,
 }
 
-fn s(v: &Value, key: &str) -> Option<String> {
-    v.get(key)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
+/// Any JSON value; a non-empty string is kept, anything else is as good as absent (an agent's
+/// payload is untrusted: a number where a string belongs must not cost the whole payload).
+fn text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::String(s) if !s.is_empty() => Some(s),
+        _ => None,
+    })
+}
+
+/// Like [`text`], but an empty string is kept (an empty prompt is still a prompt).
+fn any_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::String(s) => Some(s),
+        _ => None,
+    })
+}
+
+/// Any JSON value but `null`.
+fn non_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Ok(Some(Value::deserialize(d)?).filter(|v| !v.is_null()))
+}
+
+/// The fields skillopt reads, taken straight from the bytes (no intermediate JSON tree, so a
+/// 2 MB prompt is held once, not three times). Unknown fields are skipped.
+#[derive(Deserialize)]
+struct Raw {
+    #[serde(default, deserialize_with = "text")]
+    session_id: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    transcript_path: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    cwd: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    hook_event_name: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    source: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    model: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    turn_id: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    tool_name: Option<String>,
+    #[serde(default, deserialize_with = "non_null")]
+    tool_input: Option<Value>,
+    #[serde(default, deserialize_with = "text")]
+    tool_use_id: Option<String>,
+    #[serde(default, deserialize_with = "any_text")]
+    prompt: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    command_name: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    command_source: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    conversation_id: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    agent_id: Option<String>,
 }
 
 impl HookPayload {
@@ -81,27 +133,28 @@ impl HookPayload {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(PayloadError::Empty);
         }
-        let v: Value =
-            serde_json::from_slice(bytes).map_err(|e| PayloadError::Json(e.to_string()))?;
-        if !v.is_object() {
+        // A struct also deserializes from a JSON array: only an object is a payload.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
             return Err(PayloadError::Json("top level is not an object".into()));
         }
+        let r: Raw =
+            serde_json::from_slice(bytes).map_err(|e| PayloadError::Json(e.to_string()))?;
         Ok(Self {
-            session_id: s(&v, "session_id").or_else(|| s(&v, "conversation_id")),
-            transcript_path: s(&v, "transcript_path"),
-            cwd: s(&v, "cwd"),
-            hook_event_name: s(&v, "hook_event_name"),
-            source: s(&v, "source"),
-            model: s(&v, "model"),
-            turn_id: s(&v, "turn_id"),
-            tool_name: s(&v, "tool_name"),
-            tool_input: v.get("tool_input").filter(|t| !t.is_null()).cloned(),
-            tool_use_id: s(&v, "tool_use_id"),
-            prompt: v.get("prompt").and_then(Value::as_str).map(str::to_string),
-            command_name: s(&v, "command_name"),
-            command_source: s(&v, "command_source"),
-            conversation_id: s(&v, "conversation_id"),
-            agent_id: s(&v, "agent_id"),
+            session_id: r.session_id.or_else(|| r.conversation_id.clone()),
+            transcript_path: r.transcript_path,
+            cwd: r.cwd,
+            hook_event_name: r.hook_event_name,
+            source: r.source,
+            model: r.model,
+            turn_id: r.turn_id,
+            tool_name: r.tool_name,
+            tool_input: r.tool_input,
+            tool_use_id: r.tool_use_id,
+            prompt: r.prompt,
+            command_name: r.command_name,
+            command_source: r.command_source,
+            conversation_id: r.conversation_id,
+            agent_id: r.agent_id,
             declared_agent: None,
         })
     }
@@ -138,6 +191,28 @@ impl HookPayload {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn odd_field_types_cost_only_that_field_and_only_objects_are_payloads() {
+        let p = HookPayload::parse(
+            br#"{"session_id":"s1","cwd":42,"tool_input":null,"prompt":"","model":["x"],"extra":{"deep":[1,2]}}"#,
+        )
+        .unwrap();
+        assert_eq!(p.session_id.as_deref(), Some("s1"));
+        assert_eq!((p.cwd, p.model, p.tool_input), (None, None, None));
+        assert_eq!(
+            p.prompt.as_deref(),
+            Some(""),
+            "an empty prompt is still a prompt"
+        );
+        assert!(HookPayload::parse(br#" ["s1", "t"]"#).is_err());
+        assert!(HookPayload::parse(b"  \n").is_err());
+        let p = HookPayload::parse(
+            br#"{"conversation_id":"c9","hook_event_name":"beforeSubmitPrompt"}"#,
+        )
+        .unwrap();
+        assert_eq!(p.session_id.as_deref(), Some("c9"));
+    }
 
     #[test]
     fn claude_and_codex_are_told_apart() {

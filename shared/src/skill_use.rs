@@ -34,14 +34,15 @@ pub fn from_tool_call(tool_name: &str, input: &Value) -> Option<String> {
     skill_read_by_command(&command)
 }
 
-/// The command text of a shell-like tool input: `command`/`cmd` as a string or argv array.
-pub fn command_text(input: &Value) -> Option<String> {
+/// The command text of a shell-like tool input: `command`/`cmd` as a string (borrowed, never
+/// copied: it may be megabytes) or argv array.
+pub fn command_text(input: &Value) -> Option<std::borrow::Cow<'_, str>> {
     for key in ["command", "cmd", "script"] {
         match input.get(key) {
-            Some(Value::String(s)) => return Some(s.clone()),
+            Some(Value::String(s)) => return Some(s.as_str().into()),
             Some(Value::Array(a)) => {
                 let parts: Vec<&str> = a.iter().filter_map(Value::as_str).collect();
-                return Some(parts.join(" "));
+                return Some(parts.join(" ").into());
             }
             _ => {}
         }
@@ -195,43 +196,52 @@ pub fn is_synthetic_prompt(prompt: &str) -> bool {
     SYNTHETIC_PROMPT_TAGS.iter().any(|tag| p.starts_with(tag))
 }
 
-/// Skill names a prompt invokes: `$name` tokens (Codex) and a leading `/name` (Claude Code),
-/// each once, in order of first appearance. Linear in the prompt: one pass over its bytes (every
-/// byte a name may hold is ASCII), duplicates dropped through a set.
+/// Skill references a prompt invokes (`/name` at its start, `$name` anywhere), in order, each
+/// once. See [`prompt_refs`] for the lazy form.
 pub fn refs_in_prompt(prompt: &str) -> Vec<String> {
-    fn is_ref_byte(b: u8) -> bool {
-        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@' | b':')
-    }
-    let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
+    prompt_refs(prompt)
+        .filter(|r| seen.insert(*r))
+        .map(str::to_string)
+        .collect()
+}
+
+fn is_ref_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@' | b':')
+}
+
+/// The skill references in a prompt, lazily and borrowed (repeats included): a caller that
+/// keeps only the few that name installed skills holds nothing per token, however long the
+/// prompt.
+pub fn prompt_refs(prompt: &str) -> impl Iterator<Item = &str> {
     let trimmed = prompt.trim_start();
-    if let Some(rest) = trimmed.strip_prefix('/') {
+    let slash = trimmed.strip_prefix('/').and_then(|rest| {
         let len = rest.bytes().take_while(|&b| is_ref_byte(b)).count();
-        if len > 0 {
-            seen.insert(&rest[..len]);
-            out.push(rest[..len].to_string());
-        }
-    }
+        (len > 0).then(|| &rest[..len])
+    });
     let bytes = prompt.as_bytes();
     let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] != b'$' || (i > 0 && is_ref_byte(bytes[i - 1])) {
-            i += 1;
-            continue;
+    let dollars = std::iter::from_fn(move || {
+        while i < bytes.len() {
+            if bytes[i] != b'$' || (i > 0 && is_ref_byte(bytes[i - 1])) {
+                i += 1;
+                continue;
+            }
+            let start = i + 1;
+            let len = bytes[start..]
+                .iter()
+                .take_while(|&&b| is_ref_byte(b))
+                .count();
+            i = start + len;
+            // The run ends at a non-ASCII or non-name byte: a char boundary.
+            let name = prompt[start..start + len].trim_end_matches(['.', ':']);
+            if !name.is_empty() {
+                return Some(name);
+            }
         }
-        let start = i + 1;
-        let len = bytes[start..]
-            .iter()
-            .take_while(|&&b| is_ref_byte(b))
-            .count();
-        // The run ends at a non-ASCII or non-name byte: a char boundary.
-        let name = prompt[start..start + len].trim_end_matches(['.', ':']);
-        if !name.is_empty() && seen.insert(name) {
-            out.push(name.to_string());
-        }
-        i = start + len;
-    }
-    out
+        None
+    });
+    slash.into_iter().chain(dollars)
 }
 
 #[cfg(test)]

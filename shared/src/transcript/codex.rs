@@ -109,12 +109,14 @@ fn tool_call(p: &Value, rec: &mut Record, custom: bool) {
         Some(input.clone())
     } else {
         serde_json::from_str::<Value>(&input).ok().and_then(|args| {
-            skill_use::command_text(&args).or_else(|| {
-                args.get("path")
-                    .or_else(|| args.get("file_path"))
-                    .and_then(Value::as_str)
-                    .map(|p| format!("cat {p}"))
-            })
+            skill_use::command_text(&args)
+                .map(|c| c.into_owned())
+                .or_else(|| {
+                    args.get("path")
+                        .or_else(|| args.get("file_path"))
+                        .and_then(Value::as_str)
+                        .map(|p| format!("cat {p}"))
+                })
         })
     };
     if let Some(skill) = command

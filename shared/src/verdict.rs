@@ -137,6 +137,114 @@ fn balanced_spans(text: &str, open: u8, close: u8) -> Vec<&str> {
     spans
 }
 
+/// How many JSON objects a model reply may hold for [`json_objects`]. A model answers with
+/// one object (two or three when it thinks aloud); a reply with more is noise or a trick.
+pub const MAX_JSON_OBJECTS: usize = 32;
+
+/// Bytes [`json_objects`] may look at (each `{` scanned to its match, each span parsed):
+/// about 16 times a long reply, a few tens of milliseconds. A reply of unclosed braces would
+/// otherwise cost time quadratic in its length (the runner keeps up to 4 MiB of stdout).
+const SCAN_BUDGET: usize = 16 * 1024 * 1024;
+
+/// The bodies of the ```` ``` ```` fenced blocks of a reply, with their byte offset.
+fn fenced_blocks(reply: &str) -> Vec<(usize, &str)> {
+    let mut blocks = Vec::new();
+    let mut rest = reply;
+    while let Some(start) = rest.find("```") {
+        let after = &rest[start + 3..];
+        let body_start = after.find('\n').map(|n| n + 1).unwrap_or(0);
+        let Some(end) = after[body_start..].find("```") else {
+            break;
+        };
+        let body = &after[body_start..body_start + end];
+        blocks.push((reply.len() - after.len() + body_start, body));
+        rest = &after[body_start + end + 3..];
+    }
+    blocks
+}
+
+/// Where the balanced `{…}` span opening at `bytes[start]` ends (inclusive; strings and
+/// escapes respected), looking at no more than `budget` bytes: `Ok(None)` when it never
+/// closes, `Err(())` when the budget ran out first. `Ok` carries the bytes looked at.
+fn span_end(bytes: &[u8], start: usize, budget: usize) -> Result<(Option<usize>, usize), ()> {
+    let (mut depth, mut in_str, mut esc) = (0usize, false, false);
+    for (j, &b) in bytes.iter().enumerate().skip(start) {
+        if j - start >= budget {
+            return Err(());
+        }
+        if in_str {
+            match (esc, b) {
+                (true, _) => esc = false,
+                (false, b'\\') => esc = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Ok((Some(j), j + 1 - start));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok((None, bytes.len() - start))
+}
+
+/// Every JSON object in a model reply, in the order they appear: each fenced block that is
+/// one object, and each balanced `{…}` span that parses (an object nested in one already
+/// taken is part of it; a span that does not parse is searched for objects inside it). The
+/// same text found both ways counts once.
+///
+/// `None` when the reply holds more than `max` objects (see [`MAX_JSON_OBJECTS`]) or is too
+/// tangled to scan in full: a caller that must weigh every answer in a reply cannot trust
+/// part of them.
+pub fn json_objects(reply: &str, max: usize) -> Option<Vec<serde_json::Map<String, Value>>> {
+    // Keyed by where the object starts in the reply: order of appearance, and one entry for
+    // a fenced object that the span scan finds too.
+    let mut found = std::collections::BTreeMap::new();
+    let mut budget = SCAN_BUDGET;
+    for (offset, body) in fenced_blocks(reply) {
+        let trimmed = body.trim_start();
+        budget = budget.checked_sub(body.len())?;
+        if let Ok(Value::Object(o)) = serde_json::from_str::<Value>(trimmed.trim_end()) {
+            found.insert(offset + body.len() - trimmed.len(), o);
+        }
+    }
+    let bytes = reply.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if found.len() > max {
+            return None;
+        }
+        if bytes[i] != b'{' {
+            i += 1;
+            continue;
+        }
+        let (end, looked) = span_end(bytes, i, budget).ok()?;
+        budget -= looked;
+        let Some(j) = end else {
+            // Never closes; a later `{` may still close before the end.
+            i += 1;
+            continue;
+        };
+        budget = budget.checked_sub(j + 1 - i)?;
+        match serde_json::from_str::<Value>(&reply[i..=j]) {
+            Ok(Value::Object(o)) => {
+                found.entry(i).or_insert(o);
+                i = j + 1;
+            }
+            _ => i += 1,
+        }
+    }
+    (found.len() <= max).then(|| found.into_values().collect())
+}
+
 /// The first JSON value of the wanted shape found in a reply (fenced blocks first).
 pub fn extract_json(reply: &str, want_array: bool) -> Option<Value> {
     let (open, close) = if want_array {
@@ -273,11 +381,45 @@ mod tests {
         assert_eq!(v.reason.chars().count(), MAX_REASON_CHARS);
     }
 
+    fn keys(objects: &[serde_json::Map<String, Value>]) -> Vec<Vec<&str>> {
+        objects
+            .iter()
+            .map(|o| o.keys().map(String::as_str).collect())
+            .collect()
+    }
+
+    #[test]
+    fn every_object_of_a_reply_in_order() {
+        let reply = "First {\"a\": 1}, then\n```json\n{\"b\": {\"nested\": true}}\n```\nnot {json} but {\"c\": \"}\"} and {broken {\"d\": 2}";
+        let all = json_objects(reply, MAX_JSON_OBJECTS).unwrap();
+        // The fenced object counts once, its nested object is part of it; `{json}` and the
+        // unclosed `{broken` are skipped, the object inside the latter is found.
+        assert_eq!(keys(&all), [vec!["a"], vec!["b"], vec!["c"], vec!["d"]]);
+        assert_eq!(all[2]["c"], "}");
+        assert_eq!(json_objects("no json [1, 2]", 4), Some(Vec::new()));
+        // A fence holding an object with prose around it inside the block.
+        let fenced = "```\nnote {\"e\": 5} end\n```";
+        assert_eq!(keys(&json_objects(fenced, 4).unwrap()), [vec!["e"]]);
+    }
+
+    #[test]
+    fn too_many_objects_or_too_much_to_scan_is_none() {
+        let three = "{\"a\":1} {\"a\":2} {\"a\":3}";
+        assert_eq!(json_objects(three, 3).unwrap().len(), 3);
+        assert!(json_objects(three, 2).is_none());
+        // Unclosed braces cost quadratic time to scan: the budget stops it (quickly).
+        let tangled = format!("{}{{\"a\":1}}", "{".repeat(64 * 1024));
+        let t = std::time::Instant::now();
+        assert!(json_objects(&tangled, MAX_JSON_OBJECTS).is_none());
+        assert!(t.elapsed() < std::time::Duration::from_secs(10));
+    }
+
     proptest::proptest! {
         #[test]
         fn never_panics(s in ".{0,400}") {
             let _ = parse_verdict(&s);
             let _ = extract_json(&s, true);
+            let _ = json_objects(&s, 4);
         }
     }
 }

@@ -103,7 +103,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Unfreeze(a) => commands::freeze::run(&paths, s, a, false),
         Command::Policy(a) => commands::policy::run(s, a),
         Command::Channel(a) => commands::channel::run(&paths, s, a),
-        Command::Review(c) => commands::review::run(s, c),
+        Command::Review(c) => commands::review::run(&paths, s, c),
         Command::Judge(a) => commands::judge::run(&paths, s, a),
         Command::Inspect(c) => commands::inspect::run(&paths, c),
         Command::Worker(c) => commands::worker::run(&paths, s, c),

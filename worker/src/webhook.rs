@@ -6,6 +6,17 @@
 //! every sync tries again ([`deliver_pending`], called by `sync::run`). Nothing here ever fails
 //! or blocks the pipeline for long: problems are logged, the notice waits for the next sync.
 //!
+//! The key names the event, so an event queued twice (two machines applying the same
+//! promotion, a job run again) is one notice. A notice of something a person can do again to
+//! the same version — `freeze`, `unfreeze`, `freeze` — is made [`Notice::unique`]: its key ends
+//! with its own id (`…-v<version>-<ulid>`), so each freeze is announced.
+//!
+//! CLI commands (`freeze`, `review approve|reject`) call [`notify_briefly`]: the notice is
+//! queued, and delivery gets [`CLI_BUDGET`] in all (lock wait, connect and request included);
+//! whatever is not delivered by then waits for the next sync, so an endpoint that accepts and
+//! never answers holds a person's command about two seconds, not [`REQUEST_TIMEOUT`]. The
+//! worker (improve, sync) calls [`notify`] with the full timeouts: nobody waits for it.
+//!
 //! Delivery, oldest first, at most [`MAX_PER_RUN`] POSTs per run, under `locks/webhook.lock`
 //! (two workers never POST the same notice):
 //! - 2xx: delivered; the key is remembered (`outbox/delivered/`) and the file removed, so the
@@ -22,7 +33,7 @@
 //! the reason is cleaned and redacted like every model reply skillopt stores. The URL itself is
 //! never logged (a Slack URL carries its secret in the path): logs name its origin only.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -48,10 +59,45 @@ pub(crate) const MAX_PER_RUN: usize = 20;
 pub(crate) const MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 /// How long a run waits for another process delivering notices before leaving it to them.
 const LOCK_WAIT: Duration = Duration::from_secs(2);
+/// All the time a CLI command spends delivering notices: a person waits for it, and Slack
+/// answers in well under a second; what is not delivered by then goes at the next sync.
+pub(crate) const CLI_BUDGET: Duration = Duration::from_secs(2);
+/// A POST is not started with less time than this left in the budget (it could not finish).
+const MIN_POST_TIME: Duration = Duration::from_millis(200);
+
+/// How long one delivery run may take.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    lock_wait: Duration,
+    connect: Duration,
+    request: Duration,
+    /// The whole run, lock wait included; `None`: only each POST's own timeouts.
+    total: Option<Duration>,
+}
+
+/// The worker's run (improve, sync): nobody waits for it.
+const WORKER_LIMITS: Limits = Limits {
+    lock_wait: LOCK_WAIT,
+    connect: CONNECT_TIMEOUT,
+    request: REQUEST_TIMEOUT,
+    total: None,
+};
+
+/// A CLI command's run: [`CLI_BUDGET`] in all.
+const CLI_LIMITS: Limits = Limits {
+    lock_wait: Duration::from_millis(500),
+    connect: Duration::from_secs(1),
+    request: CLI_BUDGET,
+    total: Some(CLI_BUDGET),
+};
 
 /// One notice to send: build it with [`Notice::new`], hand it to [`notify`].
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Notice(NoticePayload);
+pub(crate) struct Notice {
+    payload: NoticePayload,
+    /// Set by [`Notice::unique`]: the notice's own id, the end of its key.
+    occurrence: Option<String>,
+}
 
 impl Notice {
     /// A notice that `kind` happened to `skill` v`version`, now. `status` is the version's
@@ -75,27 +121,59 @@ impl Notice {
             other => serde_json::json!({ "value": other }),
         };
         let text = text(kind, &skill, version, &status, &reason);
-        Notice(NoticePayload {
-            event: kind,
-            skill,
-            version,
-            status,
-            text,
-            reason,
-            figures,
-            at: now_rfc3339(),
-        })
+        Notice {
+            payload: NoticePayload {
+                event: kind,
+                skill,
+                version,
+                status,
+                text,
+                reason,
+                figures,
+                at: now_rfc3339(),
+            },
+            occurrence: None,
+        }
     }
 
-    /// The outbox key: `notice-<event>-<skill>-v<version>`.
+    /// The same notice, for an event that can happen again to the same version (a person
+    /// freezing a skill, unfreezing it, freezing it again): its key gets the notice's own id,
+    /// so each one is sent. Notices of events that happen once per version (publish, promote,
+    /// revert, review request, approve, reject) keep [`Notice::new`]'s key, so the same event
+    /// queued twice is one POST.
+    pub(crate) fn unique(mut self) -> Self {
+        self.occurrence = Some(ulid::Ulid::new().to_string());
+        self
+    }
+
+    /// The outbox key: `notice-<event>-<skill>-v<version>`, then `-<id>` for a
+    /// [`unique`](Notice::unique) notice.
     pub(crate) fn key(&self) -> String {
-        OutboxEvent::notice_key(self.0.event, &self.0.skill, self.0.version)
+        let key = OutboxEvent::notice_key(
+            self.payload.event,
+            &self.payload.skill,
+            self.payload.version,
+        );
+        match &self.occurrence {
+            Some(id) => format!("{key}-{id}"),
+            None => key,
+        }
+    }
+
+    /// The outbox event that queues it.
+    fn event(self) -> OutboxEvent {
+        let key = self.key();
+        OutboxEvent::Notice(NoticeEvent {
+            key,
+            created_at: self.payload.at.clone(),
+            payload: self.payload,
+        })
     }
 
     /// The JSON body POSTed.
     #[cfg(test)]
     pub(crate) fn payload(&self) -> &NoticePayload {
-        &self.0
+        &self.payload
     }
 }
 
@@ -142,10 +220,21 @@ pub struct DeliveryReport {
     pub left: usize,
 }
 
-/// Queues a notice and tries to deliver the pending ones right away. Does nothing without
-/// `SKILLOPT_WEBHOOK_URL`; never fails (problems are logged; the notice waits for the next
-/// sync). A notice already queued, or already delivered, is not queued again.
+/// Queues a notice and tries to deliver the pending ones right away, with the worker's
+/// timeouts (for the worker's own steps; a CLI command calls [`notify_briefly`]). Does nothing
+/// without `SKILLOPT_WEBHOOK_URL`; never fails (problems are logged; the notice waits for the
+/// next sync). A notice already queued, or already delivered, is not queued again.
 pub(crate) fn notify(paths: &Paths, settings: &Settings, notice: Notice) {
+    queue_and_deliver(paths, settings, notice, WORKER_LIMITS);
+}
+
+/// [`notify`] for a CLI command a person waits for: delivery stops after [`CLI_BUDGET`], and
+/// what is left goes at the next sync.
+pub(crate) fn notify_briefly(paths: &Paths, settings: &Settings, notice: Notice) {
+    queue_and_deliver(paths, settings, notice, CLI_LIMITS);
+}
+
+fn queue_and_deliver(paths: &Paths, settings: &Settings, notice: Notice, limits: Limits) {
     let Some(url) = settings.webhook_url.value.as_deref() else {
         return;
     };
@@ -156,18 +245,18 @@ pub(crate) fn notify(paths: &Paths, settings: &Settings, notice: Notice) {
     }
     if matches!(outbox::get(paths, &key), Ok(Some(_))) {
         tracing::debug!(%key, "webhook notice already queued");
-    } else if let Err(e) = outbox::put(paths, &OutboxEvent::notice(notice.0)) {
+    } else if let Err(e) = outbox::put(paths, &notice.event()) {
         tracing::warn!(%key, "webhook notice not queued: {e}");
         return;
     }
-    deliver(paths, url, MAX_PER_RUN);
+    deliver(paths, url, MAX_PER_RUN, limits);
 }
 
 /// Delivers the notices waiting in the outbox (best effort, see the module doc). Without
 /// `SKILLOPT_WEBHOOK_URL` the notices stay queued and nothing is sent.
 pub(crate) fn deliver_pending(paths: &Paths, settings: &Settings) -> DeliveryReport {
     match settings.webhook_url.value.as_deref() {
-        Some(url) => deliver(paths, url, MAX_PER_RUN),
+        Some(url) => deliver(paths, url, MAX_PER_RUN, WORKER_LIMITS),
         None => DeliveryReport {
             left: pending(paths).len(),
             ..Default::default()
@@ -248,10 +337,10 @@ fn describe(e: reqwest::Error) -> String {
     s
 }
 
-fn client() -> Result<reqwest::blocking::Client, PostError> {
+fn client(limits: Limits) -> Result<reqwest::blocking::Client, PostError> {
     reqwest::blocking::Client::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(REQUEST_TIMEOUT)
+        .connect_timeout(limits.connect)
+        .timeout(limits.request)
         .user_agent(concat!(
             "skillopt/",
             env!("CARGO_PKG_VERSION"),
@@ -268,10 +357,12 @@ fn post(
     client: &reqwest::blocking::Client,
     url: &str,
     body: &NoticePayload,
+    timeout: Duration,
 ) -> Result<u16, PostError> {
     client
         .post(url)
         .json(body)
+        .timeout(timeout)
         .send()
         .map(|r| r.status().as_u16())
         .map_err(|e| PostError::Transport(describe(e)))
@@ -284,11 +375,15 @@ fn age(at: &str) -> Option<Duration> {
         .ok()
 }
 
-fn deliver(paths: &Paths, url: &str, max: usize) -> DeliveryReport {
+fn deliver(paths: &Paths, url: &str, max: usize, limits: Limits) -> DeliveryReport {
     let target = origin(url);
     let mut report = DeliveryReport::default();
+    let deadline = limits.total.map(|t| Instant::now() + t);
     let lock_path = paths.state_dir.join("locks").join("webhook.lock");
-    let _lock = match FileLock::acquire_within(&lock_path, LOCK_WAIT) {
+    let lock_wait = limits
+        .total
+        .map_or(limits.lock_wait, |t| limits.lock_wait.min(t));
+    let _lock = match FileLock::acquire_within(&lock_path, lock_wait) {
         Ok(l) => l,
         Err(e) => {
             tracing::info!(%target, "webhook delivery left to another worker: {e}");
@@ -315,12 +410,22 @@ fn deliver(paths: &Paths, url: &str, max: usize) -> DeliveryReport {
             report.expired += 1;
             continue;
         }
-        if tries >= max {
+        // Time for this POST: its own timeout, within what is left of the run's budget.
+        let timeout = match deadline {
+            None => limits.request,
+            Some(d) => d
+                .saturating_duration_since(Instant::now())
+                .min(limits.request),
+        };
+        if tries >= max || timeout < MIN_POST_TIME {
+            if timeout < MIN_POST_TIME {
+                tracing::info!(%target, "webhook delivery out of time, notices kept for the next sync");
+            }
             report.left = notices.len() - i;
             break;
         }
         tries += 1;
-        let http = match client.take().map_or_else(self::client, Ok) {
+        let http = match client.take().map_or_else(|| self::client(limits), Ok) {
             Ok(c) => client.insert(c),
             Err(e) => {
                 tracing::warn!(%target, "webhook notices not sent: {e}");
@@ -328,7 +433,7 @@ fn deliver(paths: &Paths, url: &str, max: usize) -> DeliveryReport {
                 break;
             }
         };
-        let sent = post(http, url, &n.payload);
+        let sent = post(http, url, &n.payload, timeout);
         let status = sent.as_ref().ok().copied().unwrap_or_default();
         match sent.as_ref().map_or(Answer::Retry, |s| classify(*s)) {
             Answer::Delivered => {
@@ -595,18 +700,83 @@ mod tests {
         assert_eq!(gone.bodies().len(), 1);
     }
 
+    fn frozen(version: u32) -> Notice {
+        Notice::new(
+            NoticeKind::Frozen,
+            &skill(),
+            version,
+            "",
+            "frozen by bob",
+            Value::Null,
+        )
+    }
+
+    /// A person freezing a skill again at the same version is news again; a rollout's event
+    /// (or a job run twice) is not.
+    #[test]
+    fn a_unique_notice_is_sent_each_time() {
+        let d = tempfile::tempdir().unwrap();
+        let paths = Paths::under(d.path());
+        let ep = Endpoint::start(&[]);
+        let s = settings(&paths, Some(ep.url.clone()));
+        let (a, b) = (frozen(3).unique(), frozen(3).unique());
+        assert_ne!(a.key(), b.key());
+        assert!(
+            a.key().starts_with("notice-frozen-deploy--alice-v3-"),
+            "{}",
+            a.key()
+        );
+        notify_briefly(&paths, &s, a);
+        notify_briefly(&paths, &s, b);
+        assert_eq!(ep.bodies().len(), 2, "{:?}", ep.bodies());
+        assert!(ep
+            .bodies()
+            .iter()
+            .all(|b| b["event"] == "frozen" && b["version"] == 3));
+        // The idempotent kind stays one POST per (event, skill, version).
+        notify(&paths, &s, frozen(3));
+        notify(&paths, &s, frozen(3));
+        assert_eq!(ep.bodies().len(), 3);
+        assert_eq!(frozen(3).key(), "notice-frozen-deploy--alice-v3");
+        assert!(notice_files(&paths).is_empty());
+    }
+
+    /// An endpoint that accepts the connection and never answers holds a CLI command for the
+    /// CLI budget only (measured loosely: well under the worker's 10 s request timeout), and
+    /// the notice waits for the next sync.
+    #[test]
+    fn a_hanging_endpoint_holds_a_cli_command_briefly() {
+        let d = tempfile::tempdir().unwrap();
+        let paths = Paths::under(d.path());
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let held = std::thread::spawn(move || {
+            // Accept, read nothing, answer nothing, until the client gives up.
+            let conns: Vec<_> = listener.incoming().take(1).flatten().collect();
+            std::thread::sleep(Duration::from_secs(5));
+            drop(conns);
+        });
+        let s = settings(&paths, Some(url));
+        let t = Instant::now();
+        notify_briefly(&paths, &s, frozen(1).unique());
+        let took = t.elapsed();
+        assert!(took < Duration::from_secs(8), "{took:?}");
+        assert_eq!(notice_files(&paths).len(), 1, "kept for the next sync");
+        let _ = held.join();
+    }
+
     #[test]
     fn a_run_is_capped_and_stale_notices_are_dropped() {
         let d = tempfile::tempdir().unwrap();
         let paths = Paths::under(d.path());
         for v in 1..=5 {
-            outbox::put(&paths, &OutboxEvent::notice(notice(v).0)).unwrap();
+            outbox::put(&paths, &notice(v).event()).unwrap();
         }
-        let mut old = notice(9).0;
+        let mut old = notice(9).payload;
         old.at = "2020-01-01T00:00:00Z".into();
         outbox::put(&paths, &OutboxEvent::notice(old)).unwrap();
         let ep = Endpoint::start(&[]);
-        let r = deliver(&paths, &ep.url, 3);
+        let r = deliver(&paths, &ep.url, 3, WORKER_LIMITS);
         assert_eq!(
             r,
             DeliveryReport {
@@ -618,6 +788,6 @@ mod tests {
         );
         let versions: Vec<_> = ep.bodies().iter().map(|b| b["version"].clone()).collect();
         assert_eq!(versions, [1, 2, 3], "oldest first");
-        assert_eq!(deliver(&paths, &ep.url, 3).delivered, 2);
+        assert_eq!(deliver(&paths, &ep.url, 3, WORKER_LIMITS).delivered, 2);
     }
 }

@@ -12,6 +12,7 @@ mod demo;
 mod evidence_edges;
 mod evidence_loop;
 mod gate_corpus;
+mod hostile_evidence;
 mod hostile_registry;
 mod hostile_state;
 mod improve_flow;

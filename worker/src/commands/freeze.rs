@@ -2,7 +2,8 @@
 //! (org-wide, in the registry). Each change is recorded as a `frozen` / `unfrozen` event with
 //! the user as its actor and the reason (cleaned of control characters), which `log` shows;
 //! unfreezing a skill that is not frozen changes and records nothing. `unfreeze` also lifts a
-//! freeze made by the reversion limit.
+//! freeze made by the reversion limit. Each freeze sends a `frozen` webhook notice (see
+//! `crate::webhook`; delivery waits at most `CLI_BUDGET`, then is left to the next sync).
 
 use std::process::ExitCode;
 
@@ -47,7 +48,9 @@ pub fn run(
                 format!(": {reason}")
             }
         );
-        webhook::notify(
+        // Unique: a skill frozen, unfrozen and frozen again at the same version is two
+        // freezes, two notices. Delivery is brief (a person waits), the rest goes at sync.
+        webhook::notify_briefly(
             paths,
             settings,
             Notice::new(
@@ -57,7 +60,8 @@ pub fn run(
                 "",
                 &why,
                 serde_json::json!({}),
-            ),
+            )
+            .unique(),
         );
     }
     let why = if reason.is_empty() {

@@ -9,6 +9,11 @@
 //! again. Each decision is one registry transaction with its event (`approved` / `rejected`,
 //! the user as actor, the note cleaned of control characters); a version not in the expected
 //! status is refused with nothing changed. Registry text is untrusted: it is printed escaped.
+//!
+//! Each decision sends a webhook notice (see `crate::webhook`; delivery waits at most
+//! `CLI_BUDGET`, then is left to the next sync): `approve` a `published` notice with status
+//! `candidate` (the version now reaches canary machines: published, for the channel's
+//! purposes), `reject` a `reverted` one.
 
 use std::collections::BTreeSet;
 use std::process::ExitCode;
@@ -19,12 +24,14 @@ use serde_json::{json, Value};
 use skillopt_shared::text::for_terminal;
 use skillopt_shared::verdict::clean;
 use skillopt_shared::SkillRef;
+use skillopt_state::Paths;
 
 use super::{one_line, resolve_known_skill};
 use crate::registry::{
     Changeset, Event, EventKind, Registry, SkillVersion, Transition, VersionSource, VersionStatus,
 };
 use crate::settings::Settings;
+use crate::webhook::{self, Notice, NoticeKind};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -132,13 +139,13 @@ struct Decided {
     event: EventKind,
 }
 
-pub fn run(settings: &Settings, command: Command) -> anyhow::Result<ExitCode> {
+pub fn run(paths: &Paths, settings: &Settings, command: Command) -> anyhow::Result<ExitCode> {
     let mut reg = settings.open_registry()?;
     match command {
         Command::List { json } => list(reg.as_mut(), json),
         Command::Show(t) => show(reg.as_mut(), t),
-        Command::Approve(d) => decide(reg.as_mut(), settings, d, true),
-        Command::Reject(d) => decide(reg.as_mut(), settings, d, false),
+        Command::Approve(d) => decide(reg.as_mut(), paths, settings, d, true),
+        Command::Reject(d) => decide(reg.as_mut(), paths, settings, d, false),
     }
 }
 
@@ -346,6 +353,7 @@ fn print_shown(s: &Shown) {
 
 fn decide(
     reg: &mut dyn Registry,
+    paths: &Paths,
     settings: &Settings,
     d: Decision,
     approve: bool,
@@ -400,6 +408,35 @@ fn decide(
             v.version
         );
     }
+    // Once per version (a version is approved or rejected once): the notice's key is the
+    // event's. An approved version now reaches canary machines, which is what `published`
+    // announces for an automatic edit; a rejected one is withdrawn.
+    let (notice, verb) = if approve {
+        (NoticeKind::Published, "approved")
+    } else {
+        (NoticeKind::Reverted, "rejected")
+    };
+    let why = format!(
+        "{verb} by {}{}",
+        settings.user.value,
+        if note.is_empty() {
+            String::new()
+        } else {
+            format!(": {note}")
+        }
+    );
+    webhook::notify_briefly(
+        paths,
+        settings,
+        Notice::new(
+            notice,
+            &skill,
+            v.version,
+            to.as_str(),
+            &why,
+            json!({ "from": v.status.as_str(), "decision": verb }),
+        ),
+    );
     if d.json {
         super::print_json(&Decided {
             skill: skill.dir_name(),

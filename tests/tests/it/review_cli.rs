@@ -158,7 +158,7 @@ fn policy_round_trip_and_refusals() {
     assert_eq!(policy_events[0]["actor"], "tester");
     assert_eq!(
         policy_events[0]["figures"],
-        json!({"policy":"review","canary_percent":50})
+        json!({"policy":"review","canary_percent":50,"promote_min_uses":5,"revert_min_failures":2})
     );
     assert_eq!(policy_events[1]["figures"]["policy"], "auto");
     // The per-version fields the older tests rely on are still there.

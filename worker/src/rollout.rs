@@ -326,9 +326,22 @@ fn evaluate_one(
 }
 
 /// Sends the webhook notices of what this machine applied (each notice once: its outbox key
-/// is the event, the skill and the version).
-pub(crate) fn notify(paths: &skillopt_state::Paths, settings: &Settings, applied: &[Applied]) {
-    use crate::webhook::{self, Notice, NoticeKind};
+/// is the event, the skill and the version). `briefly`: a person waits (a CLI command), so
+/// delivery gets a short budget and what is left goes at the next sync.
+pub(crate) fn notify(
+    paths: &skillopt_state::Paths,
+    settings: &Settings,
+    applied: &[Applied],
+    briefly: bool,
+) {
+    use crate::webhook::{Notice, NoticeKind};
+    let send = |n: Notice| {
+        if briefly {
+            crate::webhook::notify_briefly(paths, settings, n)
+        } else {
+            crate::webhook::notify(paths, settings, n)
+        }
+    };
     for a in applied {
         let Ok(skill) = SkillRef::parse(&a.skill) else {
             continue;

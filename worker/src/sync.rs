@@ -226,7 +226,7 @@ pub fn run(paths: &Paths, settings: &Settings) -> anyhow::Result<SyncReport> {
             tracing::warn!("rollout rules not applied: {e:#}");
             Vec::new()
         });
-        rollout::notify(paths, settings, &rollout);
+        rollout::notify(paths, settings, &rollout, false);
         let mut report = SyncReport {
             rollout,
             installs: pull(paths, reg.as_mut(), false)?,

@@ -35,7 +35,7 @@ pub fn run(paths: &Paths, settings: &Settings, args: Args) -> anyhow::Result<Exi
             Vec::new()
         })
     };
-    crate::rollout::notify(paths, settings, &applied);
+    crate::rollout::notify(paths, settings, &applied, true);
     let reports = sync::pull(paths, reg.as_mut(), args.dry_run)?;
     if !args.json {
         for a in &applied {

@@ -358,24 +358,23 @@ pub(crate) fn notify(
                 "its skill-at-fault failures outnumber its parent's",
             ),
         };
-        webhook::notify(
-            paths,
-            settings,
-            Notice::new(kind, &skill, a.version, status, reason, a.figures.clone()),
-        );
+        send(Notice::new(
+            kind,
+            &skill,
+            a.version,
+            status,
+            reason,
+            a.figures.clone(),
+        ));
         if let Some(why) = &a.frozen {
-            webhook::notify(
-                paths,
-                settings,
-                Notice::new(
-                    NoticeKind::Frozen,
-                    &skill,
-                    a.version,
-                    "",
-                    why,
-                    a.figures.clone(),
-                ),
-            );
+            send(Notice::new(
+                NoticeKind::Frozen,
+                &skill,
+                a.version,
+                "",
+                why,
+                a.figures.clone(),
+            ));
         }
     }
 }

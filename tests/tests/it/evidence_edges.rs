@@ -300,3 +300,31 @@ fn one_bad_outcome_row_does_not_stop_the_pull() {
     assert!(sb.claude_skills().join("lint--bob/SKILL.md").exists());
     assert!(sb.skillopt(&["log", SKILL, "--json"]).status.success());
 }
+
+#[test]
+fn an_edit_the_verifier_refused_is_not_proposed_again_by_another_machine() {
+    let (r, a, a_agent) = setup(0);
+    let (b, b_agent) = machine(&r.registry, "canary");
+    b.ok(&["pull"]);
+    let fix = append("Deploy on Fridays only.");
+    a_agent.proposer_replies(&fix);
+    a_agent.verifier_replies(&claude_json(
+        r#"{"prevents_failure":false,"breaks":[],"reason":"the deploy would still fail"}"#,
+    ));
+    let r1 = judged_use(&a, &a_agent, "a", &verdict("failure", true));
+    assert_eq!(r1["action"], "unverified", "{r1}");
+    assert_eq!(
+        log(&a)["versions"].as_array().unwrap().len(),
+        1,
+        "nothing published"
+    );
+    // Machine B's proposer comes up with the same edit: refused before B's verifier is asked.
+    b_agent.proposer_replies(&fix);
+    let r2 = judged_use(&b, &b_agent, "b", &verdict("failure", true));
+    assert_eq!(r2["action"], "duplicate", "{r2}");
+    assert!(b_agent
+        .calls()
+        .iter()
+        .all(|c| !c.stdin.contains("VERIFY PROPOSED EDIT")));
+    assert_eq!(log(&b)["versions"].as_array().unwrap().len(), 1);
+}

@@ -20,6 +20,7 @@ mod logging;
 mod pipeline;
 mod registry;
 mod rollout;
+mod serve;
 mod settings;
 mod sync;
 mod unified_diff;
@@ -72,6 +73,8 @@ enum Command {
     /// Run queued jobs (what the hooks spawn).
     #[command(subcommand)]
     Worker(commands::worker::Command),
+    /// Serve the registry over HTTP for a team (`SKILLOPT_REGISTRY=http(s)://…` on clients).
+    Serve(commands::serve::Args),
     /// Check the installation.
     Doctor,
     /// Show the whole loop in a throwaway sandbox on the embedded registry.
@@ -107,6 +110,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Judge(a) => commands::judge::run(&paths, s, a),
         Command::Inspect(c) => commands::inspect::run(&paths, c),
         Command::Worker(c) => commands::worker::run(&paths, s, c),
+        Command::Serve(a) => commands::serve::run(s, a),
         Command::Doctor => commands::doctor::run(&paths, s),
         Command::Demo(a) => commands::demo::run(a),
         Command::DemoAgent { .. } => {

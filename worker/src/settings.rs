@@ -118,6 +118,24 @@ pub(crate) struct Settings {
     pub(crate) judge_sample: Setting<f64>,
     /// `SKILLOPT_WEBHOOK_URL`: where publish/promote/revert/freeze/review notices are POSTed.
     pub(crate) webhook_url: Setting<Option<String>>,
+    /// `SKILLOPT_TOKEN`: the bearer token sent to an HTTP registry (`skillopt serve`).
+    pub(crate) token: Setting<Option<Token>>,
+}
+
+/// A bearer token: shown as `***` by `Debug`, never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Token(String);
+
+impl Token {
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(***)")
+    }
 }
 
 /// Reads one variable; empty or blank counts as unset.
@@ -253,6 +271,13 @@ impl Settings {
                     .ok()
                     .filter(|v| v.is_finite() && (0.0..=1.0).contains(v))
             }),
+            token: match read(lookup, "SKILLOPT_TOKEN") {
+                Some(t) => Setting {
+                    value: Some(Token(t.trim().to_string())),
+                    source: Source::Env("SKILLOPT_TOKEN".into()),
+                },
+                None => Setting::new(None),
+            },
             webhook_url: parsed(lookup, "SKILLOPT_WEBHOOK_URL", None, |v| {
                 let v = v.trim();
                 (v.starts_with("http://") || v.starts_with("https://")).then(|| Some(v.to_string()))
@@ -262,7 +287,8 @@ impl Settings {
 
     /// The registry's location.
     pub(crate) fn registry_url(&self) -> registry::Result<RegistryUrl> {
-        RegistryUrl::parse(&self.registry.value)
+        let token = self.token.value.as_ref().map(|t| t.expose().to_string());
+        Ok(RegistryUrl::parse(&self.registry.value)?.with_token(token))
     }
 
     /// Opens the configured registry (creating and migrating its schema).
@@ -367,6 +393,15 @@ impl Settings {
                     .map(Value::from)
                     .unwrap_or(Value::Null),
                 &self.webhook_url.source,
+            ),
+            row(
+                "token",
+                self.token
+                    .value
+                    .as_ref()
+                    .map(|_| Value::from("set (not shown)"))
+                    .unwrap_or(Value::Null),
+                &self.token.source,
             ),
         ]);
         rows
@@ -477,5 +512,16 @@ mod tests {
             !shown.contains("secret") && !shown.contains("pw@"),
             "{shown}"
         );
+        let s = from(&[
+            ("SKILLOPT_TOKEN", "so_tok3n-value"),
+            ("SKILLOPT_REGISTRY", "http://127.0.0.1:8787"),
+        ]);
+        let shown = serde_json::to_string(&s.shown()).unwrap();
+        assert!(shown.contains("set (not shown)"), "{shown}");
+        assert!(!shown.contains("tok3n"), "{shown}");
+        assert!(!format!("{s:?}").contains("tok3n"));
+        let url = s.registry_url().unwrap();
+        assert!(!format!("{url:?}").contains("tok3n"));
+        assert!(matches!(url, RegistryUrl::Http { token: Some(t), .. } if t == "so_tok3n-value"));
     }
 }

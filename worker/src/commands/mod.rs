@@ -14,6 +14,7 @@ pub(crate) mod pull;
 pub(crate) mod push;
 pub(crate) mod revert;
 pub(crate) mod review;
+pub(crate) mod serve;
 pub(crate) mod stats;
 pub(crate) mod status;
 pub(crate) mod worker;

@@ -15,13 +15,35 @@ fn pg_base() -> Option<String> {
         .filter(|u| !u.is_empty())
 }
 
-/// A fresh, isolated registry URL per backend.
-fn backends() -> Vec<(&'static str, RegistryUrl, Option<tempfile::TempDir>)> {
+/// What keeps a backend alive while its case runs (a temp dir, an in-process server).
+type Guard = Option<Box<dyn std::any::Any>>;
+
+/// A fresh, isolated registry URL per backend: SQLite, PostgreSQL (when configured), and the
+/// HTTP backend — a `skillopt serve` server started in this process on 127.0.0.1:0 — in front
+/// of each of them.
+fn backends() -> Vec<(&'static str, RegistryUrl, Guard)> {
+    let mut v = database_backends();
+    for (name, url, guard) in database_backends() {
+        let server = crate::serve::Running::start(url);
+        let http = server.url(None);
+        let name = if name == "sqlite" {
+            "http+sqlite"
+        } else {
+            "http+postgres"
+        };
+        // A tuple drops in order: the server stops before its database's guard goes.
+        v.push((name, http, Some(Box::new((server, guard)))));
+    }
+    v
+}
+
+/// A fresh, isolated database registry per database backend.
+fn database_backends() -> Vec<(&'static str, RegistryUrl, Guard)> {
     let dir = tempfile::tempdir().unwrap();
-    let mut v = vec![(
+    let mut v: Vec<(&'static str, RegistryUrl, Guard)> = vec![(
         "sqlite",
         RegistryUrl::Sqlite(dir.path().join("r.sqlite3")),
-        Some(dir),
+        Some(Box::new(dir)),
     )];
     match pg_base() {
         Some(base) => {

@@ -9,6 +9,7 @@
 
 #[cfg(test)]
 mod conformance;
+mod http;
 mod postgres;
 mod publish;
 pub(crate) mod queries;
@@ -17,6 +18,7 @@ mod sqlite;
 mod transition;
 mod tx;
 mod url;
+pub(crate) mod wire;
 
 use skillopt_shared::SkillRef;
 
@@ -62,6 +64,16 @@ pub enum Cause {
     Value(#[from] rows::UnknownValue),
     #[error(transparent)]
     Outcome(#[from] skillopt_shared::verdict::UnknownOutcome),
+    /// The HTTP registry could not be reached or its answer could not be read.
+    #[error(transparent)]
+    Http(#[from] reqwest::Error),
+    /// What an HTTP registry server answered with an error (its status, kind and message).
+    #[error("server answered {status} {kind}: {message}")]
+    Remote {
+        status: u16,
+        kind: String,
+        message: String,
+    },
     /// Injected by tests.
     #[cfg(test)]
     #[error("{0}")]
@@ -120,7 +132,7 @@ impl RegistryError {
 pub type Result<T, E = RegistryError> = std::result::Result<T, E>;
 
 /// The registry operations skillopt needs. Both backends pass the same conformance suite.
-pub trait Registry {
+pub trait Registry: Send {
     /// Human description with secrets redacted.
     fn describe(&self) -> String;
     /// The highest version of a skill, whatever its status.

@@ -111,7 +111,7 @@ wire_enum!(
 );
 
 /// One stored version of a skill.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SkillVersion {
     pub name: String,
     pub author: String,
@@ -147,7 +147,7 @@ pub struct NewVersion {
 }
 
 /// Why a version exists (skillopt edits and reverts carry one).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Changeset {
     pub id: String,
     pub name: String,
@@ -200,7 +200,7 @@ impl Changeset {
 /// How a skill's verified automatic edits are released, org-wide: the mode, the canary share
 /// and the numbers the rollout rules use. Kept in the registry, so every machine applies the
 /// same numbers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Policy {
     pub mode: PolicyMode,
     /// Machines whose bucket (0–99) is below this are on the canary channel.
@@ -230,7 +230,7 @@ impl Default for Policy {
 }
 
 /// A skill's org-wide flags: its release policy and whether automatic edits are frozen.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SkillFlags {
     pub policy: PolicyMode,
     /// Machines whose bucket (0–99) is below this are on the canary channel.
@@ -271,7 +271,7 @@ impl Default for SkillFlags {
 }
 
 /// One entry of a skill's event log.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     pub id: String,
     pub name: String,
@@ -336,7 +336,7 @@ pub struct Transition {
 }
 
 /// One session that had one skill version.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttributionRow {
     pub session_hash: String,
     pub bucket: u8,
@@ -352,7 +352,7 @@ pub struct AttributionRow {
 pub use skillopt_state::outbox::OutcomePayload as OutcomeRow;
 
 /// Measured value of one skill version.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VersionStats {
     pub name: String,
     pub author: String,

@@ -1,13 +1,19 @@
-//! Where the registry is (`sqlite:///path` | `postgres://…`) and how its URL is shown: every
-//! password replaced by `***`.
+//! Where the registry is (`sqlite:///path` | `postgres://…` | `https://…`, or `http://` on
+//! loopback) and how its URL is shown: every password replaced by `***`, a token never shown.
 
-use super::{postgres, sqlite, Registry, RegistryError, Result};
+use super::{http, postgres, sqlite, Registry, RegistryError, Result};
 
 /// Where the registry is.
 #[derive(Clone, PartialEq, Eq)]
 pub enum RegistryUrl {
     Sqlite(std::path::PathBuf),
     Postgres(String),
+    /// A `skillopt serve` server: its base URL (no trailing `/`) and the bearer token sent with
+    /// every request (`SKILLOPT_TOKEN`), if any.
+    Http {
+        base: String,
+        token: Option<String>,
+    },
 }
 
 impl std::fmt::Debug for RegistryUrl {
@@ -17,9 +23,14 @@ impl std::fmt::Debug for RegistryUrl {
 }
 
 impl RegistryUrl {
-    /// Parses `sqlite:///abs/path`, `sqlite:relative`, `postgres://…` / `postgresql://…`.
+    /// Parses `sqlite:///abs/path`, `sqlite:relative`, `postgres://…` / `postgresql://…`,
+    /// `https://host[:port]` and `http://` with a loopback host (plain HTTP elsewhere would send
+    /// the token in the clear).
     pub fn parse(raw: &str) -> Result<Self> {
         let raw = raw.trim();
+        if raw.starts_with("https://") || raw.starts_with("http://") {
+            return http::parse_base(raw).map(|base| Self::Http { base, token: None });
+        }
         if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
             return Ok(Self::Postgres(raw.to_string()));
         }
@@ -46,6 +57,15 @@ impl RegistryUrl {
         match self {
             Self::Sqlite(p) => format!("sqlite://{}", p.display()),
             Self::Postgres(u) => redact_password(u),
+            Self::Http { base, .. } => redact_password(base),
+        }
+    }
+
+    /// The same URL with `token` sent as the bearer token (HTTP registries only).
+    pub fn with_token(self, token: Option<String>) -> Self {
+        match self {
+            Self::Http { base, .. } => Self::Http { base, token },
+            other => other,
         }
     }
 
@@ -54,6 +74,9 @@ impl RegistryUrl {
         match self {
             Self::Sqlite(p) => Ok(Box::new(sqlite::SqliteRegistry::open(p)?)),
             Self::Postgres(u) => Ok(Box::new(postgres::PgRegistry::connect(u)?)),
+            Self::Http { base, token } => {
+                Ok(Box::new(http::HttpRegistry::new(base, token.as_deref())?))
+            }
         }
     }
 }

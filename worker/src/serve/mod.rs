@@ -1,0 +1,254 @@
+//! `skillopt serve`: the registry over HTTP, for teams that share one server instead of handing
+//! every laptop a database connection string.
+//!
+//! axum on a tokio runtime in front of the ordinary backends (SQLite or PostgreSQL). The wire
+//! format is [`crate::registry::wire`]: `POST /v1/registry/<method>`, JSON in and out, one
+//! route per [`Registry`] method ([`routes`]). The backends are synchronous, so each call runs
+//! on tokio's blocking pool with a registry taken from a small pool of opened ones (at most
+//! [`WORKERS`] calls at once; the rest wait their turn). A publish runs the backend's own
+//! transaction, so its parent check stays atomic: of N concurrent publishers exactly one wins.
+//! Bodies over [`wire::MAX_BODY_BYTES`] get 413, malformed ones 400; an error changes nothing.
+//! Request headers (the token among them) are never logged.
+
+pub(crate) mod routes;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+
+use crate::registry::wire::{self, ErrorBody, ErrorKind, WireError};
+use crate::registry::{Registry, RegistryUrl};
+
+/// Registry calls served at once (and opened registries kept): PostgreSQL connections are the
+/// scarce resource, and a team's load is a few requests a second.
+pub const WORKERS: usize = 8;
+
+/// The shared state: where the registry is, and opened registries ready for a call.
+struct Server {
+    url: RegistryUrl,
+    pool: Mutex<Vec<Box<dyn Registry>>>,
+    permits: tokio::sync::Semaphore,
+}
+
+impl Server {
+    /// Opens the registry once (creating and migrating its schema) so a bad URL or an
+    /// unreachable database stops the server at start, not at its first request.
+    fn open(url: RegistryUrl) -> crate::registry::Result<Self> {
+        let first = url.open()?;
+        Ok(Self {
+            url,
+            pool: Mutex::new(vec![first]),
+            permits: tokio::sync::Semaphore::new(WORKERS),
+        })
+    }
+
+    /// Runs one call on a pooled registry (opening one when none is free). A registry whose
+    /// call failed for want of the backend is dropped rather than reused.
+    fn call(&self, method: &str, body: &[u8]) -> Result<serde_json::Value, WireError> {
+        let pooled = self.pool.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut reg = match pooled {
+            Some(r) => r,
+            None => self.url.open().map_err(|e| WireError::from_registry(&e))?,
+        };
+        let r = routes::call(&mut *reg, method, body);
+        let broken =
+            matches!(&r, Err(e) if matches!(e.kind, ErrorKind::Unreachable | ErrorKind::Backend));
+        if !broken {
+            self.pool
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(reg);
+        }
+        r
+    }
+}
+
+fn error(e: WireError) -> Response {
+    let status = StatusCode::from_u16(e.kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, Json(ErrorBody { error: e })).into_response()
+}
+
+async fn registry_call(
+    State(srv): State<Arc<Server>>,
+    Path(method): Path<String>,
+    body: Body,
+) -> Response {
+    let started = std::time::Instant::now();
+    let Ok(bytes) = axum::body::to_bytes(body, wire::MAX_BODY_BYTES).await else {
+        return error(WireError::new(
+            ErrorKind::TooLarge,
+            format!(
+                "the request body is over {} bytes (or could not be read)",
+                wire::MAX_BODY_BYTES
+            ),
+        ));
+    };
+    let Ok(_permit) = srv.permits.acquire().await else {
+        return error(WireError::new(
+            ErrorKind::Unreachable,
+            "the server is stopping",
+        ));
+    };
+    let worker = Arc::clone(&srv);
+    let m = method.clone();
+    let r = tokio::task::spawn_blocking(move || worker.call(&m, &bytes))
+        .await
+        .unwrap_or_else(|e| {
+            Err(WireError::new(
+                ErrorKind::Backend,
+                format!("call failed: {e}"),
+            ))
+        });
+    let resp = match r {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => error(e),
+    };
+    tracing::debug!(
+        method = %crate::commands::one_line(&method),
+        status = resp.status().as_u16(),
+        ms = started.elapsed().as_millis() as u64,
+        "registry call"
+    );
+    resp
+}
+
+async fn not_found() -> Response {
+    error(WireError::new(
+        ErrorKind::NotFound,
+        format!(
+            "no such route (registry methods are POST {}<method>)",
+            wire::PREFIX
+        ),
+    ))
+}
+
+fn router(srv: Arc<Server>) -> Router {
+    Router::new()
+        .route(&format!("{}{{method}}", wire::PREFIX), post(registry_call))
+        .fallback(not_found)
+        .with_state(srv)
+}
+
+/// Serves `url` on `listen` until the process ends; `on_bound` gets the bound address (the
+/// port the system chose for `:0`) once requests can be made.
+pub fn serve(
+    url: RegistryUrl,
+    listen: SocketAddr,
+    on_bound: impl FnOnce(SocketAddr),
+) -> anyhow::Result<()> {
+    let srv = Arc::new(Server::open(url)?);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let served = Arc::clone(&srv);
+    let r = rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        on_bound(listener.local_addr()?);
+        axum::serve(listener, router(served)).await?;
+        Ok(())
+    });
+    // The pooled registries go last, outside the runtime: the PostgreSQL client blocks on its
+    // own runtime when it closes, which is not allowed inside an async context.
+    drop(srv);
+    r
+}
+
+/// A server running on a thread of this process, stopped when dropped (tests).
+#[cfg(test)]
+pub struct Running {
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+#[cfg(test)]
+impl Running {
+    /// Serves `url` on 127.0.0.1 at a port the system chooses.
+    pub fn start(url: RegistryUrl) -> Self {
+        let srv = Arc::new(Server::open(url).expect("open the served registry"));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (bound_tx, bound_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            // Dropped after the runtime stops (see `serve`).
+            let keep = Arc::clone(&srv);
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                bound_tx.send(listener.local_addr().unwrap()).unwrap();
+                axum::serve(listener, router(srv))
+                    .with_graceful_shutdown(async {
+                        let _ = stopped.await;
+                    })
+                    .await
+                    .unwrap();
+            });
+            drop(keep);
+        });
+        Self {
+            addr: bound_rx.recv().unwrap(),
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// Its URL as a client names it.
+    pub fn url(&self, token: Option<&str>) -> RegistryUrl {
+        RegistryUrl::Http {
+            base: format!("http://{}", self.addr),
+            token: token.map(str::to_string),
+        }
+    }
+}
+
+#[cfg(test)]
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post(addr: SocketAddr, path: &str, body: Vec<u8>) -> (u16, serde_json::Value) {
+        let r = reqwest::blocking::Client::new()
+            .post(format!("http://{addr}{path}"))
+            .body(body)
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().unwrap())
+    }
+
+    #[test]
+    fn errors_are_json_with_their_status() {
+        let dir = tempfile::tempdir().unwrap();
+        let srv = Running::start(RegistryUrl::Sqlite(dir.path().join("r.sqlite3")));
+        let (s, v) = post(srv.addr, "/v1/registry/stats", b"{}".to_vec());
+        assert_eq!((s, v), (200, serde_json::json!([])));
+        let (s, v) = post(srv.addr, "/v1/registry/publish", b"{oops".to_vec());
+        assert_eq!((s, v["error"]["kind"].as_str()), (400, Some("bad_request")));
+        let big = vec![b' '; wire::MAX_BODY_BYTES + 1];
+        let (s, v) = post(srv.addr, "/v1/registry/stats", big);
+        assert_eq!((s, v["error"]["kind"].as_str()), (413, Some("too_large")));
+        let (s, v) = post(srv.addr, "/v1/registry/nope", b"{}".to_vec());
+        assert_eq!((s, v["error"]["kind"].as_str()), (404, Some("not_found")));
+        let (s, _) = post(srv.addr, "/elsewhere", b"{}".to_vec());
+        assert_eq!(s, 404);
+    }
+}

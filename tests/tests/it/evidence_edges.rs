@@ -5,25 +5,16 @@
 //! towards the reversion limit, and one bad registry row.
 
 use serde_json::{json, Value};
+use skillopt_tests::skill_session::{
+    append_edit as append, installed_version, judged_use, log_json, verdict,
+};
 use skillopt_tests::{claude_json, skill_md, FakeAgent, Sandbox};
 
 const SKILL: &str = "deploy--alice";
 const BODY: &str = "# Deploy\n\nUse this checklist for every deploy of the shop service.\n\n1. Run tests with `npm test`.\n2. Skip the database migration step.\n3. Deploy with `make deploy ENV=<env>`.\n";
 
-fn verdict(outcome: &str, at_fault: bool) -> String {
-    claude_json(
-        &json!({"outcome": outcome, "skill_at_fault": at_fault, "confidence": 0.9,
-                "reason": format!("judged {outcome}"), "evidence": "the deploy log"})
-        .to_string(),
-    )
-}
-
 fn edits(v: Value) -> String {
     claude_json(&v.to_string())
-}
-
-fn append(text: &str) -> String {
-    edits(json!([{"op": "append", "content": text}]))
 }
 
 /// A machine on `registry` (on `channel`), a fake claude, no automatic sync, jobs left for the
@@ -38,49 +29,14 @@ fn machine(registry: &str, channel: &str) -> (Sandbox, FakeAgent) {
     (sb, agent)
 }
 
-fn judged_use(sb: &Sandbox, agent: &FakeAgent, sid: &str, verdict_json: &str) -> Value {
-    agent.judge_replies(verdict_json);
-    let id = format!("toolu_{sid}");
-    let t = sb.write_jsonl(
-        &format!("{sid}.jsonl"),
-        &[
-            json!({"type":"user","message":{"role":"user","content":"deploy to staging"}}),
-            json!({"type":"assistant","message":{"content":[{"type":"tool_use","id":id,"name":"Skill","input":{"skill":SKILL}}]}}),
-            json!({"type":"assistant","message":{"content":[{"type":"text","text":"Deployed as the checklist says."}]}}),
-        ],
-    );
-    let tp = t.to_str().unwrap();
-    sb.hook("skillopt-pre-tool-use", json!({"session_id":sid,"transcript_path":tp,"hook_event_name":"PreToolUse","tool_name":"Skill","tool_input":{"skill":SKILL},"tool_use_id":id}).to_string().as_bytes());
-    sb.hook("skillopt-user-prompt-submit", json!({"session_id":sid,"transcript_path":tp,"hook_event_name":"UserPromptSubmit","prompt":"how did the deploy go?"}).to_string().as_bytes());
-    let ran = sb.drain();
-    assert_eq!(ran.len(), 1, "one judge job for {sid}: {ran:?}");
-    ran[0]["result"].clone()
-}
-
-fn log(sb: &Sandbox) -> Value {
-    serde_json::from_str(&sb.ok(&["log", SKILL, "--json"])).unwrap()
-}
-
 fn status_of(sb: &Sandbox, version: u64) -> String {
-    log(sb)["versions"]
+    log_json(sb, SKILL)["versions"]
         .as_array()
         .unwrap()
         .iter()
         .find(|v| v["version"] == version)
         .map(|v| v["status"].as_str().unwrap().to_string())
         .unwrap_or_default()
-}
-
-fn installed_version(sb: &Sandbox) -> u64 {
-    let text = std::fs::read_to_string(sb.claude_skills().join(SKILL).join("SKILL.md")).unwrap();
-    let line = text
-        .lines()
-        .find(|l| l.contains("skillopt-version"))
-        .unwrap();
-    line.trim_start_matches(|c: char| !c.is_ascii_digit())
-        .trim_end_matches(|c: char| !c.is_ascii_digit())
-        .parse()
-        .unwrap()
 }
 
 /// A registry (kept alive by the returned sandbox) with `deploy--alice` v1, a canary machine
@@ -92,14 +48,26 @@ fn setup(seeds: usize) -> (Sandbox, Sandbox, FakeAgent) {
     sb.ok(&["push", d.to_str().unwrap(), "--author", "alice"]);
     sb.ok(&["pull"]);
     for i in 0..seeds {
-        judged_use(&sb, &ag, &format!("seed{i}"), &verdict("success", false));
+        judged_use(
+            &sb,
+            &ag,
+            SKILL,
+            &format!("seed{i}"),
+            &verdict("success", false),
+        );
     }
     (registry, sb, ag)
 }
 
 fn fail_twice(sb: &Sandbox, ag: &FakeAgent, tag: &str) {
     for i in 0..2 {
-        judged_use(sb, ag, &format!("{tag}{i}"), &verdict("failure", true));
+        judged_use(
+            sb,
+            ag,
+            SKILL,
+            &format!("{tag}{i}"),
+            &verdict("failure", true),
+        );
     }
     sb.ok(&["pull"]);
 }
@@ -111,15 +79,15 @@ fn a_candidate_that_always_fails_is_reverted_not_promoted() {
     let (_r, sb, ag) = setup(0);
     ag.proposer_replies(&append("Deploy on Fridays only."));
     assert_eq!(
-        judged_use(&sb, &ag, "a", &verdict("failure", true))["action"],
+        judged_use(&sb, &ag, SKILL, "a", &verdict("failure", true))["action"],
         "published:v2"
     );
     for i in 0..5 {
-        judged_use(&sb, &ag, &format!("f{i}"), &verdict("failure", true));
+        judged_use(&sb, &ag, SKILL, &format!("f{i}"), &verdict("failure", true));
     }
     sb.ok(&["pull"]);
     assert_eq!(status_of(&sb, 2), "reverted");
-    let reverted = log(&sb)["versions"][1]["events"]
+    let reverted = log_json(&sb, SKILL)["versions"][1]["events"]
         .as_array()
         .unwrap()
         .iter()
@@ -127,7 +95,7 @@ fn a_candidate_that_always_fails_is_reverted_not_promoted() {
         .cloned()
         .unwrap();
     assert_eq!(reverted["figures"]["parent_judged"], 0, "{reverted}");
-    assert_eq!(installed_version(&sb), 1);
+    assert_eq!(installed_version(&sb, SKILL), 1);
 }
 
 #[test]
@@ -135,10 +103,10 @@ fn m_and_k_come_from_the_registry_not_from_one_machine() {
     let (r, sb, ag) = setup(4);
     ag.proposer_replies(&append("Run `make migrate` first."));
     assert_eq!(
-        judged_use(&sb, &ag, "a", &verdict("failure", true))["action"],
+        judged_use(&sb, &ag, SKILL, "a", &verdict("failure", true))["action"],
         "published:v2"
     );
-    judged_use(&sb, &ag, "b", &verdict("success", false));
+    judged_use(&sb, &ag, SKILL, "b", &verdict("success", false));
     // A machine with a lax variable changes nothing.
     let mut other = Sandbox::with_registry(&r.registry);
     other.set_env("SKILLOPT_PROMOTE_MIN_USES", "1");
@@ -154,7 +122,7 @@ fn m_and_k_come_from_the_registry_not_from_one_machine() {
     );
     other.ok(&["pull"]);
     assert_eq!(status_of(&sb, 2), "active");
-    let promoted = log(&sb)["versions"][1]["events"].to_string();
+    let promoted = log_json(&sb, SKILL)["versions"][1]["events"].to_string();
     assert!(promoted.contains("\"promote_min_uses\":1"), "{promoted}");
     assert!(!sb
         .skillopt(&["policy", SKILL, "--min-failures", "0"])
@@ -167,14 +135,14 @@ fn a_rejected_result_stays_rejected_under_other_words() {
     let (_r, sb, ag) = setup(4);
     ag.proposer_replies(&edits(json!([{"op":"replace","target":"2. Skip the database migration step.","content":"2. Run `make migrate` first."}])));
     assert_eq!(
-        judged_use(&sb, &ag, "a", &verdict("failure", true))["action"],
+        judged_use(&sb, &ag, SKILL, "a", &verdict("failure", true))["action"],
         "published:v2"
     );
     sb.ok(&["review", "reject", SKILL, "2", "--note", "no"]);
     sb.ok(&["pull"]);
     // The same change through another target.
     ag.proposer_replies(&edits(json!([{"op":"replace","target":"Skip the database migration step.","content":"Run `make migrate` first."}])));
-    let r = judged_use(&sb, &ag, "b", &verdict("failure", true));
+    let r = judged_use(&sb, &ag, SKILL, "b", &verdict("failure", true));
     assert_eq!(r["action"], "duplicate", "{r}");
     // A reverted candidate whose proposal had an edit that did not apply: proposing the edit
     // alone produces the same SKILL.md.
@@ -182,13 +150,13 @@ fn a_rejected_result_stays_rejected_under_other_words() {
         {"op":"append","content":"Deploy on Fridays only."},
         {"op":"replace","target":"this text is not in the skill","content":"whatever"}])));
     assert_eq!(
-        judged_use(&sb, &ag, "c", &verdict("failure", true))["action"],
+        judged_use(&sb, &ag, SKILL, "c", &verdict("failure", true))["action"],
         "published:v3"
     );
     fail_twice(&sb, &ag, "cf");
     assert_eq!(status_of(&sb, 3), "reverted");
     ag.proposer_replies(&append("Deploy on Fridays only."));
-    let r = judged_use(&sb, &ag, "d", &verdict("failure", true));
+    let r = judged_use(&sb, &ag, SKILL, "d", &verdict("failure", true));
     assert_eq!(r["action"], "duplicate", "{r}");
 }
 
@@ -197,20 +165,20 @@ fn a_stable_pin_takes_a_candidate_away_but_not_from_its_publisher() {
     let (r, sb, ag) = setup(4);
     ag.proposer_replies(&append("Run `make migrate` first."));
     assert_eq!(
-        judged_use(&sb, &ag, "a", &verdict("failure", true))["action"],
+        judged_use(&sb, &ag, SKILL, "a", &verdict("failure", true))["action"],
         "published:v2"
     );
     let (m2, _a2) = machine(&r.registry, "canary");
     m2.ok(&["pull"]);
-    assert_eq!(installed_version(&m2), 2);
+    assert_eq!(installed_version(&m2, SKILL), 2);
     m2.ok(&["channel", "stable"]);
     let out = m2.ok(&["pull"]);
     assert!(out.contains("rolled back"), "{out}");
-    assert_eq!(installed_version(&m2), 1);
+    assert_eq!(installed_version(&m2, SKILL), 1);
     // The machine that published it keeps it, whatever its channel.
     sb.ok(&["channel", "stable"]);
     sb.ok(&["pull"]);
-    assert_eq!(installed_version(&sb), 2);
+    assert_eq!(installed_version(&sb, SKILL), 2);
 }
 
 #[test]
@@ -218,7 +186,7 @@ fn an_unchanged_push_leaves_the_candidate_alone() {
     let (_r, sb, ag) = setup(4);
     ag.proposer_replies(&append("Run `make migrate` first."));
     assert_eq!(
-        judged_use(&sb, &ag, "a", &verdict("failure", true))["action"],
+        judged_use(&sb, &ag, SKILL, "a", &verdict("failure", true))["action"],
         "published:v2"
     );
     let d = sb.write_skill("deploy", &skill_md("deploy", BODY));
@@ -233,7 +201,7 @@ fn only_the_rules_reverts_since_the_last_unfreeze_count_towards_the_limit() {
     // A person's push withdraws candidate v2: not an automatic revert.
     ag.proposer_replies(&append("Run `make migrate` first."));
     assert_eq!(
-        judged_use(&sb, &ag, "a", &verdict("failure", true))["action"],
+        judged_use(&sb, &ag, SKILL, "a", &verdict("failure", true))["action"],
         "published:v2"
     );
     let d = sb.write_skill(
@@ -244,24 +212,34 @@ fn only_the_rules_reverts_since_the_last_unfreeze_count_towards_the_limit() {
     sb.ok(&["pull"]);
     assert_eq!(status_of(&sb, 2), "reverted");
     for i in 0..4 {
-        judged_use(&sb, &ag, &format!("s{i}"), &verdict("success", false));
+        judged_use(
+            &sb,
+            &ag,
+            SKILL,
+            &format!("s{i}"),
+            &verdict("success", false),
+        );
     }
     ag.proposer_replies(&append("Deploy on Fridays only."));
     assert_eq!(
-        judged_use(&sb, &ag, "b", &verdict("failure", true))["action"],
+        judged_use(&sb, &ag, SKILL, "b", &verdict("failure", true))["action"],
         "published:v4"
     );
     fail_twice(&sb, &ag, "bf");
     assert_eq!(status_of(&sb, 4), "reverted");
-    assert_ne!(log(&sb)["frozen"], true, "one automatic revert froze it");
+    assert_ne!(
+        log_json(&sb, SKILL)["frozen"],
+        true,
+        "one automatic revert froze it"
+    );
     // A second one freezes; after unfreeze, one more does not.
     ag.proposer_replies(&append("Deploy at night only."));
     assert_eq!(
-        judged_use(&sb, &ag, "c", &verdict("failure", true))["action"],
+        judged_use(&sb, &ag, SKILL, "c", &verdict("failure", true))["action"],
         "published:v5"
     );
     fail_twice(&sb, &ag, "cf");
-    let l = log(&sb);
+    let l = log_json(&sb, SKILL);
     assert_eq!(l["frozen"], true, "{l}");
     assert!(
         l["frozen_reason"].as_str().unwrap().contains("v4, v5"),
@@ -270,12 +248,16 @@ fn only_the_rules_reverts_since_the_last_unfreeze_count_towards_the_limit() {
     sb.ok(&["unfreeze", SKILL]);
     ag.proposer_replies(&append("Deploy at noon only."));
     assert_eq!(
-        judged_use(&sb, &ag, "d", &verdict("failure", true))["action"],
+        judged_use(&sb, &ag, SKILL, "d", &verdict("failure", true))["action"],
         "published:v6"
     );
     fail_twice(&sb, &ag, "df");
     assert_eq!(status_of(&sb, 6), "reverted");
-    assert_ne!(log(&sb)["frozen"], true, "frozen again after one revert");
+    assert_ne!(
+        log_json(&sb, SKILL)["frozen"],
+        true,
+        "frozen again after one revert"
+    );
 }
 
 #[test]
@@ -285,7 +267,7 @@ fn one_bad_outcome_row_does_not_stop_the_pull() {
     sb.ok(&["push", d.to_str().unwrap(), "--author", "bob"]);
     ag.proposer_replies(&append("Run `make migrate` first."));
     assert_eq!(
-        judged_use(&sb, &ag, "a", &verdict("failure", true))["action"],
+        judged_use(&sb, &ag, SKILL, "a", &verdict("failure", true))["action"],
         "published:v2"
     );
     // Someone with database access writes an outcome no version of skillopt knows.
@@ -311,20 +293,20 @@ fn an_edit_the_verifier_refused_is_not_proposed_again_by_another_machine() {
     a_agent.verifier_replies(&claude_json(
         r#"{"prevents_failure":false,"breaks":[],"reason":"the deploy would still fail"}"#,
     ));
-    let r1 = judged_use(&a, &a_agent, "a", &verdict("failure", true));
+    let r1 = judged_use(&a, &a_agent, SKILL, "a", &verdict("failure", true));
     assert_eq!(r1["action"], "unverified", "{r1}");
     assert_eq!(
-        log(&a)["versions"].as_array().unwrap().len(),
+        log_json(&a, SKILL)["versions"].as_array().unwrap().len(),
         1,
         "nothing published"
     );
     // Machine B's proposer comes up with the same edit: refused before B's verifier is asked.
     b_agent.proposer_replies(&fix);
-    let r2 = judged_use(&b, &b_agent, "b", &verdict("failure", true));
+    let r2 = judged_use(&b, &b_agent, SKILL, "b", &verdict("failure", true));
     assert_eq!(r2["action"], "duplicate", "{r2}");
     assert!(b_agent
         .calls()
         .iter()
         .all(|c| !c.stdin.contains("VERIFY PROPOSED EDIT")));
-    assert_eq!(log(&b)["versions"].as_array().unwrap().len(), 1);
+    assert_eq!(log_json(&b, SKILL)["versions"].as_array().unwrap().len(), 1);
 }

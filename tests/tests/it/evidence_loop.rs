@@ -6,24 +6,15 @@
 //! automatic revert within 7 days freezes the skill. Everything is read back through `--json`;
 //! a loopback webhook shared by both machines receives each of these events exactly once.
 
-use serde_json::{json, Value};
+use serde_json::Value;
+use skillopt_tests::skill_session::{
+    append_edit as append, installed_version, judged_use, log_json, verdict,
+};
 use skillopt_tests::webhook_endpoint::Endpoint;
-use skillopt_tests::{claude_json, postgres, skill_md, FakeAgent, Sandbox};
+use skillopt_tests::{postgres, skill_md, FakeAgent, Sandbox};
 
 const SKILL: &str = "deploy--alice";
 const BODY: &str = "# Deploy\n\nUse this checklist for every deploy of the shop service.\n\n1. Run tests with `npm test`.\n2. Skip the database migration step.\n3. Deploy with `make deploy ENV=<env>`.\n";
-
-fn verdict(outcome: &str, at_fault: bool) -> String {
-    claude_json(
-        &json!({"outcome": outcome, "skill_at_fault": at_fault, "confidence": 0.9,
-                "reason": format!("judged {outcome}"), "evidence": "the deploy log"})
-        .to_string(),
-    )
-}
-
-fn append(text: &str) -> String {
-    claude_json(&json!([{"op": "append", "content": text}]).to_string())
-}
 
 /// A machine on `registry` with a fake claude, no automatic sync, jobs left for the test.
 fn machine(registry: &str, channel: &str, webhook: &str) -> (Sandbox, FakeAgent) {
@@ -37,33 +28,9 @@ fn machine(registry: &str, channel: &str, webhook: &str) -> (Sandbox, FakeAgent)
     (sb, agent)
 }
 
-/// One session using the skill and a reaction, judged by the worker: the job's result.
-fn judged_use(sb: &Sandbox, agent: &FakeAgent, sid: &str, verdict_json: &str) -> Value {
-    agent.judge_replies(verdict_json);
-    let id = format!("toolu_{sid}");
-    let t = sb.write_jsonl(
-        &format!("{sid}.jsonl"),
-        &[
-            json!({"type":"user","message":{"role":"user","content":"deploy to staging"}}),
-            json!({"type":"assistant","message":{"content":[{"type":"tool_use","id":id,"name":"Skill","input":{"skill":SKILL}}]}}),
-            json!({"type":"assistant","message":{"content":[{"type":"text","text":"Deployed as the checklist says."}]}}),
-        ],
-    );
-    let tp = t.to_str().unwrap();
-    sb.hook("skillopt-pre-tool-use", json!({"session_id":sid,"transcript_path":tp,"hook_event_name":"PreToolUse","tool_name":"Skill","tool_input":{"skill":SKILL},"tool_use_id":id}).to_string().as_bytes());
-    sb.hook("skillopt-user-prompt-submit", json!({"session_id":sid,"transcript_path":tp,"hook_event_name":"UserPromptSubmit","prompt":"how did the deploy go?"}).to_string().as_bytes());
-    let ran = sb.drain();
-    assert_eq!(ran.len(), 1, "one judge job for {sid}: {ran:?}");
-    ran[0]["result"].clone()
-}
-
-fn log(sb: &Sandbox) -> Value {
-    serde_json::from_str(&sb.ok(&["log", SKILL, "--json"])).unwrap()
-}
-
 /// (version, status) of every version.
 fn statuses(sb: &Sandbox) -> Vec<(u64, String)> {
-    log(sb)["versions"]
+    log_json(sb, SKILL)["versions"]
         .as_array()
         .unwrap()
         .iter()
@@ -78,25 +45,13 @@ fn statuses(sb: &Sandbox) -> Vec<(u64, String)> {
 
 /// The events of one version, by kind.
 fn events_of(sb: &Sandbox, version: u64) -> Vec<Value> {
-    log(sb)["versions"]
+    log_json(sb, SKILL)["versions"]
         .as_array()
         .unwrap()
         .iter()
         .find(|v| v["version"] == version)
         .map(|v| v["events"].as_array().unwrap().clone())
         .unwrap_or_default()
-}
-
-fn installed_version(sb: &Sandbox) -> u64 {
-    let text = std::fs::read_to_string(sb.claude_skills().join(SKILL).join("SKILL.md")).unwrap();
-    let line = text
-        .lines()
-        .find(|l| l.contains("skillopt-version"))
-        .unwrap_or_else(|| panic!("no version in {text}"));
-    line.trim_start_matches(|c: char| !c.is_ascii_digit())
-        .trim_end_matches(|c: char| !c.is_ascii_digit())
-        .parse()
-        .unwrap()
 }
 
 fn pull(sb: &Sandbox) {
@@ -113,11 +68,21 @@ fn the_loop(registry: Option<String>) {
     canary.ok(&["push", d.to_str().unwrap(), "--author", "alice"]);
     pull(&canary);
     pull(&stable);
-    assert_eq!(log(&canary)["policy"], "canary", "the default policy");
+    assert_eq!(
+        log_json(&canary, SKILL)["policy"],
+        "canary",
+        "the default policy"
+    );
 
     // 1. A verified failure fix becomes a candidate, installed on the canary machine only.
     canary_agent.proposer_replies(&append("Run `make migrate` before deploying."));
-    let r = judged_use(&canary, &canary_agent, "c1", &verdict("failure", true));
+    let r = judged_use(
+        &canary,
+        &canary_agent,
+        SKILL,
+        "c1",
+        &verdict("failure", true),
+    );
     assert_eq!(r["action"], "published:v2", "{r}");
     assert_eq!(
         statuses(&canary),
@@ -132,7 +97,10 @@ fn the_loop(registry: Option<String>) {
     pull(&canary);
     pull(&stable);
     assert_eq!(
-        (installed_version(&canary), installed_version(&stable)),
+        (
+            installed_version(&canary, SKILL),
+            installed_version(&stable, SKILL)
+        ),
         (2, 1)
     );
     let st = stable.status();
@@ -147,6 +115,7 @@ fn the_loop(registry: Option<String>) {
         let r = judged_use(
             &canary,
             &canary_agent,
+            SKILL,
             &format!("ok{i}"),
             &verdict("success", false),
         );
@@ -160,9 +129,9 @@ fn the_loop(registry: Option<String>) {
         .expect("a promoted event");
     assert_eq!(promoted["figures"]["judged"], 5);
     assert_eq!(promoted["figures"]["skill_failures"], 0);
-    assert_eq!(installed_version(&stable), 2);
+    assert_eq!(installed_version(&stable, SKILL), 2);
     pull(&canary);
-    assert_eq!(installed_version(&canary), 2);
+    assert_eq!(installed_version(&canary, SKILL), 2);
     // Promotion happened once, whoever evaluated it.
     let promotions = events_of(&canary, 2)
         .iter()
@@ -173,18 +142,28 @@ fn the_loop(registry: Option<String>) {
     // 3. A later candidate fails twice through the skill's fault: reverted, and both machines
     // end on the active version (the canary rolls back).
     canary_agent.proposer_replies(&append("Deploy on Fridays only."));
-    let r = judged_use(&canary, &canary_agent, "c2", &verdict("failure", true));
+    let r = judged_use(
+        &canary,
+        &canary_agent,
+        SKILL,
+        "c2",
+        &verdict("failure", true),
+    );
     assert_eq!(r["action"], "published:v3", "{r}");
     pull(&canary);
     pull(&stable);
     assert_eq!(
-        (installed_version(&canary), installed_version(&stable)),
+        (
+            installed_version(&canary, SKILL),
+            installed_version(&stable, SKILL)
+        ),
         (3, 2)
     );
     for i in 0..2 {
         let r = judged_use(
             &canary,
             &canary_agent,
+            SKILL,
             &format!("bad{i}"),
             &verdict("failure", true),
         );
@@ -197,7 +176,10 @@ fn the_loop(registry: Option<String>) {
     pull(&canary);
     assert_eq!(statuses(&canary)[2], (3, "reverted".into()));
     assert_eq!(
-        (installed_version(&canary), installed_version(&stable)),
+        (
+            installed_version(&canary, SKILL),
+            installed_version(&stable, SKILL)
+        ),
         (2, 2)
     );
     let reverted = events_of(&canary, 3)
@@ -205,26 +187,42 @@ fn the_loop(registry: Option<String>) {
         .find(|e| e["kind"] == "reverted")
         .expect("a reverted event");
     assert_eq!(reverted["figures"]["skill_failures"], 2);
-    assert!(log(&canary)["frozen"] != true, "one revert does not freeze");
+    assert!(
+        log_json(&canary, SKILL)["frozen"] != true,
+        "one revert does not freeze"
+    );
     // The reverted edit is never published again.
     canary_agent.proposer_replies(&append("Deploy on Fridays only."));
-    let r = judged_use(&canary, &canary_agent, "c3", &verdict("failure", true));
+    let r = judged_use(
+        &canary,
+        &canary_agent,
+        SKILL,
+        "c3",
+        &verdict("failure", true),
+    );
     assert_eq!(r["action"], "duplicate", "{r}");
 
     // 4. A second automatic version reverted within 7 days freezes the skill.
     canary_agent.proposer_replies(&append("Skip the tests when in a hurry."));
-    let r = judged_use(&canary, &canary_agent, "c4", &verdict("failure", true));
+    let r = judged_use(
+        &canary,
+        &canary_agent,
+        SKILL,
+        "c4",
+        &verdict("failure", true),
+    );
     assert_eq!(r["action"], "published:v4", "{r}");
     for i in 0..2 {
         judged_use(
             &canary,
             &canary_agent,
+            SKILL,
             &format!("worse{i}"),
             &verdict("failure", true),
         );
     }
     pull(&stable);
-    let l = log(&stable);
+    let l = log_json(&stable, SKILL);
     assert_eq!(l["frozen"], true, "{l}");
     assert!(
         l["frozen_reason"].as_str().unwrap().contains("v3, v4"),
@@ -233,13 +231,22 @@ fn the_loop(registry: Option<String>) {
     assert!(stable.status().to_string().contains("v3, v4"));
     pull(&canary);
     assert_eq!(
-        (installed_version(&canary), installed_version(&stable)),
+        (
+            installed_version(&canary, SKILL),
+            installed_version(&stable, SKILL)
+        ),
         (2, 2)
     );
-    let r = judged_use(&canary, &canary_agent, "c5", &verdict("failure", true));
+    let r = judged_use(
+        &canary,
+        &canary_agent,
+        SKILL,
+        "c5",
+        &verdict("failure", true),
+    );
     assert_eq!(r["action"], "frozen", "{r}");
     stable.ok(&["unfreeze", SKILL]);
-    assert_eq!(log(&canary)["frozen"], false);
+    assert_eq!(log_json(&canary, SKILL)["frozen"], false);
     // The stable machine never asked its agent anything: it only installed.
     assert!(stable_agent.calls().is_empty());
 

@@ -7,7 +7,8 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::json;
+use skillopt_tests::skill_session::failing_use;
 use skillopt_tests::webhook_endpoint::Endpoint;
 use skillopt_tests::{claude_json, skill_md, FakeAgent, Sandbox};
 
@@ -36,25 +37,6 @@ fn machine(webhook: Option<&str>) -> (Sandbox, FakeAgent) {
     sb.ok(&["push", d.to_str().unwrap(), "--author", "alice"]);
     sb.ok(&["pull"]);
     (sb, agent)
-}
-
-/// A failing use of the skill, judged and improved by `worker drain`: the job's result.
-fn failing_use(sb: &Sandbox, sid: &str) -> Value {
-    let id = format!("toolu_{sid}");
-    let t = sb.write_jsonl(
-        &format!("{sid}.jsonl"),
-        &[
-            json!({"type":"user","message":{"role":"user","content":"deploy to staging"}}),
-            json!({"type":"assistant","message":{"content":[{"type":"tool_use","id":id,"name":"Skill","input":{"skill":SKILL}}]}}),
-            json!({"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":"t2","is_error":true,"content":"relation orders_v2 does not exist"}]}}),
-        ],
-    );
-    let tp = t.to_str().unwrap();
-    sb.hook("skillopt-pre-tool-use", json!({"session_id":sid,"transcript_path":tp,"hook_event_name":"PreToolUse","tool_name":"Skill","tool_input":{"skill":SKILL},"tool_use_id":id}).to_string().as_bytes());
-    sb.hook("skillopt-user-prompt-submit", json!({"session_id":sid,"transcript_path":tp,"hook_event_name":"UserPromptSubmit","prompt":"the deploy failed, you skipped the migration"}).to_string().as_bytes());
-    let ran = sb.drain();
-    assert_eq!(ran.len(), 1, "one queued job: {ran:?}");
-    ran[0]["result"].clone()
 }
 
 /// A sync, as the worker runs it (a stale marker makes SessionStart queue one).
@@ -86,7 +68,7 @@ fn a_verifier_that_changes_its_mind_publishes_nothing() {
     agent.verifier_replies(&claude_json(
         "First thought: {\"prevents_failure\": true, \"breaks\": []}. On reflection the deploy still fails on the missing table. Final answer: {\"prevents_failure\": false, \"breaks\": [\"x\"], \"reason\": \"still fails\"}",
     ));
-    let r = failing_use(&sb, "s1");
+    let r = failing_use(&sb, SKILL, "s1");
     assert_eq!(r["action"], "unverified", "{r}");
     assert_eq!(versions(&sb), [1], "nothing published");
 }
@@ -99,7 +81,7 @@ fn an_unparseable_verifier_reply_is_stored_clean() {
     agent.verifier_replies(&claude_json(&format!(
         "\u{1b}]0;pwned\u{7}\u{1b}[2J I cannot tell.\u{202e} Key: {key}"
     )));
-    let r = failing_use(&sb, "s1");
+    let r = failing_use(&sb, SKILL, "s1");
     assert_eq!(r["action"], "unverified", "{r}");
     let all = r.to_string();
     assert!(all.contains("unparseable verifier reply"), "{all}");
@@ -174,7 +156,7 @@ fn review_decisions_are_announced() {
     let hook = Endpoint::start(&[]);
     let (sb, _agent) = machine(Some(&hook.url));
     sb.ok(&["policy", SKILL, "review"]);
-    let r = failing_use(&sb, "s1");
+    let r = failing_use(&sb, SKILL, "s1");
     assert_eq!(r["action"], "published:v2", "{r}");
     sb.ok(&["review", "approve", SKILL, "2", "--note", "looks right"]);
     sb.ok(&["review", "reject", SKILL, "2", "--note", "changed my mind"]);

@@ -5,6 +5,7 @@
 //! reverts it, remembers its edit, and nothing can be approved after that.
 
 use serde_json::{json, Value};
+use skillopt_tests::skill_session::failing_use;
 use skillopt_tests::{claude_json, postgres, skill_md, stderr, FakeAgent, Sandbox};
 
 const SKILL: &str = "deploy--alice";
@@ -32,27 +33,6 @@ fn machine(registry: Option<&str>) -> (Sandbox, FakeAgent) {
     sb.ok(&["push", d.to_str().unwrap(), "--author", "alice"]);
     sb.ok(&["pull"]);
     (sb, agent)
-}
-
-/// One session where the skill is used and the user complains; the worker judges it (and
-/// improves the skill). Returns the job's result.
-fn failing_use(sb: &Sandbox, sid: &str) -> Value {
-    let id = format!("toolu_{sid}");
-    let t = sb.write_jsonl(
-        &format!("{id}.jsonl"),
-        &[
-            json!({"type":"user","message":{"role":"user","content":"deploy to staging"}}),
-            json!({"type":"assistant","message":{"content":[{"type":"tool_use","id":id,"name":"Skill","input":{"skill":SKILL}}]}}),
-            json!({"type":"assistant","message":{"content":[{"type":"text","text":"Skipping the migration as the skill says."}]}}),
-            json!({"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":"t2","is_error":true,"content":"relation orders_v2 does not exist"}]}}),
-        ],
-    );
-    let tp = t.to_str().unwrap();
-    sb.hook("skillopt-pre-tool-use", json!({"session_id":sid,"transcript_path":tp,"hook_event_name":"PreToolUse","tool_name":"Skill","tool_input":{"skill":SKILL},"tool_use_id":id}).to_string().as_bytes());
-    sb.hook("skillopt-user-prompt-submit", json!({"session_id":sid,"transcript_path":tp,"hook_event_name":"UserPromptSubmit","prompt":"the deploy failed, you skipped the migration"}).to_string().as_bytes());
-    let ran = sb.drain();
-    assert_eq!(ran.len(), 1, "one queued job: {ran:?}");
-    ran[0]["result"].clone()
 }
 
 fn log(sb: &Sandbox) -> Value {
@@ -270,7 +250,7 @@ fn freeze_and_unfreeze_show_in_log_and_status() {
 /// The `review` policy up to a proposed v2, checked: listed, not installed, shown.
 fn proposed_v2(sb: &Sandbox) {
     sb.ok(&["policy", SKILL, "review"]);
-    let r = failing_use(sb, "s1");
+    let r = failing_use(sb, SKILL, "s1");
     assert_eq!(r["action"], "published:v2", "{r}");
 
     let list = sb.json_out(&["review", "list"]);
@@ -404,7 +384,7 @@ fn reject_flow(registry: Option<&str>) {
     assert_eq!(version(&log(&sb), 1)["status"], "active");
 
     // The rejection is remembered: the same edit is not published again.
-    let r = failing_use(&sb, "s2");
+    let r = failing_use(&sb, SKILL, "s2");
     assert_eq!(r["action"], "duplicate", "{r}");
     assert_eq!(log(&sb)["versions"].as_array().unwrap().len(), 2);
     for text in installed_texts(&sb) {

@@ -25,7 +25,7 @@ fn backends() -> Vec<(&'static str, RegistryUrl, Guard)> {
     let mut v = database_backends();
     for (name, url, guard) in database_backends() {
         let server = crate::serve::Running::start(url);
-        let http = server.url(None);
+        let http = server.url(Some(&server.admin_token));
         let name = if name == "sqlite" {
             "http+sqlite"
         } else {

@@ -15,6 +15,7 @@ mod publish;
 pub(crate) mod queries;
 mod rows;
 mod sqlite;
+pub(crate) mod tokens;
 mod transition;
 mod tx;
 mod url;

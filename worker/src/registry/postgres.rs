@@ -756,3 +756,55 @@ impl Registry for PgRegistry {
             .collect()
     }
 }
+
+fn token_row(r: &Row) -> Result<super::tokens::TokenRow> {
+    Ok(super::tokens::TokenRow {
+        id: r.get(0),
+        user: r.get(1),
+        role: parsed(r, 2)?,
+        created_at: r.get(3),
+        revoked_at: r.get(4),
+    })
+}
+
+impl super::tokens::Tokens for PgRegistry {
+    fn add_token(&mut self, row: &super::tokens::TokenRow, sha256: &str) -> Result<()> {
+        self.client
+            .execute(
+                "INSERT INTO tokens (id, user_name, role, sha256, created_at) VALUES ($1, $2, $3, $4, $5)",
+                &[&row.id, &row.user, &row.role.as_str(), &sha256, &row.created_at],
+            )
+            .map(drop)
+            .map_err(pg_err)
+    }
+
+    fn tokens(&mut self) -> Result<Vec<super::tokens::TokenRow>> {
+        self.rows(
+            "SELECT id, user_name, role, created_at, revoked_at FROM tokens ORDER BY created_at, id",
+            &[],
+        )?
+        .iter()
+        .map(token_row)
+        .collect()
+    }
+
+    fn revoke_token(&mut self, id: &str, at: &str) -> Result<bool> {
+        self.client
+            .execute(
+                "UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+                &[&at, &id],
+            )
+            .map(|n| n == 1)
+            .map_err(pg_err)
+    }
+
+    fn token_by_hash(&mut self, sha256: &str) -> Result<Option<super::tokens::TokenRow>> {
+        self.rows(
+            "SELECT id, user_name, role, created_at, revoked_at FROM tokens WHERE sha256 = $1",
+            &[&sha256],
+        )?
+        .first()
+        .map(token_row)
+        .transpose()
+    }
+}

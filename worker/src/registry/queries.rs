@@ -81,6 +81,7 @@ pub const SET_FROZEN: &str = "INSERT INTO skill_flags (name, author, frozen, fro
 pub const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../../migrations/sqlite/0002_evidence.sql")),
+    (3, include_str!("../../migrations/sqlite/0003_tokens.sql")),
 ];
 pub const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
@@ -88,4 +89,5 @@ pub const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../migrations/postgres/0002_evidence.sql"),
     ),
+    (3, include_str!("../../migrations/postgres/0003_tokens.sql")),
 ];

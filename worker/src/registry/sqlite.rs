@@ -610,3 +610,71 @@ impl Registry for SqliteRegistry {
         rows.collect::<rusqlite::Result<_>>().map_err(backend)
     }
 }
+
+fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, String, String, Option<String>)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+}
+
+fn parse_token_row(
+    (id, user, role, created_at, revoked_at): (String, String, String, String, Option<String>),
+) -> Result<super::tokens::TokenRow> {
+    Ok(super::tokens::TokenRow {
+        id,
+        user,
+        role: role
+            .parse()
+            .map_err(|e: super::rows::UnknownValue| RegistryError::Backend(e.into()))?,
+        created_at,
+        revoked_at,
+    })
+}
+
+impl super::tokens::Tokens for SqliteRegistry {
+    fn add_token(&mut self, row: &super::tokens::TokenRow, sha256: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO tokens (id, user_name, role, sha256, created_at) VALUES ($1, $2, $3, $4, $5)",
+                params![row.id, row.user, row.role.as_str(), sha256, row.created_at],
+            )
+            .map(drop)
+            .map_err(backend)
+    }
+
+    fn tokens(&mut self) -> Result<Vec<super::tokens::TokenRow>> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT id, user_name, role, created_at, revoked_at FROM tokens ORDER BY created_at, id",
+            )
+            .map_err(backend)?;
+        let rows = st
+            .query_map([], token_row)
+            .map_err(backend)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(backend)?;
+        rows.into_iter().map(parse_token_row).collect()
+    }
+
+    fn revoke_token(&mut self, id: &str, at: &str) -> Result<bool> {
+        self.conn
+            .execute(
+                "UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+                params![at, id],
+            )
+            .map(|n| n == 1)
+            .map_err(backend)
+    }
+
+    fn token_by_hash(&mut self, sha256: &str) -> Result<Option<super::tokens::TokenRow>> {
+        self.conn
+            .query_row(
+                "SELECT id, user_name, role, created_at, revoked_at FROM tokens WHERE sha256 = $1",
+                params![sha256],
+                token_row,
+            )
+            .optional()
+            .map_err(backend)?
+            .map(parse_token_row)
+            .transpose()
+    }
+}

@@ -69,6 +69,19 @@ impl RegistryUrl {
         }
     }
 
+    /// Opens a database registry with its token store (what `skillopt serve` and its token
+    /// commands use); an HTTP registry is refused: tokens are managed on the server's box.
+    pub fn open_backend(&self) -> Result<Box<dyn super::tokens::ServerBackend>> {
+        match self {
+            Self::Sqlite(p) => Ok(Box::new(sqlite::SqliteRegistry::open(p)?)),
+            Self::Postgres(u) => Ok(Box::new(postgres::PgRegistry::connect(u)?)),
+            Self::Http { base, .. } => Err(RegistryError::BadUrl {
+                url: redact_password(base),
+                why: "a skillopt server serves a database (sqlite:// or postgres://), not another server",
+            }),
+        }
+    }
+
     /// Opens (creating and migrating the schema).
     pub fn open(&self) -> Result<Box<dyn Registry>> {
         match self {

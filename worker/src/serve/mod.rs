@@ -8,7 +8,11 @@
 //! [`WORKERS`] calls at once; the rest wait their turn). A publish runs the backend's own
 //! transaction, so its parent check stays atomic: of N concurrent publishers exactly one wins.
 //! Bodies over [`wire::MAX_BODY_BYTES`] get 413, malformed ones 400; an error changes nothing.
-//! Request headers (the token among them) are never logged.
+//!
+//! Every request carries `Authorization: Bearer <token>`: a token the registry's `tokens` table
+//! knows (by its SHA-256) and has not revoked, or the answer is 401. Its user and role decide
+//! what the call may do and are recorded as who did it ([`routes`]). Request headers (the token
+//! among them) are never logged.
 
 pub(crate) mod routes;
 
@@ -17,13 +21,14 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 
+use crate::registry::tokens::{token_hash, ServerBackend};
 use crate::registry::wire::{self, ErrorBody, ErrorKind, WireError};
-use crate::registry::{Registry, RegistryUrl};
+use crate::registry::RegistryUrl;
 
 /// Registry calls served at once (and opened registries kept): PostgreSQL connections are the
 /// scarce resource, and a team's load is a few requests a second.
@@ -32,7 +37,7 @@ pub const WORKERS: usize = 8;
 /// The shared state: where the registry is, and opened registries ready for a call.
 struct Server {
     url: RegistryUrl,
-    pool: Mutex<Vec<Box<dyn Registry>>>,
+    pool: Mutex<Vec<Box<dyn ServerBackend>>>,
     permits: tokio::sync::Semaphore,
 }
 
@@ -40,7 +45,7 @@ impl Server {
     /// Opens the registry once (creating and migrating its schema) so a bad URL or an
     /// unreachable database stops the server at start, not at its first request.
     fn open(url: RegistryUrl) -> crate::registry::Result<Self> {
-        let first = url.open()?;
+        let first = url.open_backend()?;
         Ok(Self {
             url,
             pool: Mutex::new(vec![first]),
@@ -50,13 +55,22 @@ impl Server {
 
     /// Runs one call on a pooled registry (opening one when none is free). A registry whose
     /// call failed for want of the backend is dropped rather than reused.
-    fn call(&self, method: &str, body: &[u8]) -> Result<serde_json::Value, WireError> {
+    fn call(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        body: &[u8],
+    ) -> Result<serde_json::Value, WireError> {
         let pooled = self.pool.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let mut reg = match pooled {
             Some(r) => r,
-            None => self.url.open().map_err(|e| WireError::from_registry(&e))?,
+            None => self
+                .url
+                .open_backend()
+                .map_err(|e| WireError::from_registry(&e))?,
         };
-        let r = routes::call(&mut *reg, method, body);
+        let r = authenticate(&mut *reg, token)
+            .and_then(|caller| routes::call(reg.registry(), &caller, method, body));
         let broken =
             matches!(&r, Err(e) if matches!(e.kind, ErrorKind::Unreachable | ErrorKind::Backend));
         if !broken {
@@ -69,6 +83,41 @@ impl Server {
     }
 }
 
+/// The caller a bearer token stands for: 401 when there is none, or the registry does not know
+/// it, or it was revoked.
+fn authenticate(
+    backend: &mut dyn ServerBackend,
+    token: Option<&str>,
+) -> Result<routes::Caller, WireError> {
+    let unauthorized = |why: &str| WireError::new(ErrorKind::Unauthorized, why);
+    let token = token.ok_or_else(|| {
+        unauthorized("no token: send Authorization: Bearer <token> (skillopt serve token create)")
+    })?;
+    let row = backend
+        .tokens()
+        .token_by_hash(&token_hash(token))
+        .map_err(|e| WireError::from_registry(&e))?
+        .ok_or_else(|| unauthorized("unknown token"))?;
+    if row.revoked_at.is_some() {
+        return Err(unauthorized("this token was revoked"));
+    }
+    Ok(routes::Caller {
+        user: row.user,
+        role: row.role,
+    })
+}
+
+/// The bearer token of a request, if it sends one.
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let v = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = v.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_string())
+}
+
 fn error(e: WireError) -> Response {
     let status = StatusCode::from_u16(e.kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, Json(ErrorBody { error: e })).into_response()
@@ -77,6 +126,7 @@ fn error(e: WireError) -> Response {
 async fn registry_call(
     State(srv): State<Arc<Server>>,
     Path(method): Path<String>,
+    headers: HeaderMap,
     body: Body,
 ) -> Response {
     let started = std::time::Instant::now();
@@ -97,7 +147,8 @@ async fn registry_call(
     };
     let worker = Arc::clone(&srv);
     let m = method.clone();
-    let r = tokio::task::spawn_blocking(move || worker.call(&m, &bytes))
+    let token = bearer(&headers);
+    let r = tokio::task::spawn_blocking(move || worker.call(token.as_deref(), &m, &bytes))
         .await
         .unwrap_or_else(|e| {
             Err(WireError::new(
@@ -163,14 +214,22 @@ pub fn serve(
 #[cfg(test)]
 pub struct Running {
     pub addr: SocketAddr,
+    /// A token of an admin (user `conformance`), created before the server started.
+    pub admin_token: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 #[cfg(test)]
 impl Running {
-    /// Serves `url` on 127.0.0.1 at a port the system chooses.
+    /// Serves `url` on 127.0.0.1 at a port the system chooses, with an admin token.
     pub fn start(url: RegistryUrl) -> Self {
+        let (_, admin_token) = crate::registry::tokens::create_token(
+            url.open_backend().unwrap().tokens(),
+            "conformance",
+            crate::registry::tokens::Role::Admin,
+        )
+        .unwrap();
         let srv = Arc::new(Server::open(url).expect("open the served registry"));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (bound_tx, bound_rx) = std::sync::mpsc::channel();
@@ -195,6 +254,7 @@ impl Running {
         });
         Self {
             addr: bound_rx.recv().unwrap(),
+            admin_token,
             stop: Some(stop),
             thread: Some(thread),
         }
@@ -225,9 +285,10 @@ impl Drop for Running {
 mod tests {
     use super::*;
 
-    fn post(addr: SocketAddr, path: &str, body: Vec<u8>) -> (u16, serde_json::Value) {
+    fn post(srv: &Running, path: &str, body: Vec<u8>) -> (u16, serde_json::Value) {
         let r = reqwest::blocking::Client::new()
-            .post(format!("http://{addr}{path}"))
+            .post(format!("http://{}{path}", srv.addr))
+            .bearer_auth(&srv.admin_token)
             .body(body)
             .send()
             .unwrap();
@@ -239,16 +300,16 @@ mod tests {
     fn errors_are_json_with_their_status() {
         let dir = tempfile::tempdir().unwrap();
         let srv = Running::start(RegistryUrl::Sqlite(dir.path().join("r.sqlite3")));
-        let (s, v) = post(srv.addr, "/v1/registry/stats", b"{}".to_vec());
+        let (s, v) = post(&srv, "/v1/registry/stats", b"{}".to_vec());
         assert_eq!((s, v), (200, serde_json::json!([])));
-        let (s, v) = post(srv.addr, "/v1/registry/publish", b"{oops".to_vec());
+        let (s, v) = post(&srv, "/v1/registry/publish", b"{oops".to_vec());
         assert_eq!((s, v["error"]["kind"].as_str()), (400, Some("bad_request")));
         let big = vec![b' '; wire::MAX_BODY_BYTES + 1];
-        let (s, v) = post(srv.addr, "/v1/registry/stats", big);
+        let (s, v) = post(&srv, "/v1/registry/stats", big);
         assert_eq!((s, v["error"]["kind"].as_str()), (413, Some("too_large")));
-        let (s, v) = post(srv.addr, "/v1/registry/nope", b"{}".to_vec());
+        let (s, v) = post(&srv, "/v1/registry/nope", b"{}".to_vec());
         assert_eq!((s, v["error"]["kind"].as_str()), (404, Some("not_found")));
-        let (s, _) = post(srv.addr, "/elsewhere", b"{}".to_vec());
+        let (s, _) = post(&srv, "/elsewhere", b"{}".to_vec());
         assert_eq!(s, 404);
     }
 }

@@ -1,13 +1,69 @@
 //! One registry method per route: the body parsed into the method's arguments (400 when it is
-//! not them, or names an invalid skill), the method run on an opened backend, its result
-//! answered as JSON. Runs on a blocking thread: the backends are synchronous.
+//! not them, or names an invalid skill), the caller's role checked against what the call does
+//! (403), who did it taken from the caller's token (`created_by`, `contributor`, `actor`; never
+//! from the body), the method run on an opened backend, its result answered as JSON. Runs on a
+//! blocking thread: the backends are synchronous.
+//!
+//! Roles (each may do what the ones before it may): reader — every read; member — attributions,
+//! outcomes, automatic versions (`source: skillopt`) of any skill and their rollout
+//! (transitions other than review, rejected fingerprints), and pushes and reverts of skills whose
+//! author is the member's own user name (folded like `push --author`); maintainer — pushes and
+//! reverts of any skill, review (approve, reject), freeze, policy; admin — everything.
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
+use skillopt_shared::SkillRef;
+
+use crate::registry::tokens::Role;
 use crate::registry::wire::{self, ErrorKind, WireError};
-use crate::registry::Registry;
+use crate::registry::{EventKind, Registry, VersionSource};
+
+/// Who is calling: from their token, never from the request body.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: String,
+    pub role: Role,
+}
+
+impl Caller {
+    /// 403 unless the caller has at least `role`.
+    fn need(&self, role: Role, what: &str) -> Result<(), WireError> {
+        if self.role >= role {
+            return Ok(());
+        }
+        Err(WireError::new(
+            ErrorKind::Forbidden,
+            format!(
+                "{what} needs the {role} role; {} is a {}",
+                self.user, self.role
+            ),
+        ))
+    }
+
+    /// 403 unless the caller may push or revert `skill`: a maintainer any skill, a member the
+    /// skills under their own author name.
+    fn may_change(&self, skill: &SkillRef, what: &str) -> Result<(), WireError> {
+        if self.role >= Role::Maintainer {
+            return Ok(());
+        }
+        self.need(Role::Member, what)?;
+        let own = skillopt_shared::skill_ref::author_from_login(&self.user);
+        if own.as_deref() == Some(skill.author.as_str()) {
+            return Ok(());
+        }
+        Err(WireError::new(
+            ErrorKind::Forbidden,
+            format!(
+                "{what} of {skill}: a member may change only skills whose author is their own \
+                 ({}); {} is a member",
+                own.as_deref().unwrap_or("none"),
+                self.user
+            ),
+        ))
+    }
+}
 
 /// The arguments of `method`, or a 400 naming what is wrong with them.
 fn args<T: DeserializeOwned>(method: &str, body: &[u8]) -> Result<T, WireError> {
@@ -53,8 +109,13 @@ pub const METHODS: &[&str] = &[
     "all_flags",
 ];
 
-/// Runs `method` with the arguments in `body` on `reg`.
-pub fn call(reg: &mut dyn Registry, method: &str, body: &[u8]) -> Result<Value, WireError> {
+/// Runs `method` with the arguments in `body` on `reg`, as `caller` may.
+pub fn call(
+    reg: &mut dyn Registry,
+    caller: &Caller,
+    method: &str,
+    body: &[u8],
+) -> Result<Value, WireError> {
     match method {
         "latest" | "head" | "history" | "events" | "changesets" | "outcomes" | "attributions"
         | "flags" => {
@@ -86,8 +147,18 @@ pub fn call(reg: &mut dyn Registry, method: &str, body: &[u8]) -> Result<Value, 
         }
         "publish" => {
             let a: wire::PublishArgs = args(method, body)?;
-            let new = a.new.into_new()?;
-            if let Some(cs) = &a.changeset {
+            let mut new = a.new.into_new()?;
+            let mut changeset = a.changeset;
+            match new.source {
+                VersionSource::Skillopt => caller.need(Role::Member, "an automatic version")?,
+                VersionSource::Push => caller.may_change(&new.skill, "a push")?,
+                VersionSource::Revert => caller.may_change(&new.skill, "a revert")?,
+            }
+            new.created_by = caller.user.clone();
+            if let Some(cs) = &mut changeset {
+                cs.contributor = caller.user.clone();
+            }
+            if let Some(cs) = &changeset {
                 if (cs.name.as_str(), cs.author.as_str())
                     != (new.skill.name.as_str(), new.skill.author.as_str())
                 {
@@ -97,14 +168,34 @@ pub fn call(reg: &mut dyn Registry, method: &str, body: &[u8]) -> Result<Value, 
                     ));
                 }
             }
-            answer(reg.publish(&new, a.changeset.as_ref()))
+            answer(reg.publish(&new, changeset.as_ref()))
         }
         "transition" => {
             let a: wire::TransitionArgs = args(method, body)?;
-            answer(reg.transition(&a.into_transition()?))
+            let mut t = a.into_transition()?;
+            match t.event.kind {
+                EventKind::Approved | EventKind::Rejected => {
+                    caller.need(Role::Maintainer, "a review")?
+                }
+                _ => caller.need(Role::Member, "a rollout transition")?,
+            }
+            if (
+                t.event.name.as_str(),
+                t.event.author.as_str(),
+                t.event.version,
+            ) != (t.skill.name.as_str(), t.skill.author.as_str(), t.version)
+            {
+                return Err(WireError::new(
+                    ErrorKind::BadRequest,
+                    "transition: the event is about another version",
+                ));
+            }
+            t.event.actor = caller.user.clone();
+            answer(reg.transition(&t))
         }
         "reject_fingerprint" => {
             let a: wire::RejectArgs = args(method, body)?;
+            caller.need(Role::Member, "rejecting an edit")?;
             answer(reg.reject_fingerprint(&a.skill.to_ref()?, &a.fingerprint, &a.reason))
         }
         "changeset_for_job" => {
@@ -125,21 +216,27 @@ pub fn call(reg: &mut dyn Registry, method: &str, body: &[u8]) -> Result<Value, 
         }
         "add_attribution" => {
             let a: wire::AttributionArgs = args(method, body)?;
+            caller.need(Role::Member, "recording an attribution")?;
             valid_ref(&a.row.name, &a.row.author)?;
             answer(reg.add_attribution(&a.row))
         }
         "add_outcome" => {
             let a: wire::OutcomeArgs = args(method, body)?;
+            caller.need(Role::Member, "recording an outcome")?;
             valid_ref(&a.row.name, &a.row.author)?;
             answer(reg.add_outcome(&a.row))
         }
         "set_frozen" => {
             let a: wire::FrozenArgs = args(method, body)?;
-            answer(reg.set_frozen(&a.skill.to_ref()?, a.frozen, &a.reason, &a.actor))
+            let skill = a.skill.to_ref()?;
+            caller.need(Role::Maintainer, "freezing or unfreezing a skill")?;
+            answer(reg.set_frozen(&skill, a.frozen, &a.reason, &caller.user))
         }
         "set_policy" => {
             let a: wire::PolicyArgs = args(method, body)?;
-            answer(reg.set_policy(&a.skill.to_ref()?, &a.policy, &a.actor))
+            let skill = a.skill.to_ref()?;
+            caller.need(Role::Maintainer, "setting a policy")?;
+            answer(reg.set_policy(&skill, &a.policy, &caller.user))
         }
         _ => Err(WireError::new(
             ErrorKind::NotFound,
@@ -160,6 +257,13 @@ fn valid_ref(name: &str, author: &str) -> Result<(), WireError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn admin() -> Caller {
+        Caller {
+            user: "root".into(),
+            role: Role::Admin,
+        }
+    }
 
     fn sqlite() -> (tempfile::TempDir, Box<dyn Registry>) {
         let dir = tempfile::tempdir().unwrap();
@@ -187,16 +291,18 @@ mod tests {
             ),
             ("stats", b"42"),
         ] {
-            let e = call(&mut *reg, method, body).unwrap_err();
+            let e = call(&mut *reg, &admin(), method, body).unwrap_err();
             assert_eq!(e.kind, ErrorKind::BadRequest, "{method} {e:?}");
         }
         assert!(reg.all_latest_active().unwrap().is_empty());
         assert_eq!(
-            call(&mut *reg, "stats", b"{}").unwrap(),
+            call(&mut *reg, &admin(), "stats", b"{}").unwrap(),
             serde_json::json!([])
         );
         assert_eq!(
-            call(&mut *reg, "drop_tables", b"{}").unwrap_err().kind,
+            call(&mut *reg, &admin(), "drop_tables", b"{}")
+                .unwrap_err()
+                .kind,
             ErrorKind::NotFound
         );
     }
@@ -206,11 +312,89 @@ mod tests {
         let (_dir, mut reg) = sqlite();
         for m in METHODS {
             // `{}` lacks the arguments of most methods: routed means "not 404".
-            let r = call(&mut *reg, m, b"{}");
+            let r = call(&mut *reg, &admin(), m, b"{}");
             assert!(
                 r.as_ref().err().map(|e| e.kind) != Some(ErrorKind::NotFound),
                 "{m}: {r:?}"
             );
         }
+    }
+
+    fn who(user: &str, role: Role) -> Caller {
+        Caller {
+            user: user.into(),
+            role,
+        }
+    }
+
+    fn push_body(author: &str, parent: u32, source: &str) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "new": {"skill": {"name": "deploy", "author": author}, "parent_version": parent,
+                    "body": format!("body {parent} {source}"), "source": source,
+                    "created_by": "mallory", "status": "active"},
+            "changeset": null,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn roles_decide_what_a_call_may_do_and_the_token_decides_who_did_it() {
+        let (_dir, mut reg) = sqlite();
+        let r = &mut *reg;
+        let forbidden = |r: Result<Value, WireError>| {
+            assert_eq!(r.map(drop).unwrap_err().kind, ErrorKind::Forbidden)
+        };
+        let reader = who("rita", Role::Reader);
+        let alice = who("Alice", Role::Member);
+        let carol = who("carol", Role::Maintainer);
+        // Reader: reads only.
+        call(r, &reader, "stats", b"{}").unwrap();
+        forbidden(call(r, &reader, "publish", &push_body("rita", 0, "push")));
+        // Member: own author only for pushes (the user name folded like --author) …
+        forbidden(call(r, &alice, "publish", &push_body("bob", 0, "push")));
+        let v = call(r, &alice, "publish", &push_body("alice", 0, "push")).unwrap();
+        assert_eq!(
+            v["created_by"], "Alice",
+            "created_by from the token, not the body"
+        );
+        // … automatic versions of anyone's skill, but no freeze, policy or review.
+        call(r, &carol, "publish", &push_body("bob", 0, "push")).unwrap();
+        call(r, &alice, "publish", &push_body("bob", 1, "skillopt")).unwrap();
+        forbidden(call(r, &alice, "publish", &push_body("bob", 2, "revert")));
+        let freeze = br#"{"skill": {"name": "deploy", "author": "bob"}, "frozen": true,
+                          "reason": "r", "actor": "mallory"}"#;
+        forbidden(call(r, &alice, "set_frozen", freeze));
+        let skill = SkillRef::new("deploy", "bob").unwrap();
+        let review = wire::TransitionArgs::from(&crate::registry::Transition {
+            skill: skill.clone(),
+            version: 2,
+            from: vec![crate::registry::VersionStatus::Active],
+            to: crate::registry::VersionStatus::Reverted,
+            event: crate::registry::Event::new(
+                &skill,
+                2,
+                EventKind::Rejected,
+                "mallory",
+                serde_json::json!({}),
+            ),
+            reject_fingerprint: false,
+            freeze: None,
+        });
+        let review = serde_json::to_vec(&review).unwrap();
+        forbidden(call(r, &alice, "transition", &review));
+        // Maintainer: all of it, recorded under their name.
+        call(r, &carol, "set_frozen", freeze).unwrap();
+        assert_eq!(call(r, &carol, "transition", &review).unwrap(), true);
+        let actors: Vec<String> = r
+            .events(&skill)
+            .unwrap()
+            .into_iter()
+            .map(|e| format!("{}:{}", e.kind, e.actor))
+            .collect();
+        assert!(actors.contains(&"frozen:carol".to_string()), "{actors:?}");
+        assert!(actors.contains(&"rejected:carol".to_string()), "{actors:?}");
+        assert!(!actors.iter().any(|a| a.contains("mallory")), "{actors:?}");
+        // What was refused changed nothing.
+        assert_eq!(r.history(&skill).unwrap().len(), 2);
     }
 }

@@ -23,6 +23,7 @@ mod publish_race;
 mod real_clients;
 mod registry_cli;
 mod review_cli;
+mod serve;
 mod session_start;
 mod skill_names;
 mod sync_outbox;

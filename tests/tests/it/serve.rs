@@ -1,0 +1,271 @@
+//! `skillopt serve` from the outside: a real server process over SQLite, real `skillopt`
+//! clients pointed at it with `SKILLOPT_REGISTRY=http://127.0.0.1:PORT` and `SKILLOPT_TOKEN`,
+//! and raw HTTP for the exact statuses. One test per rule of issue 11 section 2: 401 (no,
+//! unknown, revoked token), 403 (role, someone else's author), 400, 413, a member's push that
+//! works and is recorded under the token's user, and tokens kept out of logs and listings.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
+
+use skillopt_tests::{skill_md, stderr, Sandbox};
+
+/// A `skillopt serve` child on 127.0.0.1 at a port the system chose, killed when dropped.
+struct Server {
+    /// The server's box: its registry is this sandbox's SQLite file.
+    admin: Sandbox,
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Server {
+    fn start() -> Self {
+        let mut admin = Sandbox::new();
+        admin.set_env("SKILLOPT_LOG", "debug");
+        let log = admin.path().join("serve.log");
+        let mut child = admin
+            .skillopt_cmd(&["serve", "--listen", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start skillopt serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .strip_prefix("listening on http://")
+            .and_then(|r| r.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no address in {line:?}"));
+        let port = addr.rsplit(':').next().unwrap().parse().unwrap();
+        Self {
+            admin,
+            child,
+            port,
+            log,
+        }
+    }
+
+    /// A new token (created on the server's box, as its admin would).
+    fn token(&self, user: &str, role: &str) -> (String, String) {
+        let v = self
+            .admin
+            .json_out(&["serve", "token", "create", "--user", user, "--role", role]);
+        (
+            v["id"].as_str().unwrap().to_string(),
+            v["token"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// A machine pointed at the server with `token`.
+    fn client(&self, token: Option<&str>) -> Sandbox {
+        let mut sb = Sandbox::with_registry(&format!("http://127.0.0.1:{}", self.port));
+        if let Some(t) = token {
+            sb.set_env("SKILLOPT_TOKEN", t);
+        }
+        sb
+    }
+
+    /// One raw `POST /v1/registry/<method>`: the status and the JSON answer.
+    fn post(&self, method: &str, token: Option<&str>, body: &[u8]) -> (u16, serde_json::Value) {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        let auth = token
+            .map(|t| format!("Authorization: Bearer {t}\r\n"))
+            .unwrap_or_default();
+        let head = format!(
+            "POST /v1/registry/{method} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}\
+             Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        s.write_all(head.as_bytes()).unwrap();
+        // The server may answer (413) and close before reading a large body.
+        let _ = s.write_all(body);
+        let mut resp = Vec::new();
+        let _ = s.read_to_end(&mut resp);
+        let resp = String::from_utf8_lossy(&resp);
+        let status = resp
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or_else(|| panic!("no status in {resp:?}"));
+        let body = resp.split("\r\n\r\n").nth(1).unwrap_or("");
+        let json = serde_json::from_str(body).unwrap_or(serde_json::Value::Null);
+        (status, json)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn push(sb: &Sandbox, name: &str, author: &str, body: &str) -> std::process::Output {
+    let dir = sb.write_skill(&format!("{name}-{author}"), &skill_md(name, body));
+    // `write_skill` names the directory; the skill's name comes from its frontmatter.
+    sb.skillopt(&["push", dir.to_str().unwrap(), "--author", author])
+}
+
+fn kind(v: &serde_json::Value) -> &str {
+    v["error"]["kind"].as_str().unwrap_or("")
+}
+
+#[test]
+fn a_member_pushes_their_own_skill_and_a_reader_installs_it() {
+    let srv = Server::start();
+    let (_, alice) = srv.token("alice", "member");
+    let (_, rita) = srv.token("rita", "reader");
+    let laptop = srv.client(Some(&alice));
+    let out = push(
+        &laptop,
+        "deploy-checklist",
+        "alice",
+        "1. Test.\n2. Deploy.\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let other = srv.client(Some(&rita));
+    let pulled = other.ok(&["pull"]);
+    assert!(pulled.contains("installed v1"), "{pulled}");
+    let text = std::fs::read_to_string(
+        other
+            .claude_skills()
+            .join("deploy-checklist--alice/SKILL.md"),
+    )
+    .unwrap();
+    assert!(text.contains("2. Deploy."), "{text}");
+    // Recorded under the token's user, not the client's SKILLOPT_USER ("tester").
+    let (status, history) = srv.post(
+        "history",
+        Some(&rita),
+        br#"{"skill": {"name": "deploy-checklist", "author": "alice"}}"#,
+    );
+    assert_eq!(status, 200, "{history}");
+    assert_eq!(history[0]["created_by"], "alice", "{history}");
+}
+
+#[test]
+fn no_unknown_or_revoked_token_is_401_and_changes_nothing() {
+    let srv = Server::start();
+    let (alice_id, alice) = srv.token("alice", "member");
+    let (_, rita) = srv.token("rita", "reader");
+    for token in [None, Some("so_0000"), Some("")] {
+        let (status, v) = srv.post("stats", token, b"{}");
+        assert_eq!((status, kind(&v)), (401, "unauthorized"), "{token:?}: {v}");
+        let out = push(&srv.client(token), "deploy", "alice", "x\n");
+        assert!(!out.status.success());
+        assert!(stderr(&out).contains("401"), "{}", stderr(&out));
+    }
+    assert_eq!(srv.post("stats", Some(&alice), b"{}").0, 200);
+    srv.admin.ok(&["serve", "token", "revoke", &alice_id]);
+    let (status, v) = srv.post("stats", Some(&alice), b"{}");
+    assert_eq!((status, kind(&v)), (401, "unauthorized"), "{v}");
+    assert!(!push(&srv.client(Some(&alice)), "deploy", "alice", "x\n")
+        .status
+        .success());
+    let (status, v) = srv.post("all_latest_active", Some(&rita), b"{}");
+    assert_eq!((status, v), (200, serde_json::json!([])));
+    // Revoking twice, or an unknown id, is an error.
+    assert!(!srv
+        .admin
+        .skillopt(&["serve", "token", "revoke", &alice_id])
+        .status
+        .success());
+}
+
+#[test]
+fn roles_and_authors_are_403() {
+    let srv = Server::start();
+    let (_, rita) = srv.token("rita", "reader");
+    let (_, alice) = srv.token("alice", "member");
+    let (_, carol) = srv.token("carol", "maintainer");
+    // A reader cannot push; a member cannot push under someone else's author.
+    for (token, author) in [(&rita, "rita"), (&alice, "bob")] {
+        let out = push(&srv.client(Some(token)), "deploy", author, "x\n");
+        assert!(!out.status.success(), "{author}");
+        assert!(stderr(&out).contains("403"), "{}", stderr(&out));
+    }
+    // A maintainer can; a member then cannot freeze it, a maintainer can.
+    let out = push(&srv.client(Some(&carol)), "deploy", "bob", "x\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = srv
+        .client(Some(&alice))
+        .skillopt(&["freeze", "deploy--bob", "--reason", "mine"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("403"), "{}", stderr(&out));
+    srv.client(Some(&carol))
+        .ok(&["freeze", "deploy--bob", "--reason", "noisy"]);
+    // Only the maintainer's push and freeze happened, recorded under their name.
+    let (_, events) = srv.post(
+        "events",
+        Some(&rita),
+        br#"{"skill": {"name": "deploy", "author": "bob"}}"#,
+    );
+    let actors: Vec<String> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{}:{}", e["kind"], e["actor"]).replace('"', ""))
+        .collect();
+    assert_eq!(actors, ["published:carol", "frozen:carol"], "{events}");
+    let (_, all) = srv.post("all_latest_active", Some(&rita), b"{}");
+    assert_eq!(all.as_array().unwrap().len(), 1, "{all}");
+}
+
+#[test]
+fn malformed_is_400_oversized_is_413_and_neither_changes_anything() {
+    let srv = Server::start();
+    let (_, carol) = srv.token("carol", "maintainer");
+    let t = Some(carol.as_str());
+    let (status, v) = srv.post("publish", t, b"{\"new\": ");
+    assert_eq!((status, kind(&v)), (400, "bad_request"), "{v}");
+    let bad_name = br#"{"new": {"skill": {"name": "../etc", "author": "carol"},
+        "parent_version": 0, "body": "b", "source": "push", "created_by": "carol",
+        "status": "active"}, "changeset": null}"#;
+    let (status, v) = srv.post("publish", t, bad_name);
+    assert_eq!((status, kind(&v)), (400, "bad_request"), "{v}");
+    let big = format!(
+        r#"{{"new": {{"skill": {{"name": "big", "author": "carol"}}, "parent_version": 0,
+        "body": "{}", "source": "push", "created_by": "carol", "status": "active"}},
+        "changeset": null}}"#,
+        "x".repeat(3 * 1024 * 1024)
+    );
+    let (status, v) = srv.post("publish", t, big.as_bytes());
+    assert_eq!((status, kind(&v)), (413, "too_large"), "{v}");
+    let (status, v) = srv.post("all_latest_active", t, b"{}");
+    assert_eq!((status, v), (200, serde_json::json!([])));
+}
+
+#[test]
+fn tokens_never_reach_logs_or_listings() {
+    let srv = Server::start();
+    let (_, alice) = srv.token("alice", "member");
+    let out = push(&srv.client(Some(&alice)), "deploy", "alice", "x\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    srv.post("stats", Some("so_wrong-token-value"), b"{}");
+    let listing = srv.admin.ok(&["serve", "token", "list"]);
+    assert!(
+        listing.contains("alice") && listing.contains("member"),
+        "{listing}"
+    );
+    let log = srv.log();
+    assert!(log.contains("registry call"), "debug log is on: {log}");
+    for shown in [
+        &listing,
+        &log,
+        &srv.admin.ok(&["serve", "token", "list", "--json"]),
+    ] {
+        assert!(!shown.contains(&alice), "token shown: {shown}");
+        assert!(!shown.contains("wrong-token-value"), "token shown: {shown}");
+    }
+    // The client never shows it either.
+    let status = srv.client(Some(&alice)).ok(&["status", "--json"]);
+    assert!(!status.contains(&alice), "{status}");
+}

@@ -24,7 +24,12 @@ fn env_nonempty(key: &str) -> Option<String> {
 
 /// True when `key` is set to `1`/`true`/`yes`.
 pub fn env_flag(key: &str) -> bool {
-    env_nonempty(key).is_some_and(|v| matches!(v.trim(), "1" | "true" | "yes" | "on"))
+    env_nonempty(key).is_some_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "1" | "true" | "yes" | "on"
+        )
+    })
 }
 
 /// `SKILLOPT_DISABLED=1` or `SKILLOPT_WORKER=1`: hooks do nothing.
@@ -72,6 +77,22 @@ pub fn sync_interval() -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flags_read_in_any_case() {
+        let key = "SKILLOPT_TEST_FLAG_CASE";
+        for (v, on) in [
+            ("TRUE", true),
+            ("Yes", true),
+            ("1", true),
+            ("0", false),
+            ("nope", false),
+        ] {
+            std::env::set_var(key, v);
+            assert_eq!(env_flag(key), on, "{v}");
+        }
+        std::env::remove_var(key);
+    }
 
     #[test]
     fn window_parsing() {

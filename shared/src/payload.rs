@@ -127,6 +127,30 @@ struct Raw {
     agent_id: Option<String>,
 }
 
+/// The first JSON value in `bytes` (what follows it, e.g. a NUL a wrapper appended, is ignored)
+/// read into [`Raw`]. A payload that repeats a key is legal JSON: it is read again through a
+/// JSON tree, where the last value wins, as everywhere else.
+fn read_fields(bytes: &[u8]) -> Result<Raw, PayloadError> {
+    let first = |b: &[u8]| {
+        serde_json::Deserializer::from_slice(b)
+            .into_iter::<Raw>()
+            .next()
+            .unwrap_or_else(|| Err(serde::de::Error::custom("no JSON value")))
+    };
+    match first(bytes) {
+        Ok(r) => Ok(r),
+        Err(e) if e.to_string().starts_with("duplicate field") => {
+            let v = serde_json::Deserializer::from_slice(bytes)
+                .into_iter::<Value>()
+                .next()
+                .unwrap_or(Ok(Value::Null))
+                .map_err(|e| PayloadError::Json(e.to_string()))?;
+            serde_json::from_value(v).map_err(|e| PayloadError::Json(e.to_string()))
+        }
+        Err(e) => Err(PayloadError::Json(e.to_string())),
+    }
+}
+
 impl HookPayload {
     /// Parses stdin bytes.
     pub fn parse(bytes: &[u8]) -> Result<Self, PayloadError> {
@@ -137,8 +161,7 @@ impl HookPayload {
         if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
             return Err(PayloadError::Json("top level is not an object".into()));
         }
-        let r: Raw =
-            serde_json::from_slice(bytes).map_err(|e| PayloadError::Json(e.to_string()))?;
+        let r = read_fields(bytes)?;
         Ok(Self {
             session_id: r.session_id.or_else(|| r.conversation_id.clone()),
             transcript_path: r.transcript_path,
@@ -206,6 +229,9 @@ mod tests {
             "an empty prompt is still a prompt"
         );
         assert!(HookPayload::parse(br#" ["s1", "t"]"#).is_err());
+        // A repeated key: the last wins. Bytes after the object are not the payload's.
+        let p = HookPayload::parse(b"{\"session_id\":\"a\",\"session_id\":\"b\"}\0\0").unwrap();
+        assert_eq!(p.session_id.as_deref(), Some("b"));
         assert!(HookPayload::parse(b"  \n").is_err());
         let p = HookPayload::parse(
             br#"{"conversation_id":"c9","hook_event_name":"beforeSubmitPrompt"}"#,

@@ -60,6 +60,31 @@ fn breaks_of(v: &serde_json::Map<String, Value>) -> Vec<String> {
     }
 }
 
+/// Every object at or below `o` (to a bounded depth) that carries `prevents_failure`.
+fn collect_answers<'a>(
+    o: &'a serde_json::Map<String, Value>,
+    depth: usize,
+    out: &mut Vec<&'a serde_json::Map<String, Value>>,
+) {
+    if depth > 8 || out.len() >= MAX_JSON_OBJECTS {
+        return;
+    }
+    if o.contains_key("prevents_failure") {
+        out.push(o);
+    }
+    for v in o.values() {
+        let nested: Box<dyn Iterator<Item = &Value>> = match v {
+            Value::Array(items) => Box::new(items.iter()),
+            other => Box::new(std::iter::once(other)),
+        };
+        for n in nested {
+            if let Value::Object(inner) = n {
+                collect_answers(inner, depth + 1, out);
+            }
+        }
+    }
+}
+
 /// Parses a verifier reply; `None` when it holds no usable `prevents_failure` answer.
 ///
 /// Every JSON object in the reply that has `prevents_failure` is an answer (a model that
@@ -73,10 +98,12 @@ fn breaks_of(v: &serde_json::Map<String, Value>) -> Vec<String> {
 /// refusing answer's (else the last answer's).
 pub fn parse_verification(reply: &str) -> Option<Verification> {
     let objects = json_objects(reply, MAX_JSON_OBJECTS)?;
-    let answers: Vec<_> = objects
-        .iter()
-        .filter(|o| o.contains_key("prevents_failure"))
-        .collect();
+    // An answer nested inside another object (`{"analysis": {"prevents_failure": false}}`)
+    // is an answer too.
+    let mut answers: Vec<&serde_json::Map<String, Value>> = Vec::new();
+    for o in &objects {
+        collect_answers(o, 0, &mut answers);
+    }
     let mut readable = Vec::new();
     let mut unreadable = false;
     for a in &answers {
@@ -187,6 +214,16 @@ mod tests {
         assert_eq!(v.breaks[..3], ["a0", "b0", "a1"]);
         let flood = "{\"prevents_failure\":true} ".repeat(MAX_JSON_OBJECTS + 1);
         assert!(parse_verification(&flood).is_none());
+    }
+
+    #[test]
+    fn a_nested_refusal_counts() {
+        let v = parse_verification(
+            r#"{"analysis":{"prevents_failure":false,"breaks":["w1"]}} {"prevents_failure":true,"breaks":[]}"#,
+        )
+        .unwrap();
+        assert!(!v.confirms(), "{v:?}");
+        assert_eq!(v.breaks, ["w1"]);
     }
 
     proptest::proptest! {

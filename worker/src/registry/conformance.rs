@@ -520,3 +520,22 @@ fn unreachable_postgres_is_reported_as_such() {
         Some(RegistryError::Unreachable(_))
     ));
 }
+
+#[test]
+fn a_refused_login_or_missing_database_is_the_servers_answer_not_unreachable() {
+    let Some(base) = pg_base() else {
+        eprintln!("skipped: set SKILLOPT_TEST_POSTGRES_URL");
+        return;
+    };
+    // The same server, a database that does not exist.
+    let Some((server, _db)) = base.split('?').next().and_then(|b| b.rsplit_once('/')) else {
+        panic!("unexpected URL {base}");
+    };
+    let url = RegistryUrl::Postgres(format!(
+        "{server}/skillopt_no_such_db_{}",
+        std::process::id()
+    ));
+    let err = url.open().err().expect("no such database");
+    assert!(!matches!(err, RegistryError::Unreachable(_)), "{err:?}");
+    assert!(err.to_string().contains("does not exist"), "{err}");
+}

@@ -38,7 +38,7 @@ pub(crate) use url::{redact_password, RegistryUrl};
 pub enum Cause {
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
-    #[error(transparent)]
+    #[error("{}", postgres_message(.0))]
     Postgres(#[from] ::postgres::Error),
     /// A PostgreSQL error the server reported, with its SQLSTATE.
     #[error("{message} ({code})")]
@@ -79,6 +79,15 @@ pub enum Cause {
     #[cfg(test)]
     #[error("{0}")]
     Test(&'static str),
+}
+
+/// A PostgreSQL client error with what lies beneath it (its own text is often only "db error"
+/// or "error connecting to server").
+fn postgres_message(e: &::postgres::Error) -> String {
+    match std::error::Error::source(e) {
+        Some(inner) => format!("{e}: {inner}"),
+        None => e.to_string(),
+    }
 }
 
 /// Registry failures callers tell apart. Each keeps its cause typed ([`Cause`]).

@@ -476,7 +476,9 @@ impl PgRegistry {
             .map_err(|e| RegistryError::Unreachable(Cause::Thread(e)))?;
         let client = match rx.recv_timeout(handshake + Duration::from_millis(500)) {
             Ok(Ok(c)) => c,
-            Ok(Err(e)) => return Err(RegistryError::Unreachable(e.into())),
+            // A refused login or a missing database is the server's answer, with its message,
+            // not "unreachable" (which would only defer work for ever).
+            Ok(Err(e)) => return Err(pg_err(e)),
             Err(_) => {
                 return Err(RegistryError::Unreachable(Cause::NoAnswer {
                     target: described,

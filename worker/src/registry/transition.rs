@@ -49,6 +49,7 @@ pub(crate) fn set_frozen(
     reason: &str,
     actor: &str,
 ) -> Result<()> {
+    tx.lock_skill(skill)?;
     tx.set_frozen(skill, frozen, reason)?;
     let kind = if frozen {
         EventKind::Frozen
@@ -97,6 +98,7 @@ pub(crate) fn reject_fingerprint(
     fingerprint: &str,
     reason: &str,
 ) -> Result<()> {
+    tx.lock_skill(skill)?;
     tx.insert_rejected(skill, fingerprint, 0, reason)?;
     tx.commit()
 }

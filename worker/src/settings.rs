@@ -41,6 +41,8 @@ pub(crate) enum Source {
     Env(String),
     /// The default, because this variable was set to something that does not parse.
     Ignored(String),
+    /// Stored by `skillopt login` in this file.
+    Login(String),
 }
 
 impl std::fmt::Display for Source {
@@ -49,6 +51,7 @@ impl std::fmt::Display for Source {
             Source::Default => f.write_str("default"),
             Source::Env(var) => f.write_str(var),
             Source::Ignored(var) => write!(f, "default ({var} ignored: does not parse)"),
+            Source::Login(path) => write!(f, "skillopt login ({path})"),
         }
     }
 }
@@ -122,6 +125,24 @@ pub(crate) struct Settings {
     pub(crate) token: Setting<Option<Token>>,
 }
 
+/// The token `skillopt login` stored for the server `registry` names, if it names one.
+fn login_token(paths: &Paths, lookup: &Lookup<'_>, registry: &str) -> Setting<Option<Token>> {
+    let Ok(RegistryUrl::Http { base, .. }) = RegistryUrl::parse(registry) else {
+        return Setting::new(None);
+    };
+    let path = crate::credentials::credentials_path(
+        &paths.home,
+        read(lookup, "XDG_CONFIG_HOME").as_deref(),
+    );
+    match crate::credentials::stored_token(&path, &base) {
+        Some(t) => Setting {
+            value: Some(Token(t)),
+            source: Source::Login(path.display().to_string()),
+        },
+        None => Setting::new(None),
+    }
+}
+
 /// A bearer token: shown as `***` by `Debug`, never printed.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Token(String);
@@ -188,6 +209,7 @@ impl Settings {
             },
             None => Setting::new(format!("sqlite://{}", paths.default_registry().display())),
         };
+        let login = login_token(paths, lookup, &registry.value);
         let agent = match read(lookup, "SKILLOPT_AGENT") {
             None => Setting::new(AgentChoice::Session),
             Some(raw) => Setting {
@@ -276,7 +298,7 @@ impl Settings {
                     value: Some(Token(t.trim().to_string())),
                     source: Source::Env("SKILLOPT_TOKEN".into()),
                 },
-                None => Setting::new(None),
+                None => login,
             },
             webhook_url: parsed(lookup, "SKILLOPT_WEBHOOK_URL", None, |v| {
                 let v = v.trim();
@@ -294,6 +316,22 @@ impl Settings {
     /// Opens the configured registry (creating and migrating its schema).
     pub(crate) fn open_registry(&self) -> registry::Result<Box<dyn Registry>> {
         self.registry_url()?.open()
+    }
+
+    /// Opens the configured registry for a command that only reads it (or changes what is
+    /// there): an SQLite file named by `SKILLOPT_REGISTRY` that does not exist is an error, not
+    /// a new empty registry that would answer "nothing here" to a typo.
+    pub(crate) fn open_existing_registry(&self) -> anyhow::Result<Box<dyn Registry>> {
+        let url = self.registry_url()?;
+        if let (RegistryUrl::Sqlite(path), Source::Env(var)) = (&url, &self.registry.source) {
+            if !path.exists() {
+                anyhow::bail!(
+                    "no registry at {} ({var}): check the path, or `skillopt push` a skill to create it",
+                    path.display()
+                );
+            }
+        }
+        Ok(url.open()?)
     }
 
     /// The agent CLI for a job whose session ran `session_agent`.

@@ -148,8 +148,9 @@ fn bad_input_gets_one_line_errors() {
         "{}",
         stderr(&o)
     );
+    // Every push above failed: there is no registry yet, and `log` says so.
     let o = sb.skillopt(&["log", "nothing--here"]);
-    assert!(!o.status.success() && stderr(&o).contains("not in the registry"));
+    assert!(!o.status.success() && stderr(&o).contains("no registry at"));
     let mut bad_reg = Sandbox::new();
     bad_reg.registry = "mysql://nope".into();
     let o = bad_reg.skillopt(&["pull"]);
@@ -159,4 +160,34 @@ fn bad_input_gets_one_line_errors() {
         stderr(&o)
     );
     assert!(!stderr(&o).contains("panicked") && stdout(&o).is_empty());
+}
+
+#[test]
+fn a_mistyped_registry_path_is_an_error_not_a_new_empty_registry() {
+    let mut sb = Sandbox::new();
+    let typo = sb.path().join("nope/dir/r.sqlite3");
+    sb.registry = format!("sqlite://{}", typo.display());
+    for args in [
+        &["review", "list", "--json"][..],
+        &["stats", "--json"],
+        &["pull"],
+        &["log", "deploy--alice", "--json"],
+    ] {
+        let o = sb.skillopt(args);
+        assert!(
+            !o.status.success(),
+            "{args:?} succeeded on a missing registry"
+        );
+        assert!(
+            stderr(&o).contains("no registry at"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+    assert!(!typo.exists() && !sb.path().join("nope").exists());
+    // Pushing is how a registry begins.
+    let d = sb.write_skill("deploy", &skill_md("deploy", "# Deploy\n\nShip it.\n"));
+    sb.ok(&["push", d.to_str().unwrap(), "--author", "alice"]);
+    assert!(typo.exists());
+    sb.ok(&["stats", "--json"]);
 }

@@ -22,7 +22,7 @@ pub struct Args {
 }
 
 pub fn run(settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
-    let mut reg = settings.open_registry()?;
+    let mut reg = settings.open_existing_registry()?;
     let skill = resolve_skill(reg.as_mut(), &args.skill)?;
     let latest = reg
         .latest(&skill)?

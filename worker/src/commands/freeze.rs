@@ -28,7 +28,7 @@ pub fn run(
     args: Args,
     frozen: bool,
 ) -> anyhow::Result<ExitCode> {
-    let mut reg = settings.open_registry()?;
+    let mut reg = settings.open_existing_registry()?;
     let skill = resolve_known_skill(reg.as_mut(), &args.skill)?;
     let reason = skillopt_shared::verdict::clean(&args.reason);
     if !frozen && !reg.flags(&skill)?.frozen {

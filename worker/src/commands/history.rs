@@ -92,7 +92,7 @@ fn count(outcomes: &[OutcomeRow], version: u32, pred: impl Fn(&OutcomeRow) -> bo
 }
 
 pub fn run(settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
-    let mut reg = settings.open_registry()?;
+    let mut reg = settings.open_existing_registry()?;
     let skill = resolve_skill(reg.as_mut(), &args.skill)?;
     let versions = reg.history(&skill)?;
     if versions.is_empty() {

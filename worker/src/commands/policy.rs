@@ -75,7 +75,7 @@ struct Shown {
 }
 
 pub fn run(settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
-    let mut reg = settings.open_registry()?;
+    let mut reg = settings.open_existing_registry()?;
     let skill = resolve_known_skill(reg.as_mut(), &args.skill)?;
     let mut flags = reg.flags(&skill)?;
     let mut changed = false;

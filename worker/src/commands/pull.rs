@@ -24,7 +24,7 @@ pub struct Args {
 }
 
 pub fn run(paths: &Paths, settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
-    let mut reg = settings.open_registry()?;
+    let mut reg = settings.open_existing_registry()?;
     // A pull is a sync of the skills: the rollout rules run first (not on a dry run).
     let applied = if args.dry_run {
         Vec::new()

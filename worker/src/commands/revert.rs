@@ -20,7 +20,7 @@ pub struct Args {
 }
 
 pub fn run(paths: &Paths, settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
-    let mut reg = settings.open_registry()?;
+    let mut reg = settings.open_existing_registry()?;
     let skill = resolve_skill(reg.as_mut(), &args.skill)?;
     let latest = reg
         .head(&skill)?

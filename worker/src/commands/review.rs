@@ -140,7 +140,7 @@ struct Decided {
 }
 
 pub fn run(paths: &Paths, settings: &Settings, command: Command) -> anyhow::Result<ExitCode> {
-    let mut reg = settings.open_registry()?;
+    let mut reg = settings.open_existing_registry()?;
     match command {
         Command::List { json } => list(reg.as_mut(), json),
         Command::Show(t) => show(reg.as_mut(), t),

@@ -75,7 +75,7 @@ fn agent_calls(paths: &Paths) -> AgentCalls {
 }
 
 pub fn run(paths: &Paths, settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
-    let mut reg = settings.open_registry()?;
+    let mut reg = settings.open_existing_registry()?;
     let stats = reg.stats()?;
     let calls = agent_calls(paths);
     if args.json {

@@ -15,6 +15,7 @@ use clap::{Parser, Subcommand};
 mod agent;
 mod codex_trust;
 mod commands;
+mod credentials;
 mod install_skill;
 mod logging;
 mod pipeline;
@@ -73,6 +74,8 @@ enum Command {
     /// Run queued jobs (what the hooks spawn).
     #[command(subcommand)]
     Worker(commands::worker::Command),
+    /// Check a token with a skillopt server and store it for that server (read from stdin).
+    Login(commands::login::Args),
     /// Serve the registry over HTTP for a team (`SKILLOPT_REGISTRY=http(s)://…` on clients).
     Serve(commands::serve::Args),
     /// Check the installation.
@@ -111,6 +114,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inspect(c) => commands::inspect::run(&paths, c),
         Command::Worker(c) => commands::worker::run(&paths, s, c),
         Command::Serve(a) => commands::serve::run(s, a),
+        Command::Login(a) => commands::login::run(&paths, a),
         Command::Doctor => commands::doctor::run(&paths, s),
         Command::Demo(a) => commands::demo::run(a),
         Command::DemoAgent { .. } => {

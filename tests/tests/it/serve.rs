@@ -269,3 +269,55 @@ fn tokens_never_reach_logs_or_listings() {
     let status = srv.client(Some(&alice)).ok(&["status", "--json"]);
     assert!(!status.contains(&alice), "{status}");
 }
+
+/// `skillopt login <url>` with `token` on stdin.
+fn login(sb: &Sandbox, url: &str, token: &str) -> std::process::Output {
+    let mut child = sb
+        .skillopt_cmd(&["login", url])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{token}").unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn login_stores_the_token_privately_and_the_client_uses_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let srv = Server::start();
+    let (_, alice) = srv.token("alice", "member");
+    let url = format!("http://127.0.0.1:{}", srv.port);
+    let laptop = srv.client(None);
+    let creds = laptop.path().join("xdg-config/skillopt/credentials.json");
+    // A token the server refuses is not stored.
+    let out = login(&laptop, &url, "so_not-a-token");
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("401"), "{}", stderr(&out));
+    assert!(!creds.exists());
+    let out = login(&laptop, &url, &alice);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!skillopt_tests::stdout(&out).contains(&alice));
+    let mode = std::fs::metadata(&creds).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    // No SKILLOPT_TOKEN: the stored token is sent, and shown as stored, never in full.
+    let out = push(&laptop, "deploy", "alice", "x\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let status = laptop.status();
+    let token = status["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "token")
+        .unwrap();
+    assert_eq!(token["value"], "set (not shown)", "{token}");
+    assert!(
+        token["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("skillopt login"),
+        "{token}"
+    );
+    assert!(!status.to_string().contains(&alice));
+}

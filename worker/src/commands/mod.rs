@@ -9,6 +9,7 @@ pub(crate) mod history;
 pub(crate) mod hooks_config;
 pub(crate) mod inspect;
 pub(crate) mod judge;
+pub(crate) mod login;
 pub(crate) mod policy;
 pub(crate) mod pull;
 pub(crate) mod push;

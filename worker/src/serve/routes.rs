@@ -5,10 +5,12 @@
 //! blocking thread: the backends are synchronous.
 //!
 //! Roles (each may do what the ones before it may): reader — every read; member — attributions,
-//! outcomes, automatic versions (`source: skillopt`) of any skill and their rollout
-//! (transitions other than review, rejected fingerprints), and pushes and reverts of skills whose
-//! author is the member's own user name (folded like `push --author`); maintainer — pushes and
-//! reverts of any skill, review (approve, reject), freeze, policy; admin — everything.
+//! outcomes, automatic versions (`source: skillopt`) of any skill and their rollout (a
+//! candidate promoted or reverted by the evidence rules, recorded as actor `skillopt` with the
+//! member in the figures' `applied_by`; rejected fingerprints), and pushes and reverts of skills
+//! whose author is the member's own user name (folded like `push --author`); maintainer —
+//! pushes and reverts of any skill, review (approve, reject) and any other status change,
+//! freeze, policy; admin — everything.
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -18,7 +20,10 @@ use skillopt_shared::SkillRef;
 
 use crate::registry::tokens::Role;
 use crate::registry::wire::{self, ErrorKind, WireError};
-use crate::registry::{EventKind, Registry, VersionSource};
+use crate::registry::{EventKind, Registry, VersionSource, VersionStatus};
+
+/// The actor of the automatic rollout rules' events (`rollout::RULES_ACTOR`).
+const ROLLOUT_ACTOR: &str = "skillopt";
 
 /// Who is calling: from their token, never from the request body.
 #[derive(Debug, Clone)]
@@ -173,12 +178,6 @@ pub fn call(
         "transition" => {
             let a: wire::TransitionArgs = args(method, body)?;
             let mut t = a.into_transition()?;
-            match t.event.kind {
-                EventKind::Approved | EventKind::Rejected => {
-                    caller.need(Role::Maintainer, "a review")?
-                }
-                _ => caller.need(Role::Member, "a rollout transition")?,
-            }
             if (
                 t.event.name.as_str(),
                 t.event.author.as_str(),
@@ -190,7 +189,21 @@ pub fn call(
                     "transition: the event is about another version",
                 ));
             }
-            t.event.actor = caller.user.clone();
+            let rollout = matches!(t.event.kind, EventKind::Promoted | EventKind::Reverted)
+                && t.from == [VersionStatus::Candidate];
+            if rollout {
+                // The evidence rules any member's worker applies to a candidate: recorded as
+                // the rules' doing (`skillopt`, which the reversion limit counts), with the
+                // member whose machine applied them in the figures.
+                caller.need(Role::Member, "a rollout decision")?;
+                t.event.actor = ROLLOUT_ACTOR.to_string();
+                if let Some(figures) = t.event.figures.as_object_mut() {
+                    figures.insert("applied_by".into(), caller.user.clone().into());
+                }
+            } else {
+                caller.need(Role::Maintainer, "a review or status change")?;
+                t.event.actor = caller.user.clone();
+            }
             answer(reg.transition(&t))
         }
         "reject_fingerprint" => {
@@ -394,7 +407,59 @@ mod tests {
         assert!(actors.contains(&"frozen:carol".to_string()), "{actors:?}");
         assert!(actors.contains(&"rejected:carol".to_string()), "{actors:?}");
         assert!(!actors.iter().any(|a| a.contains("mallory")), "{actors:?}");
+        // A member's worker applies the rollout rules to a candidate: recorded as the rules'.
+        let cand = serde_json::to_vec(&serde_json::json!({
+            "new": {"skill": {"name": "deploy", "author": "bob"}, "parent_version": 1,
+                    "body": "candidate", "source": "skillopt", "created_by": "x",
+                    "status": "candidate"},
+            "changeset": null,
+        }))
+        .unwrap();
+        let v = call(r, &alice, "publish", &cand).unwrap();
+        let rollout = |version: u32, from: crate::registry::VersionStatus| {
+            serde_json::to_vec(&wire::TransitionArgs::from(&crate::registry::Transition {
+                skill: skill.clone(),
+                version,
+                from: vec![from],
+                to: crate::registry::VersionStatus::Active,
+                event: crate::registry::Event::new(
+                    &skill,
+                    version,
+                    EventKind::Promoted,
+                    "mallory",
+                    serde_json::json!({"judged": 5}),
+                ),
+                reject_fingerprint: false,
+                freeze: None,
+            }))
+            .unwrap()
+        };
+        let version = v["version"].as_u64().unwrap() as u32;
+        forbidden(call(
+            r,
+            &alice,
+            "transition",
+            &rollout(version, crate::registry::VersionStatus::Proposed),
+        ));
+        assert_eq!(
+            call(
+                r,
+                &alice,
+                "transition",
+                &rollout(version, crate::registry::VersionStatus::Candidate)
+            )
+            .unwrap(),
+            true
+        );
+        let promoted = r
+            .events(&skill)
+            .unwrap()
+            .into_iter()
+            .find(|e| e.kind == EventKind::Promoted)
+            .unwrap();
+        assert_eq!(promoted.actor, "skillopt");
+        assert_eq!(promoted.figures["applied_by"], "Alice");
         // What was refused changed nothing.
-        assert_eq!(r.history(&skill).unwrap().len(), 2);
+        assert_eq!(r.history(&skill).unwrap().len(), 3);
     }
 }

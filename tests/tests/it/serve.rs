@@ -296,11 +296,23 @@ fn login_stores_the_token_privately_and_the_client_uses_it() {
     assert!(!out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("401"), "{}", stderr(&out));
     assert!(!creds.exists());
+    // doctor asks the server: a refused token is a failed check.
+    let doctor = skillopt_tests::stdout(&laptop.skillopt(&["doctor"]));
+    let line = doctor
+        .lines()
+        .find(|l| l.starts_with("[FAIL] registry"))
+        .unwrap_or("");
+    assert!(line.contains("401"), "{doctor}");
     let out = login(&laptop, &url, &alice);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!skillopt_tests::stdout(&out).contains(&alice));
     let mode = std::fs::metadata(&creds).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
+    let doctor = skillopt_tests::stdout(&laptop.skillopt(&["doctor"]));
+    assert!(
+        doctor.contains(&format!("registry {url} answers")),
+        "{doctor}"
+    );
     // No SKILLOPT_TOKEN: the stored token is sent, and shown as stored, never in full.
     let out = push(&laptop, "deploy", "alice", "x\n");
     assert!(out.status.success(), "{}", stderr(&out));

@@ -134,8 +134,10 @@ pub fn run(paths: &Paths, settings: &Settings) -> anyhow::Result<ExitCode> {
         );
     }
     let url = settings.registry_url()?;
-    match url.open() {
-        Ok(_) => check(true, format!("registry {} answers", url.redacted())),
+    // One read: a server (`http(s)://`) is only known to answer, and to take the token, once
+    // it has been asked something.
+    match url.open().and_then(|mut r| r.all_flags().map(drop)) {
+        Ok(()) => check(true, format!("registry {} answers", url.redacted())),
         Err(e) => check(false, format!("registry {}: {e}", url.redacted())),
     }
     let claude = paths.claude_settings();

@@ -92,6 +92,19 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
         Some(Command::Token(c)) => token(&url, c),
         None => {
             let shown = url.redacted();
+            let live = url
+                .open_backend()?
+                .tokens()
+                .tokens()?
+                .iter()
+                .filter(|t| t.revoked_at.is_none())
+                .count();
+            if live == 0 {
+                eprintln!(
+                    "skillopt: warning: no tokens yet, so every request gets 401: \
+                     skillopt serve token create --user NAME --role admin"
+                );
+            }
             crate::serve::serve(url, args.listen, |addr| {
                 let mut out = std::io::stdout().lock();
                 let _ = writeln!(out, "listening on http://{addr} (registry {shown})");

@@ -22,7 +22,15 @@ struct Server {
 
 impl Server {
     fn start() -> Self {
-        let mut admin = Sandbox::new();
+        Self::start_on(None)
+    }
+
+    /// A server in front of `registry` (default: the admin sandbox's SQLite file).
+    fn start_on(registry: Option<&str>) -> Self {
+        let mut admin = match registry {
+            Some(url) => Sandbox::with_registry(url),
+            None => Sandbox::new(),
+        };
         admin.set_env("SKILLOPT_LOG", "debug");
         let log = admin.path().join("serve.log");
         let mut child = admin
@@ -332,4 +340,69 @@ fn login_stores_the_token_privately_and_the_client_uses_it() {
         "{token}"
     );
     assert!(!status.to_string().contains(&alice));
+}
+
+/// The whole loop through one server with tokens only: alice's machine pushes, a failing use
+/// is judged and improved by her worker (a member's automatic version), bob's machine installs
+/// it at its next pull; the judged outcome reaches the server; who did what is the tokens'
+/// users. On SQLite, and on PostgreSQL when `SKILLOPT_TEST_POSTGRES_URL` is set.
+#[test]
+fn two_machines_run_the_loop_through_the_server_with_tokens_only() {
+    use skillopt_tests::skill_session::{append_edit, failing_use, installed_version, verdict};
+    let pg = skillopt_tests::postgres();
+    for registry in [None, pg.as_ref().map(|p| p.url())] {
+        let srv = Server::start_on(registry);
+        let (_, alice) = srv.token("alice", "member");
+        let (_, bob) = srv.token("bob", "member");
+        let (_, carol) = srv.token("carol", "maintainer");
+        let mut a = srv.client(Some(&alice));
+        a.hooks_without_worker();
+        a.no_auto_sync();
+        let agent = skillopt_tests::FakeAgent::install(&mut a, &["claude"]);
+        let b = srv.client(Some(&bob));
+        let out = push(
+            &a,
+            "deploy",
+            "alice",
+            "1. Test.\n2. Skip the migration.\n3. Deploy.\n",
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        // Verified edits go live at once: a maintainer's call.
+        srv.client(Some(&carol))
+            .ok(&["policy", "deploy--alice", "auto"]);
+        a.ok(&["pull"]);
+        b.ok(&["pull"]);
+        agent.judge_replies(&verdict("failure", true));
+        agent.proposer_replies(&append_edit("Always run the migration first."));
+        let r = failing_use(&a, "deploy--alice", "s1");
+        assert_eq!(r["action"], "published:v2", "{registry:?}: {r}");
+        a.ok(&["pull"]);
+        let pulled = b.ok(&["pull"]);
+        assert!(pulled.contains("v2"), "{pulled}");
+        assert_eq!(installed_version(&b, "deploy--alice"), 2);
+        let (_, history) = srv.post(
+            "history",
+            Some(&bob),
+            br#"{"skill": {"name": "deploy", "author": "alice"}}"#,
+        );
+        let by: Vec<&str> = history
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["created_by"].as_str().unwrap())
+            .collect();
+        assert_eq!(by, ["alice", "alice"], "{history}");
+        let (_, stats) = srv.post("stats", Some(&bob), b"{}");
+        let v1 = stats
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["version"] == 1)
+            .unwrap_or_else(|| panic!("{stats}"));
+        assert_eq!(
+            (v1["judged"].as_u64(), v1["skill_failures"].as_u64()),
+            (Some(1), Some(1)),
+            "{stats}"
+        );
+    }
 }

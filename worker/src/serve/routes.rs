@@ -155,7 +155,12 @@ pub fn call(
             let mut new = a.new.into_new()?;
             let mut changeset = a.changeset;
             match new.source {
-                VersionSource::Skillopt => caller.need(Role::Member, "an automatic version")?,
+                VersionSource::Skillopt => {
+                    caller.need(Role::Member, "an automatic version")?;
+                    if caller.role < Role::Maintainer {
+                        automatic_as_the_policy_says(reg, &new)?;
+                    }
+                }
                 VersionSource::Push => caller.may_change(&new.skill, "a push")?,
                 VersionSource::Revert => caller.may_change(&new.skill, "a revert")?,
             }
@@ -258,6 +263,35 @@ pub fn call(
     }
 }
 
+/// A member's automatic version must be what the pipeline publishes: the status the skill's
+/// policy gives (`auto`: active, `canary`: candidate, `review`: proposed), and nothing while
+/// automatic edits are frozen (403 otherwise).
+fn automatic_as_the_policy_says(
+    reg: &mut dyn Registry,
+    new: &crate::registry::NewVersion,
+) -> Result<(), WireError> {
+    use crate::registry::PolicyMode;
+    let flags = reg
+        .flags(&new.skill)
+        .map_err(|e| WireError::from_registry(&e))?;
+    let forbidden = |why: String| Err(WireError::new(ErrorKind::Forbidden, why));
+    if flags.frozen {
+        return forbidden(format!("automatic edits of {} are frozen", new.skill));
+    }
+    let expected = match flags.policy {
+        PolicyMode::Auto => VersionStatus::Active,
+        PolicyMode::Canary => VersionStatus::Candidate,
+        PolicyMode::Review => VersionStatus::Proposed,
+    };
+    if new.status != expected {
+        return forbidden(format!(
+            "an automatic version of {} is published {expected} under its {} policy, not {}",
+            new.skill, flags.policy, new.status
+        ));
+    }
+    Ok(())
+}
+
 fn valid_ref(name: &str, author: &str) -> Result<(), WireError> {
     wire::Skill {
         name: name.into(),
@@ -341,10 +375,14 @@ mod tests {
     }
 
     fn push_body(author: &str, parent: u32, source: &str) -> Vec<u8> {
+        publish_body(author, parent, source, "active")
+    }
+
+    fn publish_body(author: &str, parent: u32, source: &str, status: &str) -> Vec<u8> {
         serde_json::to_vec(&serde_json::json!({
             "new": {"skill": {"name": "deploy", "author": author}, "parent_version": parent,
                     "body": format!("body {parent} {source}"), "source": source,
-                    "created_by": "mallory", "status": "active"},
+                    "created_by": "mallory", "status": status},
             "changeset": null,
         }))
         .unwrap()
@@ -372,7 +410,15 @@ mod tests {
         );
         // … automatic versions of anyone's skill, but no freeze, policy or review.
         call(r, &carol, "publish", &push_body("bob", 0, "push")).unwrap();
-        call(r, &alice, "publish", &push_body("bob", 1, "skillopt")).unwrap();
+        // (as the skill's policy says: a candidate under the default canary policy)
+        forbidden(call(r, &alice, "publish", &push_body("bob", 1, "skillopt")));
+        call(
+            r,
+            &alice,
+            "publish",
+            &publish_body("bob", 1, "skillopt", "candidate"),
+        )
+        .unwrap();
         forbidden(call(r, &alice, "publish", &push_body("bob", 2, "revert")));
         let freeze = br#"{"skill": {"name": "deploy", "author": "bob"}, "frozen": true,
                           "reason": "r", "actor": "mallory"}"#;
@@ -381,7 +427,7 @@ mod tests {
         let review = wire::TransitionArgs::from(&crate::registry::Transition {
             skill: skill.clone(),
             version: 2,
-            from: vec![crate::registry::VersionStatus::Active],
+            from: vec![crate::registry::VersionStatus::Candidate],
             to: crate::registry::VersionStatus::Reverted,
             event: crate::registry::Event::new(
                 &skill,
@@ -415,6 +461,11 @@ mod tests {
             "changeset": null,
         }))
         .unwrap();
+        // Not while automatic edits are frozen.
+        forbidden(call(r, &alice, "publish", &cand));
+        let unfreeze = br#"{"skill": {"name": "deploy", "author": "bob"}, "frozen": false,
+                            "reason": "", "actor": "mallory"}"#;
+        call(r, &carol, "set_frozen", unfreeze).unwrap();
         let v = call(r, &alice, "publish", &cand).unwrap();
         let rollout = |version: u32, from: crate::registry::VersionStatus| {
             serde_json::to_vec(&wire::TransitionArgs::from(&crate::registry::Transition {

@@ -99,6 +99,14 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
                 .iter()
                 .filter(|t| t.revoked_at.is_none())
                 .count();
+            if !args.listen.ip().is_loopback() {
+                eprintln!(
+                    "skillopt: warning: serving plain HTTP on {}: tokens cross the network in \
+                     the clear unless a TLS proxy is in front (clients accept http:// only on \
+                     loopback)",
+                    args.listen
+                );
+            }
             if live == 0 {
                 eprintln!(
                     "skillopt: warning: no tokens yet, so every request gets 401: \
@@ -147,8 +155,8 @@ fn token(url: &RegistryUrl, c: TokenCommand) -> anyhow::Result<ExitCode> {
                 writeln!(out, "{token}")?;
                 writeln!(
                     out,
-                    "It is shown only now. On the laptop: SKILLOPT_REGISTRY=<this server's URL> \
-                     SKILLOPT_TOKEN=<the token>"
+                    "It is shown only now. On the laptop: SKILLOPT_REGISTRY=<server URL> and \
+                     `skillopt login <server URL>` (or SKILLOPT_TOKEN=<the token>)"
                 )?;
             }
         }

@@ -5,9 +5,10 @@
 //! blocking thread: the backends are synchronous.
 //!
 //! Roles (each may do what the ones before it may): reader — every read; member — attributions,
-//! outcomes, automatic versions (`source: skillopt`) of any skill and their rollout (a
-//! candidate promoted or reverted by the evidence rules, recorded as actor `skillopt` with the
-//! member in the figures' `applied_by`; rejected fingerprints), and pushes and reverts of skills
+//! outcomes, automatic versions (`source: skillopt`) of any skill as its policy releases them
+//! and their rollout (a candidate promoted or reverted when the evidence rules, run here again,
+//! say so; recorded as actor `skillopt` with the member in the figures' `applied_by`; rejected
+//! fingerprints), and pushes and reverts of skills
 //! whose author is the member's own user name (folded like `push --author`); maintainer —
 //! pushes and reverts of any skill, review (approve, reject) and any other status change,
 //! freeze, policy; admin — everything.
@@ -201,6 +202,9 @@ pub fn call(
                 // the rules' doing (`skillopt`, which the reversion limit counts), with the
                 // member whose machine applied them in the figures.
                 caller.need(Role::Member, "a rollout decision")?;
+                if caller.role < Role::Maintainer {
+                    rollout_as_the_rules_say(reg, &t)?;
+                }
                 t.event.actor = ROLLOUT_ACTOR.to_string();
                 if let Some(figures) = t.event.figures.as_object_mut() {
                     figures.insert("applied_by".into(), caller.user.clone().into());
@@ -290,6 +294,47 @@ fn automatic_as_the_policy_says(
         ));
     }
     Ok(())
+}
+
+/// A member's rollout decision must be the one the rules make on the registry's evidence now
+/// (the same `rollout::decide` every worker runs), so a member token cannot promote or revert a
+/// candidate at will (403). A version that is no longer a candidate passes: the transition then
+/// changes nothing (another machine applied it first).
+fn rollout_as_the_rules_say(
+    reg: &mut dyn Registry,
+    t: &crate::registry::Transition,
+) -> Result<(), WireError> {
+    let backend = |e: anyhow::Error| WireError::new(ErrorKind::Backend, format!("{e:#}"));
+    let still_candidate = reg
+        .version(&t.skill, t.version)
+        .map_err(|e| WireError::from_registry(&e))?
+        .is_some_and(|v| v.status == VersionStatus::Candidate);
+    if !still_candidate {
+        return Ok(());
+    }
+    let policy = reg
+        .flags(&t.skill)
+        .map_err(|e| WireError::from_registry(&e))?
+        .release();
+    let decided = crate::rollout::candidate_evidence(reg, &t.skill)
+        .map_err(backend)?
+        .filter(|e| e.version == t.version)
+        .map(|e| crate::rollout::decide(&e, &policy));
+    let agrees = matches!(
+        (decided, t.event.kind),
+        (Some(crate::rollout::Decision::Promote), EventKind::Promoted)
+            | (Some(crate::rollout::Decision::Revert), EventKind::Reverted)
+    );
+    if agrees {
+        return Ok(());
+    }
+    Err(WireError::new(
+        ErrorKind::Forbidden,
+        format!(
+            "the rollout rules do not decide {} for {} v{} on the evidence now",
+            t.event.kind, t.skill, t.version
+        ),
+    ))
 }
 
 fn valid_ref(name: &str, author: &str) -> Result<(), WireError> {
@@ -486,6 +531,28 @@ mod tests {
             .unwrap()
         };
         let version = v["version"].as_u64().unwrap() as u32;
+        // Not on no evidence: the rules would wait.
+        forbidden(call(
+            r,
+            &alice,
+            "transition",
+            &rollout(version, crate::registry::VersionStatus::Candidate),
+        ));
+        for i in 0..crate::registry::Policy::default().promote_min_uses {
+            let outcome = serde_json::json!({"row": {
+                "id": format!("o{i}"), "job_id": format!("j{i}"), "name": "deploy",
+                "author": "bob", "version": version, "bucket": 1, "outcome": "success",
+                "skill_at_fault": false, "confidence": 0.9, "reason": "fine",
+                "agent": "claude", "model": "haiku", "judged_at": "2026-11-27T00:00:00.000Z",
+            }});
+            call(
+                r,
+                &alice,
+                "add_outcome",
+                &serde_json::to_vec(&outcome).unwrap(),
+            )
+            .unwrap();
+        }
         forbidden(call(
             r,
             &alice,

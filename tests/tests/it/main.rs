@@ -8,6 +8,7 @@
 
 mod agent_budget;
 mod codex_trust;
+mod dashboard;
 mod demo;
 mod evidence_edges;
 mod evidence_loop;

@@ -14,6 +14,7 @@
 //! what the call may do and are recorded as who did it ([`routes`]). Request headers (the token
 //! among them) are never logged.
 
+mod dashboard;
 pub(crate) mod routes;
 
 use std::net::SocketAddr;
@@ -182,6 +183,7 @@ async fn not_found() -> Response {
 fn router(srv: Arc<Server>) -> Router {
     Router::new()
         .route(&format!("{}{{method}}", wire::PREFIX), post(registry_call))
+        .merge(dashboard::routes())
         .fallback(not_found)
         .with_state(srv)
 }

@@ -1,0 +1,258 @@
+//! The dashboard in a real browser: a `skillopt serve` process over SQLite, two skills pushed
+//! with the `skillopt` CLI through it, an automatic candidate (with a changeset), a proposed
+//! version, judged outcomes and a freeze seeded through its API, then headless Chromium
+//! (Debian's `chromium`) signs in with a reader's token (`GET /login?token=…`, the scripted
+//! sign-in) and the rendered DOM must show the skills, their versions, the figures, the review
+//! queue and the changeset, with the registry's markup escaped. Without a token the browser
+//! lands on the sign-in form.
+//!
+//! Skipped (one line) when `/usr/bin/chromium` is missing, unless `CI` or
+//! `SKILLOPT_TEST_REQUIRE_BROWSER` is set: then it fails.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::json;
+use skillopt_tests::{env_flag, skill_md, stderr, utc_now, Sandbox};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Chromium, or `None` after printing that the test is skipped (a panic when it is required).
+fn chromium() -> Option<&'static Path> {
+    let p = Path::new(CHROMIUM);
+    if p.exists() {
+        return Some(p);
+    }
+    assert!(
+        !(env_flag("CI") || env_flag("SKILLOPT_TEST_REQUIRE_BROWSER")),
+        "{CHROMIUM} is missing and a browser is required here (CI or SKILLOPT_TEST_REQUIRE_BROWSER)"
+    );
+    eprintln!("skipped: {CHROMIUM} is missing (apt-get install chromium)");
+    None
+}
+
+/// A `skillopt serve` child on 127.0.0.1 at a port the system chose, killed when dropped.
+struct Server {
+    admin: Sandbox,
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start() -> Self {
+        let admin = Sandbox::new();
+        let mut child = admin
+            .skillopt_cmd(&["serve", "--listen", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start skillopt serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .strip_prefix("listening on http://")
+            .and_then(|r| r.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no address in {line:?}"));
+        let port = addr.rsplit(':').next().unwrap().parse().unwrap();
+        Self { admin, child, port }
+    }
+
+    fn token(&self, user: &str, role: &str) -> String {
+        let v = self
+            .admin
+            .json_out(&["serve", "token", "create", "--user", user, "--role", role]);
+        v["token"].as_str().unwrap().to_string()
+    }
+
+    fn client(&self, token: &str) -> Sandbox {
+        let mut sb = Sandbox::with_registry(&format!("http://127.0.0.1:{}", self.port));
+        sb.set_env("SKILLOPT_TOKEN", token);
+        sb
+    }
+
+    /// One `POST /v1/registry/<method>`, which must answer 200.
+    fn call(&self, method: &str, token: &str, body: serde_json::Value) -> serde_json::Value {
+        let body = body.to_string();
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            s,
+            "POST /v1/registry/{method} HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+             Authorization: Bearer {token}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).unwrap();
+        assert!(resp.starts_with("HTTP/1.1 200"), "{method}: {resp}");
+        serde_json::from_str(resp.split("\r\n\r\n").nth(1).unwrap_or("null")).unwrap()
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The DOM Chromium renders at `url` (after redirects), in a fresh profile.
+fn dump_dom(chromium: &Path, url: &str) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new(chromium)
+        .args([
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-extensions",
+            "--virtual-time-budget=5000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(["--dump-dom", url])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run chromium");
+    assert!(out.status.success(), "chromium: {}", stderr(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn skill(name: &str) -> serde_json::Value {
+    json!({"name": name, "author": "alice"})
+}
+
+fn outcome(n: u32, name: &str, version: u32, outcome: &str, at_fault: bool) -> serde_json::Value {
+    json!({"row": {
+        "id": format!("o-{name}-{version}-{n}"), "job_id": format!("job-{name}-{version}-{n}"),
+        "name": name, "author": "alice", "version": version, "bucket": 3,
+        "outcome": outcome, "skill_at_fault": at_fault, "confidence": 0.9,
+        "reason": "seeded", "agent": "claude-code", "model": "m", "judged_at": utc_now(),
+    }})
+}
+
+/// An automatic version of `name` on top of `parent`, with its changeset.
+fn automatic(name: &str, parent: u32, status: &str, reason: &str, diff: &str) -> serde_json::Value {
+    json!({
+        "new": {"skill": skill(name), "parent_version": parent, "body": format!("---\nname: {name}\ndescription: Use when deploying {name}.\n---\n1. Test.\n2. Check the logs.\n"),
+                "source": "skillopt", "created_by": "x", "status": status},
+        "changeset": {
+            "id": format!("cs-{name}-{}", parent + 1), "name": name, "author": "alice",
+            "version": parent + 1, "parent_version": parent, "fingerprint": format!("fp-{name}"),
+            "edits": "[]", "diff": diff, "reason": reason, "evidence": "2 failed sessions",
+            "job_id": null, "agent": "claude-code", "model": "m", "contributor": "x",
+            "created_at": utc_now(), "verification": "", "machine": "m1",
+        },
+    })
+}
+
+#[test]
+fn a_browser_signs_in_and_sees_the_skills_and_figures() {
+    let Some(chromium) = chromium() else {
+        return;
+    };
+    let srv = Server::start();
+    let admin = srv.token("root", "admin");
+    let alice = srv.token("alice", "member");
+    let rita = srv.token("rita", "reader");
+
+    // Two skills pushed with the CLI through the server.
+    let laptop = srv.client(&alice);
+    for name in ["deploy-checklist", "db-migrate"] {
+        let dir = laptop.write_skill(name, &skill_md(name, "1. Test.\n2. Deploy.\n"));
+        let out = laptop.skillopt(&["push", dir.to_str().unwrap(), "--author", "alice"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    // deploy-checklist: v1 judged 4 times, 1 skill-at-fault failure (25%); an automatic
+    // candidate v2 whose diff carries markup; db-migrate: a proposed v2, frozen.
+    for (n, (o, fault)) in [
+        ("failure", true),
+        ("success", false),
+        ("success", false),
+        ("failure", false),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        srv.call(
+            "add_outcome",
+            &admin,
+            outcome(n as u32, "deploy-checklist", 1, o, fault),
+        );
+    }
+    srv.call(
+        "publish",
+        &admin,
+        automatic(
+            "deploy-checklist",
+            1,
+            "candidate",
+            "check the logs before <b>closing</b>",
+            "+2. Check the logs.\n+<script>alert(1)</script>\n",
+        ),
+    );
+    srv.call(
+        "publish",
+        &admin,
+        automatic(
+            "db-migrate",
+            1,
+            "proposed",
+            "back up first",
+            "+0. Back up.\n",
+        ),
+    );
+    srv.call(
+        "set_frozen",
+        &admin,
+        json!({"skill": skill("db-migrate"), "frozen": true, "reason": "too many reverts", "actor": "x"}),
+    );
+
+    // Signed out: the sign-in form.
+    let dom = dump_dom(chromium, &srv.url("/"));
+    assert!(
+        dom.contains("id=\"login\"") && dom.contains("name=\"token\""),
+        "{dom}"
+    );
+    assert!(!dom.contains("deploy-checklist"), "{dom}");
+    // A wrong token: the form again, saying why.
+    let dom = dump_dom(chromium, &srv.url("/login?token=so_0000"));
+    assert!(
+        dom.contains("id=\"problem\"") && dom.contains("unknown token"),
+        "{dom}"
+    );
+
+    // A reader signs in and sees everything.
+    let dom = dump_dom(chromium, &srv.url(&format!("/login?token={rita}")));
+    for want in [
+        "signed in as <b>rita</b> (reader)",
+        "id=\"skill-deploy-checklist--alice\"",
+        "id=\"skill-db-migrate--alice\"",
+        // Active and candidate versions.
+        "active <b class=\"active-versions\">v1</b> · candidate <b>v2</b>",
+        // The figures of deploy-checklist v1: 4 judged uses, 1 of them the skill's fault.
+        "<td class=\"n judged\">4</td><td class=\"n rate\">25% (1/4)</td>",
+        "<svg class=\"chart\"",
+        // Review queue, policy and freeze.
+        "id=\"review\"",
+        "back up first",
+        "policy canary",
+        "frozen: too many reverts",
+        // The changeset, its reason and its diff, escaped.
+        "check the logs before &lt;b&gt;closing&lt;/b&gt;",
+        "+2. Check the logs.",
+        "&lt;script&gt;alert(1)&lt;/script&gt;",
+    ] {
+        assert!(dom.contains(want), "missing {want:?} in {dom}");
+    }
+    assert!(!dom.contains("<script>alert"), "{dom}");
+    assert!(!dom.contains(&rita), "the token must not be in the page");
+}

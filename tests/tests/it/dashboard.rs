@@ -38,16 +38,19 @@ struct Server {
     admin: Sandbox,
     child: Child,
     port: u16,
+    log: std::path::PathBuf,
 }
 
 impl Server {
     fn start() -> Self {
-        let admin = Sandbox::new();
+        let mut admin = Sandbox::new();
+        admin.set_env("SKILLOPT_LOG", "debug");
+        let log = admin.path().join("serve.log");
         let mut child = admin
             .skillopt_cmd(&["serve", "--listen", "127.0.0.1:0"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .expect("start skillopt serve");
         let mut line = String::new();
@@ -59,14 +62,47 @@ impl Server {
             .and_then(|r| r.split_whitespace().next())
             .unwrap_or_else(|| panic!("no address in {line:?}"));
         let port = addr.rsplit(':').next().unwrap().parse().unwrap();
-        Self { admin, child, port }
+        Self {
+            admin,
+            child,
+            port,
+            log,
+        }
     }
 
     fn token(&self, user: &str, role: &str) -> String {
+        self.token_with_id(user, role).1
+    }
+
+    fn token_with_id(&self, user: &str, role: &str) -> (String, String) {
         let v = self
             .admin
             .json_out(&["serve", "token", "create", "--user", user, "--role", role]);
-        v["token"].as_str().unwrap().to_string()
+        (
+            v["id"].as_str().unwrap().to_string(),
+            v["token"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// One raw request: the status, the head (lower-cased) and the body.
+    fn raw(&self, method: &str, path: &str, headers: &str, body: &str) -> (u16, String, String) {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).unwrap();
+        let (head, body) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or_else(|| panic!("no status in {resp:?}"));
+        (status, head.to_lowercase(), body.to_string())
     }
 
     fn client(&self, token: &str) -> Sandbox {
@@ -250,9 +286,72 @@ fn a_browser_signs_in_and_sees_the_skills_and_figures() {
         "check the logs before &lt;b&gt;closing&lt;/b&gt;",
         "+2. Check the logs.",
         "&lt;script&gt;alert(1)&lt;/script&gt;",
+        // The latest events.
+        "frozen by root",
     ] {
         assert!(dom.contains(want), "missing {want:?} in {dom}");
     }
     assert!(!dom.contains("<script>alert"), "{dom}");
     assert!(!dom.contains(&rita), "the token must not be in the page");
+}
+
+#[test]
+fn the_page_takes_a_bearer_token_or_the_cookie_and_never_logs_it() {
+    let srv = Server::start();
+    let (tom_id, tom) = srv.token_with_id("tom", "reader");
+    let ok = |status: u16, head: &str| status == 200 && head.contains("content-type: text/html");
+
+    // Signed out: to the form, which is HTML.
+    let (status, head, _) = srv.raw("GET", "/", "", "");
+    assert_eq!(status, 303, "{head}");
+    assert!(head.contains("location: /login"), "{head}");
+    let (status, head, body) = srv.raw("GET", "/login", "", "");
+    assert!(
+        ok(status, &head) && body.contains("name=\"token\""),
+        "{head}{body}"
+    );
+
+    // The form's POST sets the cookie (HttpOnly, SameSite=Strict) and goes to the page.
+    let form = "Content-Type: application/x-www-form-urlencoded\r\n";
+    let (status, head, _) = srv.raw("POST", "/login", form, &format!("token={tom}"));
+    assert_eq!(status, 303, "{head}");
+    assert!(head.contains("location: /\r\n"), "{head}");
+    let cookie = format!("set-cookie: skillopt_token={tom}; httponly; samesite=strict; path=/");
+    assert!(head.contains(&cookie), "{head}");
+    assert!(!head.contains("secure"), "plain HTTP: {head}");
+    let (_, head, _) = srv.raw(
+        "POST",
+        "/login",
+        &format!("{form}X-Forwarded-Proto: https\r\n"),
+        &format!("token={tom}"),
+    );
+    assert!(head.contains("; secure"), "{head}");
+    let (status, _, body) = srv.raw("POST", "/login", form, "token=so_nope");
+    assert_eq!(status, 401);
+    assert!(body.contains("unknown token"), "{body}");
+
+    // The page with the cookie, or with a bearer header as the API takes it.
+    for h in [
+        format!("Cookie: a=b; skillopt_token={tom}\r\n"),
+        format!("Authorization: Bearer {tom}\r\n"),
+    ] {
+        let (status, head, body) = srv.raw("GET", "/", &h, "");
+        assert!(ok(status, &head), "{head}");
+        assert!(body.contains("signed in as <b>tom</b> (reader)"), "{body}");
+        assert!(body.contains("No skills yet"), "{body}");
+    }
+    // A revoked token signs the browser out.
+    srv.admin.ok(&["serve", "token", "revoke", &tom_id]);
+    let (status, head, _) = srv.raw("GET", "/", &format!("Cookie: skillopt_token={tom}\r\n"), "");
+    assert_eq!(status, 303, "{head}");
+    // Sign-out clears the cookie. The API's routes and errors are as they were.
+    let (_, head, _) = srv.raw("GET", "/logout", "", "");
+    assert!(
+        head.contains("set-cookie: skillopt_token=;") && head.contains("max-age=0"),
+        "{head}"
+    );
+    let (status, _, body) = srv.raw("POST", "/v1/registry/stats", "", "{}");
+    assert_eq!(status, 401, "{body}");
+    let log = std::fs::read_to_string(&srv.log).unwrap_or_default();
+    assert!(!log.contains(&tom) && !log.contains(&tom[3..]), "{log}");
 }

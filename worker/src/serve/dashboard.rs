@@ -30,13 +30,16 @@ use skillopt_shared::SkillRef;
 
 use super::{authenticate, bearer, routes::Caller, Server};
 use crate::registry::wire::{ErrorKind, WireError};
-use crate::registry::{Changeset, Registry, SkillFlags, SkillVersion, VersionStats};
+use crate::registry::{Changeset, Event, Registry, SkillFlags, SkillVersion, VersionStats};
 
 /// The sign-in cookie's name.
 const COOKIE: &str = "skillopt_token";
 
 /// Changesets shown (newest first, across all skills).
 const LATEST_CHANGESETS: usize = 12;
+
+/// Events shown per skill (newest first).
+const LATEST_EVENTS: usize = 5;
 
 /// A login form body is one token; anything much longer is not one.
 const MAX_FORM_BYTES: usize = 4096;
@@ -59,6 +62,8 @@ pub(crate) struct SkillView {
     pub versions: Vec<SkillVersion>,
     /// By version.
     pub stats: BTreeMap<u32, VersionStats>,
+    /// The latest events (promoted, reverted, approved, frozen, …), newest first.
+    pub events: Vec<Event>,
 }
 
 /// A changeset and its version's status.
@@ -135,6 +140,10 @@ fn overview(reg: &mut dyn Registry, caller: &Caller) -> crate::registry::Result<
             });
         }
         view.versions = versions;
+        let mut events = reg.events(&skill)?;
+        events.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        events.truncate(LATEST_EVENTS);
+        view.events = events;
     }
     changesets.sort_by(|a, b| b.changeset.created_at.cmp(&a.changeset.created_at));
     changesets.truncate(LATEST_CHANGESETS);

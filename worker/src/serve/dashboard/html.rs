@@ -220,7 +220,30 @@ fn skill_section(view: &SkillView) -> String {
             rate_text(st),
         );
     }
-    let _ = write!(out, "</tbody></table>{}</div></section>", rate_chart(view));
+    let _ = write!(out, "</tbody></table>{}</div>", rate_chart(view));
+    if !view.events.is_empty() {
+        out.push_str("<p class=\"events muted\">latest events: ");
+        let shown: Vec<String> = view
+            .events
+            .iter()
+            .map(|e| {
+                let what = if e.version > 0 {
+                    format!("v{} {}", e.version, e.kind.as_str())
+                } else {
+                    e.kind.as_str().to_string()
+                };
+                format!(
+                    "{what} by {} <span title=\"{}\">({})</span>",
+                    esc(&e.actor),
+                    esc(&e.figures.to_string()),
+                    esc(&e.created_at)
+                )
+            })
+            .collect();
+        out.push_str(&shown.join(" · "));
+        out.push_str("</p>");
+    }
+    out.push_str("</section>");
     out
 }
 
@@ -358,6 +381,16 @@ mod tests {
                 },
                 versions: vec![v.clone()],
                 stats: Default::default(),
+                events: vec![crate::registry::Event {
+                    id: bad.into(),
+                    name: bad.into(),
+                    author: bad.into(),
+                    version: 0,
+                    kind: crate::registry::EventKind::Frozen,
+                    actor: bad.into(),
+                    figures: serde_json::json!({ "why": bad }),
+                    created_at: bad.into(),
+                }],
             }],
             changesets: vec![],
             review: vec![(v, bad.into())],

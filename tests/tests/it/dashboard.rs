@@ -4,7 +4,8 @@
 //! (Debian's `chromium`) signs in with a reader's token (`GET /login?token=…`, the scripted
 //! sign-in) and the rendered DOM must show the skills, their versions, the figures, the review
 //! queue and the changeset, with the registry's markup escaped. Without a token the browser
-//! lands on the sign-in form.
+//! lands on the sign-in form. Over SQLite, and over PostgreSQL when `SKILLOPT_TEST_POSTGRES_URL`
+//! is set.
 //!
 //! Skipped (one line) when `/usr/bin/chromium` is missing, unless `CI` or
 //! `SKILLOPT_TEST_REQUIRE_BROWSER` is set: then it fails.
@@ -43,7 +44,15 @@ struct Server {
 
 impl Server {
     fn start() -> Self {
-        let mut admin = Sandbox::new();
+        Self::start_on(None)
+    }
+
+    /// A server in front of `registry` (default: the admin sandbox's SQLite file).
+    fn start_on(registry: Option<&str>) -> Self {
+        let mut admin = match registry {
+            Some(url) => Sandbox::with_registry(url),
+            None => Sandbox::new(),
+        };
         admin.set_env("SKILLOPT_LOG", "debug");
         let log = admin.path().join("serve.log");
         let mut child = admin
@@ -195,7 +204,14 @@ fn a_browser_signs_in_and_sees_the_skills_and_figures() {
     let Some(chromium) = chromium() else {
         return;
     };
-    let srv = Server::start();
+    // Over SQLite, and over PostgreSQL when it is configured.
+    let pg = skillopt_tests::postgres();
+    for registry in [None, pg.as_ref().map(|p| p.url())] {
+        browse(chromium, &Server::start_on(registry));
+    }
+}
+
+fn browse(chromium: &Path, srv: &Server) {
     let admin = srv.token("root", "admin");
     let alice = srv.token("alice", "member");
     let rita = srv.token("rita", "reader");

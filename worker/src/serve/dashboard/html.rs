@@ -36,6 +36,25 @@ th{font-weight:600;color:#555}td.n{text-align:right;font-variant-numeric:tabular
 pre{background:#f7f7f7;padding:.5rem;overflow-x:auto;font-size:12px;max-height:28rem}\
 .muted{color:#777}.err{color:#a00}form input{font:inherit;padding:.3rem;width:36rem;max-width:90%}";
 
+/// A diff shown is cut at this many bytes (the page stays small; `skillopt diff` has it all).
+const MAX_DIFF_BYTES: usize = 32 * 1024;
+
+/// `s` cut to at most `max` bytes on a character boundary, saying so when it was cut.
+fn clip(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}\n… ({} more bytes: skillopt diff)",
+        &s[..end],
+        s.len() - end
+    )
+}
+
 fn page(title: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -303,7 +322,7 @@ fn changeset_section(o: &Overview) -> String {
             } else {
                 format!("evidence: {}", esc(&c.evidence))
             },
-            esc(&c.diff),
+            esc(&clip(&c.diff, MAX_DIFF_BYTES)),
         );
     }
     out
@@ -413,5 +432,11 @@ mod tests {
         };
         assert_eq!(rate_text(Some(&st)), "33% (1/3)");
         assert_eq!(rate_text(None), "—");
+    }
+
+    #[test]
+    fn long_diffs_are_clipped_on_a_char_boundary() {
+        assert_eq!(clip("abc", 3), "abc");
+        assert_eq!(clip("aüb", 2), "a\n… (3 more bytes: skillopt diff)");
     }
 }

@@ -293,6 +293,8 @@ fn browse(chromium: &Path, srv: &Server) {
         // The figures of deploy-checklist v1: 4 judged uses, 1 of them the skill's fault.
         "<td class=\"n judged\">4</td><td class=\"n rate\">25% (1/4)</td>",
         "<svg class=\"chart\"",
+        // How far the candidate is from the rollout rules' thresholds (default M 5, K 2).
+        "candidate v2: 0 of 5 judged uses to be promoted, 0 of 2 skill-at-fault failures",
         // Review queue, policy and freeze.
         "id=\"review\"",
         "back up first",

@@ -209,10 +209,7 @@ fn skill_section(view: &SkillView) -> String {
         "<section class=\"skill\" id=\"skill-{}\"><h3>{} <span class=\"muted\">by {}</span>\
          <span class=\"chip\">policy {}</span>{frozen}</h3>\
          <p>active <b class=\"active-versions\">{}</b> · candidate <b>{}</b> · \
-         canary {}% · promote after {} judged uses · revert at {} skill-at-fault failures</p>\
-         <div class=\"row\"><table><thead><tr><th>version</th><th>status</th><th>source</th>\
-         <th>by</th><th>created</th><th>sessions</th><th>judged uses</th>\
-         <th>skill-at-fault failure rate</th></tr></thead><tbody>",
+         canary {}% · promote after {} judged uses · revert at {} skill-at-fault failures</p>",
         esc(&id),
         esc(&view.name),
         esc(&view.author),
@@ -222,6 +219,28 @@ fn skill_section(view: &SkillView) -> String {
         f.canary_percent,
         f.promote_min_uses,
         f.revert_min_failures,
+    );
+    for v in view
+        .versions
+        .iter()
+        .filter(|v| v.status == VersionStatus::Candidate)
+    {
+        let st = view.stats.get(&v.version);
+        let _ = write!(
+            out,
+            "<p class=\"progress\">candidate v{}: {} of {} judged uses to be promoted, {} of {} \
+             skill-at-fault failures to be reverted</p>",
+            v.version,
+            st.map_or(0, |s| s.judged),
+            f.promote_min_uses,
+            st.map_or(0, |s| s.skill_failures),
+            f.revert_min_failures,
+        );
+    }
+    out.push_str(
+        "<div class=\"row\"><table><thead><tr><th>version</th><th>status</th><th>source</th>\
+         <th>by</th><th>created</th><th>sessions</th><th>judged uses</th>\
+         <th>skill-at-fault failure rate</th></tr></thead><tbody>",
     );
     for v in &view.versions {
         let st = view.stats.get(&v.version);

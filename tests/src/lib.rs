@@ -14,6 +14,7 @@ pub mod model_server;
 pub mod pg;
 pub mod real_clients;
 pub mod real_session;
+pub mod serve_process;
 pub mod skill_session;
 pub mod webhook_endpoint;
 pub mod workspace_bins;

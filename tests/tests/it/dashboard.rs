@@ -10,13 +10,12 @@
 //! Skipped (one line) when `/usr/bin/chromium` is missing, unless `CI` or
 //! `SKILLOPT_TEST_REQUIRE_BROWSER` is set: then it fails.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use serde_json::json;
-use skillopt_tests::{env_flag, skill_md, stderr, utc_now, Sandbox};
+use skillopt_tests::serve_process::Server;
+use skillopt_tests::{env_flag, skill_md, stderr, utc_now};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -34,120 +33,11 @@ fn chromium() -> Option<&'static Path> {
     None
 }
 
-/// A `skillopt serve` child on 127.0.0.1 at a port the system chose, killed when dropped.
-struct Server {
-    admin: Sandbox,
-    child: Child,
-    port: u16,
-    log: std::path::PathBuf,
-}
-
-impl Server {
-    fn start() -> Self {
-        Self::start_on(None)
-    }
-
-    /// A server in front of `registry` (default: the admin sandbox's SQLite file).
-    fn start_on(registry: Option<&str>) -> Self {
-        let mut admin = match registry {
-            Some(url) => Sandbox::with_registry(url),
-            None => Sandbox::new(),
-        };
-        admin.set_env("SKILLOPT_LOG", "debug");
-        let log = admin.path().join("serve.log");
-        let mut child = admin
-            .skillopt_cmd(&["serve", "--listen", "127.0.0.1:0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("start skillopt serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .strip_prefix("listening on http://")
-            .and_then(|r| r.split_whitespace().next())
-            .unwrap_or_else(|| panic!("no address in {line:?}"));
-        let port = addr.rsplit(':').next().unwrap().parse().unwrap();
-        Self {
-            admin,
-            child,
-            port,
-            log,
-        }
-    }
-
-    fn token(&self, user: &str, role: &str) -> String {
-        self.token_with_id(user, role).1
-    }
-
-    fn token_with_id(&self, user: &str, role: &str) -> (String, String) {
-        let v = self
-            .admin
-            .json_out(&["serve", "token", "create", "--user", user, "--role", role]);
-        (
-            v["id"].as_str().unwrap().to_string(),
-            v["token"].as_str().unwrap().to_string(),
-        )
-    }
-
-    /// One raw request: the status, the head (lower-cased) and the body.
-    fn raw(&self, method: &str, path: &str, headers: &str, body: &str) -> (u16, String, String) {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        write!(
-            s,
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}\
-             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut resp = String::new();
-        s.read_to_string(&mut resp).unwrap();
-        let (head, body) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
-        let status = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or_else(|| panic!("no status in {resp:?}"));
-        (status, head.to_lowercase(), body.to_string())
-    }
-
-    fn client(&self, token: &str) -> Sandbox {
-        let mut sb = Sandbox::with_registry(&format!("http://127.0.0.1:{}", self.port));
-        sb.set_env("SKILLOPT_TOKEN", token);
-        sb
-    }
-
-    /// One `POST /v1/registry/<method>`, which must answer 200.
-    fn call(&self, method: &str, token: &str, body: serde_json::Value) -> serde_json::Value {
-        let body = body.to_string();
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        write!(
-            s,
-            "POST /v1/registry/{method} HTTP/1.1\r\nHost: 127.0.0.1\r\n\
-             Authorization: Bearer {token}\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut resp = String::new();
-        s.read_to_string(&mut resp).unwrap();
-        assert!(resp.starts_with("HTTP/1.1 200"), "{method}: {resp}");
-        serde_json::from_str(resp.split("\r\n\r\n").nth(1).unwrap_or("null")).unwrap()
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// One `POST /v1/registry/<method>` as `token`, which must answer 200.
+fn call(srv: &Server, method: &str, token: &str, body: serde_json::Value) -> serde_json::Value {
+    let (status, json) = srv.post(method, Some(token), body.to_string().as_bytes());
+    assert_eq!(status, 200, "{method}: {json}");
+    json
 }
 
 /// The DOM Chromium renders at `url` (after redirects), in a fresh profile.
@@ -212,12 +102,12 @@ fn a_browser_signs_in_and_sees_the_skills_and_figures() {
 }
 
 fn browse(chromium: &Path, srv: &Server) {
-    let admin = srv.token("root", "admin");
-    let alice = srv.token("alice", "member");
-    let rita = srv.token("rita", "reader");
+    let admin = srv.token_with_id("root", "admin").1;
+    let alice = srv.token_with_id("alice", "member").1;
+    let rita = srv.token_with_id("rita", "reader").1;
 
     // Two skills pushed with the CLI through the server.
-    let laptop = srv.client(&alice);
+    let laptop = srv.client(Some(&alice));
     for name in ["deploy-checklist", "db-migrate"] {
         let dir = laptop.write_skill(name, &skill_md(name, "1. Test.\n2. Deploy.\n"));
         let out = laptop.skillopt(&["push", dir.to_str().unwrap(), "--author", "alice"]);
@@ -234,13 +124,15 @@ fn browse(chromium: &Path, srv: &Server) {
     .into_iter()
     .enumerate()
     {
-        srv.call(
+        call(
+            srv,
             "add_outcome",
             &admin,
             outcome(n as u32, "deploy-checklist", 1, o, fault),
         );
     }
-    srv.call(
+    call(
+        srv,
         "publish",
         &admin,
         automatic(
@@ -251,7 +143,8 @@ fn browse(chromium: &Path, srv: &Server) {
             "+2. Check the logs.\n+<script>alert(1)</script>\n",
         ),
     );
-    srv.call(
+    call(
+        srv,
         "publish",
         &admin,
         automatic(
@@ -262,7 +155,8 @@ fn browse(chromium: &Path, srv: &Server) {
             "+0. Back up.\n",
         ),
     );
-    srv.call(
+    call(
+        srv,
         "set_frozen",
         &admin,
         json!({"skill": skill("db-migrate"), "frozen": true, "reason": "too many reverts", "actor": "x"}),
@@ -331,7 +225,7 @@ fn the_page_takes_a_bearer_token_or_the_cookie_and_never_logs_it() {
 
     // The form's POST sets the cookie (HttpOnly, SameSite=Strict) and goes to the page.
     let form = "Content-Type: application/x-www-form-urlencoded\r\n";
-    let (status, head, _) = srv.raw("POST", "/login", form, &format!("token={tom}"));
+    let (status, head, _) = srv.raw("POST", "/login", form, format!("token={tom}"));
     assert_eq!(status, 303, "{head}");
     assert!(head.contains("location: /\r\n"), "{head}");
     let cookie = format!("set-cookie: skillopt_token={tom}; httponly; samesite=strict; path=/");
@@ -341,7 +235,7 @@ fn the_page_takes_a_bearer_token_or_the_cookie_and_never_logs_it() {
         "POST",
         "/login",
         &format!("{form}X-Forwarded-Proto: https\r\n"),
-        &format!("token={tom}"),
+        format!("token={tom}"),
     );
     assert!(head.contains("; secure"), "{head}");
     let (status, _, body) = srv.raw("POST", "/login", form, "token=so_nope");

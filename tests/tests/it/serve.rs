@@ -4,117 +4,11 @@
 //! unknown, revoked token), 403 (role, someone else's author), 400, 413, a member's push that
 //! works and is recorded under the token's user, and tokens kept out of logs and listings.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Stdio};
+use std::io::Write;
+use std::process::Stdio;
 
+use skillopt_tests::serve_process::Server;
 use skillopt_tests::{skill_md, stderr, Sandbox};
-
-/// A `skillopt serve` child on 127.0.0.1 at a port the system chose, killed when dropped.
-struct Server {
-    /// The server's box: its registry is this sandbox's SQLite file.
-    admin: Sandbox,
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl Server {
-    fn start() -> Self {
-        Self::start_on(None)
-    }
-
-    /// A server in front of `registry` (default: the admin sandbox's SQLite file).
-    fn start_on(registry: Option<&str>) -> Self {
-        let mut admin = match registry {
-            Some(url) => Sandbox::with_registry(url),
-            None => Sandbox::new(),
-        };
-        admin.set_env("SKILLOPT_LOG", "debug");
-        let log = admin.path().join("serve.log");
-        let mut child = admin
-            .skillopt_cmd(&["serve", "--listen", "127.0.0.1:0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("start skillopt serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .strip_prefix("listening on http://")
-            .and_then(|r| r.split_whitespace().next())
-            .unwrap_or_else(|| panic!("no address in {line:?}"));
-        let port = addr.rsplit(':').next().unwrap().parse().unwrap();
-        Self {
-            admin,
-            child,
-            port,
-            log,
-        }
-    }
-
-    /// A new token (created on the server's box, as its admin would).
-    fn token(&self, user: &str, role: &str) -> (String, String) {
-        let v = self
-            .admin
-            .json_out(&["serve", "token", "create", "--user", user, "--role", role]);
-        (
-            v["id"].as_str().unwrap().to_string(),
-            v["token"].as_str().unwrap().to_string(),
-        )
-    }
-
-    /// A machine pointed at the server with `token`.
-    fn client(&self, token: Option<&str>) -> Sandbox {
-        let mut sb = Sandbox::with_registry(&format!("http://127.0.0.1:{}", self.port));
-        if let Some(t) = token {
-            sb.set_env("SKILLOPT_TOKEN", t);
-        }
-        sb
-    }
-
-    /// One raw `POST /v1/registry/<method>`: the status and the JSON answer.
-    fn post(&self, method: &str, token: Option<&str>, body: &[u8]) -> (u16, serde_json::Value) {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        let auth = token
-            .map(|t| format!("Authorization: Bearer {t}\r\n"))
-            .unwrap_or_default();
-        let head = format!(
-            "POST /v1/registry/{method} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}\
-             Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            body.len()
-        );
-        s.write_all(head.as_bytes()).unwrap();
-        // The server may answer (413) and close before reading a large body.
-        let _ = s.write_all(body);
-        let mut resp = Vec::new();
-        let _ = s.read_to_end(&mut resp);
-        let resp = String::from_utf8_lossy(&resp);
-        let status = resp
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or_else(|| panic!("no status in {resp:?}"));
-        let body = resp.split("\r\n\r\n").nth(1).unwrap_or("");
-        let json = serde_json::from_str(body).unwrap_or(serde_json::Value::Null);
-        (status, json)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn push(sb: &Sandbox, name: &str, author: &str, body: &str) -> std::process::Output {
     let dir = sb.write_skill(&format!("{name}-{author}"), &skill_md(name, body));
@@ -129,8 +23,8 @@ fn kind(v: &serde_json::Value) -> &str {
 #[test]
 fn a_member_pushes_their_own_skill_and_a_reader_installs_it() {
     let srv = Server::start();
-    let (_, alice) = srv.token("alice", "member");
-    let (_, rita) = srv.token("rita", "reader");
+    let (_, alice) = srv.token_with_id("alice", "member");
+    let (_, rita) = srv.token_with_id("rita", "reader");
     let laptop = srv.client(Some(&alice));
     let out = push(
         &laptop,
@@ -162,8 +56,8 @@ fn a_member_pushes_their_own_skill_and_a_reader_installs_it() {
 #[test]
 fn no_unknown_or_revoked_token_is_401_and_changes_nothing() {
     let srv = Server::start();
-    let (alice_id, alice) = srv.token("alice", "member");
-    let (_, rita) = srv.token("rita", "reader");
+    let (alice_id, alice) = srv.token_with_id("alice", "member");
+    let (_, rita) = srv.token_with_id("rita", "reader");
     for token in [None, Some("so_0000"), Some("")] {
         let (status, v) = srv.post("stats", token, b"{}");
         assert_eq!((status, kind(&v)), (401, "unauthorized"), "{token:?}: {v}");
@@ -191,9 +85,9 @@ fn no_unknown_or_revoked_token_is_401_and_changes_nothing() {
 #[test]
 fn roles_and_authors_are_403() {
     let srv = Server::start();
-    let (_, rita) = srv.token("rita", "reader");
-    let (_, alice) = srv.token("alice", "member");
-    let (_, carol) = srv.token("carol", "maintainer");
+    let (_, rita) = srv.token_with_id("rita", "reader");
+    let (_, alice) = srv.token_with_id("alice", "member");
+    let (_, carol) = srv.token_with_id("carol", "maintainer");
     // A reader cannot push; a member cannot push under someone else's author.
     for (token, author) in [(&rita, "rita"), (&alice, "bob")] {
         let out = push(&srv.client(Some(token)), "deploy", author, "x\n");
@@ -230,7 +124,7 @@ fn roles_and_authors_are_403() {
 #[test]
 fn malformed_is_400_oversized_is_413_and_neither_changes_anything() {
     let srv = Server::start();
-    let (_, carol) = srv.token("carol", "maintainer");
+    let (_, carol) = srv.token_with_id("carol", "maintainer");
     let t = Some(carol.as_str());
     let (status, v) = srv.post("publish", t, b"{\"new\": ");
     assert_eq!((status, kind(&v)), (400, "bad_request"), "{v}");
@@ -254,7 +148,7 @@ fn malformed_is_400_oversized_is_413_and_neither_changes_anything() {
 #[test]
 fn tokens_never_reach_logs_or_listings() {
     let srv = Server::start();
-    let (_, alice) = srv.token("alice", "member");
+    let (_, alice) = srv.token_with_id("alice", "member");
     let out = push(&srv.client(Some(&alice)), "deploy", "alice", "x\n");
     assert!(out.status.success(), "{}", stderr(&out));
     srv.post("stats", Some("so_wrong-token-value"), b"{}");
@@ -295,7 +189,7 @@ fn login(sb: &Sandbox, url: &str, token: &str) -> std::process::Output {
 fn login_stores_the_token_privately_and_the_client_uses_it() {
     use std::os::unix::fs::PermissionsExt;
     let srv = Server::start();
-    let (_, alice) = srv.token("alice", "member");
+    let (_, alice) = srv.token_with_id("alice", "member");
     let url = format!("http://127.0.0.1:{}", srv.port);
     let laptop = srv.client(None);
     let creds = laptop.path().join("xdg-config/skillopt/credentials.json");
@@ -352,9 +246,9 @@ fn two_machines_run_the_loop_through_the_server_with_tokens_only() {
     let pg = skillopt_tests::postgres();
     for registry in [None, pg.as_ref().map(|p| p.url())] {
         let srv = Server::start_on(registry);
-        let (_, alice) = srv.token("alice", "member");
-        let (_, bob) = srv.token("bob", "member");
-        let (_, carol) = srv.token("carol", "maintainer");
+        let (_, alice) = srv.token_with_id("alice", "member");
+        let (_, bob) = srv.token_with_id("bob", "member");
+        let (_, carol) = srv.token_with_id("carol", "maintainer");
         let mut a = srv.client(Some(&alice));
         a.hooks_without_worker();
         a.no_auto_sync();

@@ -96,3 +96,26 @@ pub fn installed_version(sb: &Sandbox, skill: &str) -> u64 {
         .parse()
         .unwrap()
 }
+
+/// The org skill these flows use: `deploy`, whose step 2 is the bug.
+pub const DEPLOY_BODY: &str = "# Deploy\n\nUse this checklist for every deploy of the shop service.\n\n1. Run tests with `npm test`.\n2. Skip the database migration step.\n3. Deploy with `make deploy ENV=<env>`.\n";
+
+/// Makes `sb` a machine with `deploy--alice` v1 pushed and installed, a fake claude that
+/// judges every use a skill-at-fault failure and proposes fixing step 2, and hooks that leave
+/// jobs queued for the test (no automatic sync).
+pub fn deploy_machine(mut sb: Sandbox) -> (Sandbox, crate::FakeAgent) {
+    sb.hooks_without_worker();
+    sb.no_auto_sync();
+    let agent = crate::FakeAgent::install(&mut sb, &["claude"]);
+    agent.judge_replies(&claude_json(
+        r#"{"outcome":"failure","skill_at_fault":true,"confidence":0.9,"reason":"The skill says to skip the migration.","evidence":"relation orders_v2 does not exist"}"#,
+    ));
+    agent.proposer_replies(&claude_json(&format!(
+        "```json\n{}\n```",
+        json!([{"op":"replace","target":"2. Skip the database migration step.","content":"2. Run the database migration with `make migrate`."}])
+    )));
+    let d = sb.write_skill("deploy", &crate::skill_md("deploy", DEPLOY_BODY));
+    sb.ok(&["push", d.to_str().unwrap(), "--author", "alice"]);
+    sb.ok(&["pull"]);
+    (sb, agent)
+}

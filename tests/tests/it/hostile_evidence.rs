@@ -8,35 +8,19 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use skillopt_tests::skill_session::failing_use;
+use skillopt_tests::skill_session::{deploy_machine, failing_use};
 use skillopt_tests::webhook_endpoint::Endpoint;
-use skillopt_tests::{claude_json, skill_md, FakeAgent, Sandbox};
+use skillopt_tests::{claude_json, FakeAgent, Sandbox};
 
 const SKILL: &str = "deploy--alice";
 
-const BODY: &str = "# Deploy\n\nUse this checklist for every deploy of the shop service.\n\n1. Run tests with `npm test`.\n2. Skip the database migration step.\n3. Deploy with `make deploy ENV=<env>`.\n";
-
-/// A machine with `deploy--alice` v1 pushed and installed, a fake claude that judges every use
-/// a skill-at-fault failure and proposes one edit, jobs left queued, and the webhook (if any).
+/// A [`deploy_machine`] with the webhook URL (if any).
 fn machine(webhook: Option<&str>) -> (Sandbox, FakeAgent) {
     let mut sb = Sandbox::new();
-    sb.hooks_without_worker();
-    sb.no_auto_sync();
     if let Some(url) = webhook {
         sb.set_env("SKILLOPT_WEBHOOK_URL", url);
     }
-    let agent = FakeAgent::install(&mut sb, &["claude"]);
-    agent.judge_replies(&claude_json(
-        r#"{"outcome":"failure","skill_at_fault":true,"confidence":0.9,"reason":"The skill says to skip the migration.","evidence":"relation orders_v2 does not exist"}"#,
-    ));
-    agent.proposer_replies(&claude_json(&format!(
-        "```json\n{}\n```",
-        json!([{"op":"replace","target":"2. Skip the database migration step.","content":"2. Run the database migration with `make migrate`."}])
-    )));
-    let d = sb.write_skill("deploy", &skill_md("deploy", BODY));
-    sb.ok(&["push", d.to_str().unwrap(), "--author", "alice"]);
-    sb.ok(&["pull"]);
-    (sb, agent)
+    deploy_machine(sb)
 }
 
 /// A sync, as the worker runs it (a stale marker makes SessionStart queue one).

@@ -5,35 +5,19 @@
 //! `SKILLOPT_WEBHOOK_URL` is set.
 
 use serde_json::{json, Value};
+use skillopt_tests::skill_session::deploy_machine;
 use skillopt_tests::webhook_endpoint::{Endpoint, SECRET};
-use skillopt_tests::{claude_json, skill_md, FakeAgent, Sandbox};
+use skillopt_tests::Sandbox;
 
-const BODY: &str = "# Deploy\n\nUse this checklist for every deploy of the shop service.\n\n1. Run tests with `npm test`.\n2. Skip the database migration step.\n3. Deploy with `make deploy ENV=<env>`.\n";
-
-/// A machine with `deploy--alice` v1 installed, a fake claude that judges a failure and
-/// proposes one edit, jobs left queued for the test, and the webhook URL (if any).
+/// A [`deploy_machine`] with the webhook URL (if any); deliveries are logged at info (to
+/// stderr outside a detached worker), which the tests check for the URL's secret.
 fn machine(webhook: Option<&str>) -> Sandbox {
     let mut sb = Sandbox::new();
-    sb.hooks_without_worker();
-    sb.no_auto_sync();
     if let Some(url) = webhook {
         sb.set_env("SKILLOPT_WEBHOOK_URL", url);
     }
-    // Deliveries are logged at info (to stderr outside a detached worker): checked for the
-    // URL's secret.
     sb.set_env("SKILLOPT_LOG", "info");
-    let agent = FakeAgent::install(&mut sb, &["claude"]);
-    agent.judge_replies(&claude_json(
-        r#"{"outcome":"failure","skill_at_fault":true,"confidence":0.9,"reason":"The skill says to skip the migration.","evidence":"relation orders_v2 does not exist"}"#,
-    ));
-    agent.proposer_replies(&claude_json(&format!(
-        "```json\n{}\n```",
-        json!([{"op":"replace","target":"2. Skip the database migration step.","content":"2. Run the database migration with `make migrate`."}])
-    )));
-    let d = sb.write_skill("deploy", &skill_md("deploy", BODY));
-    sb.ok(&["push", d.to_str().unwrap(), "--author", "alice"]);
-    sb.ok(&["pull"]);
-    sb
+    deploy_machine(sb).0
 }
 
 /// `worker drain --json`: the jobs it ran, and what it logged.

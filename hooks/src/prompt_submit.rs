@@ -5,7 +5,7 @@
 
 use skillopt_shared::config::MAX_REACTION_CHARS;
 use skillopt_shared::text::take_chars;
-use skillopt_shared::{bucket, skill_use, HookPayload, SkillRef};
+use skillopt_shared::{bucket, skill_use, HookPayload};
 use skillopt_state::jobs::{Job, JobKind, Queue};
 use skillopt_state::manifest::Manifest;
 use skillopt_state::pending;
@@ -41,7 +41,9 @@ pub fn handle(ctx: &HookContext, p: &HookPayload) -> HookResult {
     let mut manifest: Option<Manifest> = None;
     let mut done: Vec<&str> = Vec::new();
     for candidate in skill_use::prompt_refs(prompt) {
-        if done.contains(&candidate) || SkillRef::parse(candidate).is_err() {
+        // Every org skill is `<name>--<author>`: anything else never costs a manifest read.
+        // A reference that matches an installed entry is parsed once, by `arm_if_org_in`.
+        if !candidate.contains("--") || done.contains(&candidate) {
             continue;
         }
         let m = match &manifest {

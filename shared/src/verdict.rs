@@ -101,37 +101,12 @@ fn balanced_spans(text: &str, open: u8, close: u8) -> Vec<&str> {
             i += 1;
             continue;
         }
-        let (mut depth, mut in_str, mut esc) = (0usize, false, false);
-        let mut end = None;
-        for (j, &b) in bytes.iter().enumerate().skip(i) {
-            if in_str {
-                match (esc, b) {
-                    (true, _) => esc = false,
-                    (false, b'\\') => esc = true,
-                    (false, b'"') => in_str = false,
-                    _ => {}
-                }
-                continue;
-            }
-            match b {
-                b'"' => in_str = true,
-                b if b == open => depth += 1,
-                b if b == close => {
-                    depth -= 1;
-                    if depth == 0 {
-                        end = Some(j);
-                        break;
-                    }
-                }
-                _ => {}
-            }
-        }
-        match end {
-            Some(j) => {
+        match span_end(bytes, i, (open, close), usize::MAX) {
+            Ok((Some(j), _)) => {
                 spans.push(&text[i..=j]);
                 i = j + 1;
             }
-            None => i += 1,
+            _ => i += 1,
         }
     }
     spans
@@ -163,10 +138,16 @@ fn fenced_blocks(reply: &str) -> Vec<(usize, &str)> {
     blocks
 }
 
-/// Where the balanced `{…}` span opening at `bytes[start]` ends (inclusive; strings and
-/// escapes respected), looking at no more than `budget` bytes: `Ok(None)` when it never
-/// closes, `Err(())` when the budget ran out first. `Ok` carries the bytes looked at.
-fn span_end(bytes: &[u8], start: usize, budget: usize) -> Result<(Option<usize>, usize), ()> {
+/// Where the balanced span opening at `bytes[start]` (with `brackets`, `{}` or `[]`) ends
+/// (inclusive; strings and escapes respected), looking at no more than `budget` bytes:
+/// `Ok(None)` when it never closes, `Err(())` when the budget ran out first. `Ok` carries the
+/// bytes looked at.
+fn span_end(
+    bytes: &[u8],
+    start: usize,
+    (open, close): (u8, u8),
+    budget: usize,
+) -> Result<(Option<usize>, usize), ()> {
     let (mut depth, mut in_str, mut esc) = (0usize, false, false);
     for (j, &b) in bytes.iter().enumerate().skip(start) {
         if j - start >= budget {
@@ -183,8 +164,8 @@ fn span_end(bytes: &[u8], start: usize, budget: usize) -> Result<(Option<usize>,
         }
         match b {
             b'"' => in_str = true,
-            b'{' => depth += 1,
-            b'}' => {
+            b if b == open => depth += 1,
+            b if b == close => {
                 depth -= 1;
                 if depth == 0 {
                     return Ok((Some(j), j + 1 - start));
@@ -226,7 +207,7 @@ pub fn json_objects(reply: &str, max: usize) -> Option<Vec<serde_json::Map<Strin
             i += 1;
             continue;
         }
-        let (end, looked) = span_end(bytes, i, budget).ok()?;
+        let (end, looked) = span_end(bytes, i, (b'{', b'}'), budget).ok()?;
         budget -= looked;
         let Some(j) = end else {
             // Never closes; a later `{` may still close before the end.
@@ -252,17 +233,7 @@ pub fn extract_json(reply: &str, want_array: bool) -> Option<Value> {
     } else {
         (b'{', b'}')
     };
-    let mut candidates: Vec<&str> = Vec::new();
-    let mut rest = reply;
-    while let Some(start) = rest.find("```") {
-        let after = &rest[start + 3..];
-        let body_start = after.find('\n').map(|n| n + 1).unwrap_or(0);
-        let Some(end) = after[body_start..].find("```") else {
-            break;
-        };
-        candidates.push(&after[body_start..body_start + end]);
-        rest = &after[body_start + end + 3..];
-    }
+    let mut candidates: Vec<&str> = fenced_blocks(reply).into_iter().map(|(_, b)| b).collect();
     candidates.push(reply);
     for c in candidates {
         if let Ok(v) = serde_json::from_str::<Value>(c.trim()) {

@@ -123,10 +123,16 @@ impl Manifest {
         }))
     }
 
-    /// The entry for a directory name (`<name>--<author>`).
+    /// The entry for a directory name (`<name>--<author>`), compared in place: a hook checks
+    /// every `$name` of a prompt against the manifest, and allocates nothing for those that
+    /// are not installed.
     pub fn find_dir(&self, dir_name: &str) -> Option<&Entry> {
-        let r = SkillRef::parse(dir_name).ok()?;
-        self.find(&r)
+        self.skills.iter().find(|e| {
+            dir_name
+                .strip_prefix(e.name.as_str())
+                .and_then(|rest| rest.strip_prefix("--"))
+                == Some(e.author.as_str())
+        })
     }
 
     /// The entry for an identity.

@@ -4,7 +4,8 @@
 //! Rules every hook keeps (SPEC §3): stdin capped at 16 MiB, exit code always 0, stdout never
 //! written (it would become model context), errors go to `log/hooks.log`, no network, no
 //! database, no waiting for the worker. `SKILLOPT_DISABLED=1` or `SKILLOPT_WORKER=1` make every
-//! hook a no-op.
+//! hook a no-op. The one exception to the silent stdout is an explicit `--version`, the sole
+//! argument (no agent passes it): it prints the version and commit and exits.
 //!
 //! The installed commands name their agent (`skillopt-session-start --agent codex`), so the
 //! payload's dialect is never guessed where it can be known.
@@ -121,9 +122,32 @@ pub fn log_panics_to(paths: Paths, hook: &'static str) {
     }));
 }
 
+/// `skillopt-<hook> --version` prints `skillopt-<hook> VERSION (COMMIT)`, the form of
+/// `skillopt --version` (the commit comes from `build.rs`), so `skillopt doctor` can tell a hook
+/// of another build. The one time a hook writes to stdout: only for that explicit, sole flag,
+/// which no agent passes.
+pub fn print_version_if_asked(hook: &str) -> bool {
+    let mut args = std::env::args_os().skip(1);
+    match (args.next(), args.next()) {
+        (Some(a), None) if a == "--version" => {}
+        _ => return false,
+    }
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stdout(),
+        "skillopt-{hook} {} ({})",
+        env!("CARGO_PKG_VERSION"),
+        env!("SKILLOPT_COMMIT")
+    );
+    true
+}
+
 /// Runs a hook body with every guarantee: no-op when disabled, payload parsed, panics caught
-/// and logged, errors logged, exit 0.
+/// and logged, errors logged, exit 0. (`--version` alone prints the version instead.)
 pub fn run(hook: &'static str, body: Body) -> ! {
+    if print_version_if_asked(hook) {
+        std::process::exit(0)
+    }
     // Silent until the log's place is known; a panic before that has nowhere to go.
     std::panic::set_hook(Box::new(|_| {}));
     // Everything runs inside `catch_unwind`: a panic must not reach the C `main` of

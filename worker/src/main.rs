@@ -27,9 +27,18 @@ mod sync;
 mod unified_diff;
 mod webhook;
 
+/// `skillopt --version`: the version and the commit built from (`worker/build.rs`), e.g.
+/// `0.1.0 (1a2b3c4)`. The hooks print theirs in the same form; `doctor` compares them.
+pub(crate) const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("SKILLOPT_COMMIT"),
+    ")"
+);
+
 /// Self-improving, org-shared Agent Skills for Claude Code and Codex.
 #[derive(Debug, Parser)]
-#[command(name = "skillopt", version, about, propagate_version = true)]
+#[command(name = "skillopt", version = VERSION, about, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

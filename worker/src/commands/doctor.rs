@@ -10,9 +10,15 @@
 //!
 //! One agent's hooks missing is a warning when the other's are there (a user of only Claude Code
 //! or only Codex installs only its hooks); neither installed is a failure.
+//!
+//! A binary missing from PATH is a failure that says how to get it (npm or cargo). Each one
+//! found is asked its `--version`: one of another version or commit than this CLI (an upgrade
+//! of one but not the other, or two installs on PATH) is a warning, as is a hook too old to
+//! answer (asked with hooks disabled, so an old build only reads the empty stdin and exits).
 
 use std::path::Path;
-use std::process::ExitCode;
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
 
 use skillopt_state::Paths;
 
@@ -25,6 +31,56 @@ fn on_path(bin: &str) -> Option<std::path::PathBuf> {
     std::env::split_paths(&path)
         .map(|d| d.join(bin))
         .find(|p| p.is_file())
+}
+
+/// How to get the binaries, for a doctor that finds one missing.
+const GET_BINARIES: &str =
+    "npm install -g skillopt (or, with Rust: cargo install --path hooks and --path worker in a clone)";
+
+/// What `<bin> --version` prints after the binary's name (`0.1.0 (1a2b3c4)`); `None` when it
+/// prints no such line within 5 s (killed then). Run with hooks disabled: a hook built before
+/// `--version` existed then exits without touching the state.
+fn reported_version(bin: &Path) -> Option<String> {
+    let mut child = Command::new(bin)
+        .arg("--version")
+        .env("SKILLOPT_DISABLED", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while child.try_wait().ok()?.is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (_, version) = text.lines().next()?.trim().split_once(' ')?;
+    Some(version.to_string())
+}
+
+/// A warning when the binary at `path` is not of this CLI's version and commit.
+fn version_warning(bin: &str, path: &Path) -> Option<String> {
+    let fix =
+        "reinstall both from one release (npm install -g skillopt, or cargo install both again)";
+    match reported_version(path) {
+        Some(v) if v == crate::VERSION => None,
+        Some(v) => Some(format!(
+            "{bin} ({}) is version {v}, this skillopt is {}: {fix}",
+            path.display(),
+            crate::VERSION
+        )),
+        None => Some(format!(
+            "{bin} ({}) does not report its version (older than this skillopt, {}): {fix}",
+            path.display(),
+            crate::VERSION
+        )),
+    }
 }
 
 fn hooks_line(state: anyhow::Result<InstallState>, agent: &str, file: &Path) -> (bool, String) {
@@ -116,22 +172,26 @@ pub fn run(paths: &Paths, settings: &Settings) -> anyhow::Result<ExitCode> {
         println!("[{}] {what}", if good { " ok " } else { "FAIL" });
         ok &= good;
     };
+    println!("skillopt {}", crate::VERSION);
+    let mut missing = false;
     for bin in [
         "skillopt-session-start",
         "skillopt-pre-tool-use",
         "skillopt-user-prompt-submit",
         "skillopt",
     ] {
-        let found = on_path(bin);
-        check(
-            found.is_some(),
-            format!(
-                "{bin} on PATH{}",
-                found
-                    .map(|p| format!(" ({})", p.display()))
-                    .unwrap_or_default()
-            ),
-        );
+        let Some(found) = on_path(bin) else {
+            check(false, format!("{bin} is not on PATH"));
+            missing = true;
+            continue;
+        };
+        check(true, format!("{bin} on PATH ({})", found.display()));
+        if let Some(warning) = version_warning(bin, &found) {
+            println!("[warn] {warning}");
+        }
+    }
+    if missing {
+        println!("       to get them: {GET_BINARIES}");
     }
     let url = settings.registry_url()?;
     // One read: a server (`http(s)://`) is only known to answer, and to take the token, once

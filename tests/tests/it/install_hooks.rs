@@ -120,11 +120,15 @@ fn plugin_manifest_and_hooks_json_agree() {
         ("UserPromptSubmit", "skillopt-user-prompt-submit"),
         ("UserPromptExpansion", "skillopt-user-prompt-submit"),
     ] {
-        // The plugin is Claude Code's: its commands say so (no dialect guessing in the hooks).
-        assert_eq!(
-            hooks["hooks"][event][0]["hooks"][0]["command"],
-            format!("{bin} --agent claude-code"),
-            "{event}"
+        // The plugin is Claude Code's: its commands say so (no dialect guessing in the hooks),
+        // behind a guard that keeps them silent when the binary is not installed
+        // (`plugin_release::plugin_hooks_*`).
+        let command = hooks["hooks"][event][0]["hooks"][0]["command"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            command.contains(&format!("exec {bin} --agent claude-code;")),
+            "{event}: {command}"
         );
     }
 }

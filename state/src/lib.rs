@@ -29,6 +29,7 @@ pub mod manifest;
 pub mod outbox;
 pub mod paths;
 pub mod pending;
+pub mod pull_mark;
 pub mod success_windows;
 pub mod sync_marker;
 

@@ -34,8 +34,10 @@ pub fn init() {
             }
         }
     }
+    // Colours only for a terminal: a log redirected to a file (a server's) stays greppable.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .without_time()
         .with_target(false)

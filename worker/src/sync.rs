@@ -9,6 +9,12 @@
 //! not parse, the file is torn) moves that one event to `outbox/refused/`, logs it, and the
 //! upload goes on with the others; `skillopt status` counts the refused events.
 //!
+//! The pull is incremental: a sync first reads the registry's revision (one small query, or one
+//! small answer from a server) and skips the pull when neither it nor this machine's side of
+//! the pull (channel, installed copies) changed since the last full pull ([`pull_mark`]). The
+//! rollout rules still run while a candidate is out: outcomes decide them, and outcomes are not
+//! part of the revision.
+//!
 //! Webhook notices wait in the same outbox but are no registry rows: the upload leaves them
 //! alone, and [`run`] hands them to [`crate::webhook::deliver_pending`] afterwards (whether or
 //! not the registry answered).
@@ -20,6 +26,7 @@ use skillopt_shared::SkillRef;
 use skillopt_state::machine::{self, Channel};
 use skillopt_state::manifest::Manifest;
 use skillopt_state::outbox::{self, OutboxEvent};
+use skillopt_state::pull_mark::{self, PullMark};
 use skillopt_state::{sync_marker, Paths};
 
 use crate::install_skill::{self, Downgrade, InstallReport};
@@ -35,6 +42,9 @@ pub struct SyncReport {
     /// Promotions and reverts this machine applied before pulling.
     pub rollout: Vec<rollout::Applied>,
     pub installs: Vec<InstallReport>,
+    /// True when the pull was skipped: the registry had nothing new since the last full pull
+    /// and nothing changed on this machine.
+    pub unchanged: bool,
     pub uploaded: usize,
     pub already_there: usize,
     pub left_in_outbox: usize,
@@ -90,6 +100,15 @@ pub fn pull(
     reg: &mut dyn Registry,
     dry_run: bool,
 ) -> anyhow::Result<Vec<InstallReport>> {
+    Ok(pull_reporting_candidates(paths, reg, dry_run)?.0)
+}
+
+/// [`pull`], also telling whether some skill had a candidate out.
+fn pull_reporting_candidates(
+    paths: &Paths,
+    reg: &mut dyn Registry,
+    dry_run: bool,
+) -> anyhow::Result<(Vec<InstallReport>, bool)> {
     let machine = machine::load(paths)?;
     let flags: BTreeMap<(String, String), SkillFlags> = reg
         .all_flags()?
@@ -109,6 +128,7 @@ pub fn pull(
             VersionStatus::Proposed | VersionStatus::Reverted => {}
         }
     }
+    let candidates = by_skill.values().any(|(_, c)| c.is_some());
     let mut out = Vec::new();
     for (key, (active, candidate)) in &by_skill {
         let percent = flags
@@ -147,7 +167,83 @@ pub fn pull(
             .unwrap_or_else(|e| install_skill::skipped(sv, &e));
         out.push(report);
     }
-    Ok(out)
+    Ok((out, candidates))
+}
+
+/// The machine-side inputs of a pull, digested: this machine's id and channel, the skill roots
+/// that exist, and each installed skill's version and the copies of it that still exist.
+fn local_digest(paths: &Paths) -> anyhow::Result<String> {
+    use sha2::{Digest, Sha256};
+    let machine = machine::load(paths)?;
+    let manifest = Manifest::load(paths).unwrap_or_default();
+    let roots: Vec<bool> = paths
+        .skill_roots()
+        .iter()
+        .map(|(_, dir)| dir.is_dir())
+        .collect();
+    let installed: Vec<_> = manifest
+        .skills
+        .iter()
+        .map(|e| {
+            let copies: Vec<_> = e.existing_paths().collect();
+            (&e.name, &e.author, e.version, copies)
+        })
+        .collect();
+    let inputs = serde_json::to_vec(&(&machine, roots, installed))?;
+    Ok(format!("{:x}", Sha256::digest(inputs)))
+}
+
+/// The rollout rules and the pull of a sync, skipped as far as the [`PullMark`] allows.
+fn rules_and_pull(
+    paths: &Paths,
+    settings: &Settings,
+    reg: &mut dyn Registry,
+) -> anyhow::Result<SyncReport> {
+    // A backend (or an older server) that cannot tell its revision gets a full pull.
+    let revision = reg.revision().ok().flatten();
+    let local = local_digest(paths)?;
+    let mark = pull_mark::load(paths).filter(|m| {
+        Some(m.revision) == revision && m.registry == reg.describe() && m.local == local
+    });
+    // The rules run on what the registry has; a failure here must not stop the pull.
+    let rollout = if mark.as_ref().is_some_and(|m| !m.candidates) {
+        Vec::new()
+    } else {
+        rollout::evaluate(reg).unwrap_or_else(|e| {
+            tracing::warn!("rollout rules not applied: {e:#}");
+            Vec::new()
+        })
+    };
+    rollout::notify(paths, settings, &rollout, false);
+    if mark.is_some() && rollout.is_empty() {
+        return Ok(SyncReport {
+            unchanged: true,
+            ..Default::default()
+        });
+    }
+    let (installs, candidates) = pull_reporting_candidates(paths, reg, false)?;
+    // Marked only when every skill installed (a skipped one is tried again next time), and
+    // with the revision read before the pull: a change in between only costs a full pull.
+    let all_installed = !installs
+        .iter()
+        .any(|r| r.action == install_skill::InstallAction::Skipped);
+    match revision.filter(|_| rollout.is_empty() && all_installed) {
+        Some(revision) => pull_mark::save(
+            paths,
+            &PullMark {
+                registry: reg.describe(),
+                revision,
+                local: local_digest(paths)?,
+                candidates,
+            },
+        )?,
+        None => pull_mark::clear(paths),
+    }
+    Ok(SyncReport {
+        rollout,
+        installs,
+        ..Default::default()
+    })
 }
 
 fn upload_event(reg: &mut dyn Registry, e: &OutboxEvent) -> Result<bool, UploadError> {
@@ -221,17 +317,7 @@ pub fn record_event(
 pub fn run(paths: &Paths, settings: &Settings) -> anyhow::Result<SyncReport> {
     let mut result = (|| {
         let mut reg = settings.open_registry()?;
-        // The rules run on what the registry has; a failure here must not stop the pull.
-        let rollout = rollout::evaluate(reg.as_mut()).unwrap_or_else(|e| {
-            tracing::warn!("rollout rules not applied: {e:#}");
-            Vec::new()
-        });
-        rollout::notify(paths, settings, &rollout, false);
-        let mut report = SyncReport {
-            rollout,
-            installs: pull(paths, reg.as_mut(), false)?,
-            ..Default::default()
-        };
+        let mut report = rules_and_pull(paths, settings, reg.as_mut())?;
         upload_outbox(paths, reg.as_mut(), &mut report)?;
         Ok::<_, anyhow::Error>(report)
     })();

@@ -300,3 +300,90 @@ fn two_machines_run_the_loop_through_the_server_with_tokens_only() {
         );
     }
 }
+
+/// Runs the sync job the next SessionStart asks for on `sb` (hooks without a worker) and
+/// returns its result line.
+fn next_sync(sb: &Sandbox, session: &str) -> String {
+    // Internal: a stale sync marker makes SessionStart ask for a sync (no command does).
+    std::fs::create_dir_all(sb.state()).unwrap();
+    std::fs::write(sb.state().join("sync.json"), "{}").unwrap();
+    sb.hook(
+        "skillopt-session-start",
+        serde_json::json!({"session_id": session, "hook_event_name": "SessionStart", "source": "startup"})
+            .to_string()
+            .as_bytes(),
+    );
+    // Internal: no command lists a queued job's kind.
+    let job = sb
+        .jobs("queued")
+        .into_iter()
+        .find(|p| sb.json(p)["kind"] == "sync")
+        .expect("a sync job");
+    sb.ok(&[
+        "worker",
+        "run",
+        "--job",
+        job.file_stem().unwrap().to_str().unwrap(),
+    ])
+}
+
+/// The registry methods the server answered since `from` (a length of its log).
+fn calls_since(srv: &Server, from: usize) -> Vec<String> {
+    srv.log()[from..]
+        .lines()
+        .filter(|l| l.contains("registry call"))
+        .filter_map(|l| l.split("method=").nth(1))
+        .filter_map(|m| m.split_whitespace().next())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn an_up_to_date_sync_asks_one_small_question_and_a_change_is_pulled_at_the_next() {
+    use skillopt_tests::skill_session::installed_version;
+    let srv = Server::start();
+    let (_, alice) = srv.token_with_id("alice", "member");
+    let (_, bob) = srv.token_with_id("bob", "member");
+    let a = srv.client(Some(&alice));
+    let mut b = srv.client(Some(&bob));
+    b.hooks_without_worker();
+    let out = push(&a, "deploy", "alice", "1. Test.\n2. Deploy.\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let first = next_sync(&b, "s1");
+    assert!(!first.contains("nothing new"), "{first}");
+    assert_eq!(installed_version(&b, "deploy--alice"), 1);
+
+    // Nothing changed: one `revision` call (and no upload: the outbox holds nothing the
+    // registry lacks — the session's attribution went up with the first sync).
+    let _ = next_sync(&b, "s2");
+    let mark = srv.log().len();
+    let quiet = next_sync(&b, "s2");
+    assert!(quiet.contains("nothing new in the registry"), "{quiet}");
+    let calls = calls_since(&srv, mark);
+    assert!(
+        calls.contains(&"revision".to_string()) && !calls.contains(&"installable".to_string()),
+        "an up-to-date sync reads the revision, not every skill: {calls:?}"
+    );
+
+    // A new version is pulled at the next sync.
+    let out = push(&a, "deploy", "alice", "1. Test.\n2. Migrate.\n3. Deploy.\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let changed = next_sync(&b, "s3");
+    assert!(!changed.contains("nothing new"), "{changed}");
+    assert_eq!(installed_version(&b, "deploy--alice"), 2);
+
+    // A change on the machine (its copy deleted) also gets a full pull, which puts it back.
+    let copy = b.claude_skills().join("deploy--alice");
+    std::fs::remove_dir_all(&copy).unwrap();
+    let repaired = next_sync(&b, "s4");
+    assert!(!repaired.contains("nothing new"), "{repaired}");
+    assert!(copy.join("SKILL.md").is_file(), "{repaired}");
+
+    // So does a policy change in the registry (it may move this machine's channel).
+    srv.client(Some(&srv.token_with_id("carol", "maintainer").1))
+        .ok(&["policy", "deploy--alice", "canary", "--percent", "100"]);
+    let after_policy = next_sync(&b, "s5");
+    assert!(!after_policy.contains("nothing new"), "{after_policy}");
+    assert!(next_sync(&b, "s6").contains("nothing new"));
+}

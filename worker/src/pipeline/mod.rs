@@ -113,7 +113,15 @@ fn run_sync(ctx: &Context<'_>) -> JobEnd {
                     uploaded: r.uploaded,
                     retried,
                 },
-                reason: format!("{} event(s) left in the outbox", r.left_in_outbox),
+                reason: format!(
+                    "{}{} event(s) left in the outbox",
+                    if r.unchanged {
+                        "nothing new in the registry; "
+                    } else {
+                        ""
+                    },
+                    r.left_in_outbox
+                ),
                 ok: true,
                 retry: false,
             }

@@ -461,6 +461,81 @@ fn concurrent_publishers(url: &RegistryUrl) {
     );
 }
 
+/// The revision moves with every change to what a pull installs (a version, its status, a
+/// skill's flags or policy) and stays put for everything else (attributions, outcomes, reads).
+fn revision_moves_with_what_a_pull_installs(reg: &mut dyn Registry) {
+    let s = skill();
+    let r0 = reg_revision(reg);
+    let v1 = reg.publish(&new_version(0, "v1", "push"), None).unwrap();
+    let r1 = reg_revision(reg);
+    assert!(r1 > r0, "a publish moves it: {r0} -> {r1}");
+    reg.add_attribution(&AttributionRow {
+        session_hash: "h1".into(),
+        bucket: 1,
+        name: s.name.clone(),
+        author: s.author.clone(),
+        version: v1.version,
+        agent: "codex".into(),
+        started_at: "2026-11-21T00:00:00.000Z".into(),
+    })
+    .unwrap();
+    reg.add_outcome(&OutcomeRow {
+        id: "o1".into(),
+        job_id: "j1".into(),
+        name: s.name.clone(),
+        author: s.author.clone(),
+        version: 1,
+        bucket: 1,
+        outcome: Outcome::Success,
+        skill_at_fault: false,
+        confidence: 0.9,
+        reason: "r".into(),
+        agent: "codex".into(),
+        model: "m".into(),
+        judged_at: "2026-11-21T00:00:01.000Z".into(),
+    })
+    .unwrap();
+    reg.installable().unwrap();
+    reg.stats().unwrap();
+    assert_eq!(reg_revision(reg), r1, "uploads and reads leave it");
+    reg.publish(&candidate(1, "v2"), None).unwrap();
+    let r2 = reg_revision(reg);
+    assert!(r2 > r1, "a candidate moves it");
+    let promote = Transition {
+        skill: s.clone(),
+        version: 2,
+        from: vec![VersionStatus::Candidate],
+        to: VersionStatus::Active,
+        event: Event::new(
+            &s,
+            2,
+            EventKind::Promoted,
+            "skillopt",
+            serde_json::json!({}),
+        ),
+        reject_fingerprint: false,
+        freeze: None,
+    };
+    assert!(reg.transition(&promote).unwrap());
+    let r3 = reg_revision(reg);
+    assert!(r3 > r2, "a status change moves it");
+    let policy = Policy {
+        canary_percent: 70,
+        ..Policy::default()
+    };
+    reg.set_policy(&s, &policy, "lead").unwrap();
+    let r4 = reg_revision(reg);
+    assert!(r4 > r3, "a policy moves it");
+    reg.set_frozen(&s, true, "hold", "lead").unwrap();
+    assert!(reg_revision(reg) > r4, "a freeze moves it");
+}
+
+fn reg_revision(reg: &mut dyn Registry) -> u64 {
+    reg.revision()
+        .unwrap()
+        .expect("every backend tells its revision")
+}
+
 /// Runs `case` against a fresh registry of every backend.
 fn each_backend(case: fn(&mut dyn Registry)) {
     for (name, url, _guard) in backends() {
@@ -483,6 +558,11 @@ fn conformance_events_and_stats() {
 #[test]
 fn conformance_candidates_and_transitions() {
     each_backend(candidates_and_transitions);
+}
+
+#[test]
+fn conformance_revision() {
+    each_backend(revision_moves_with_what_a_pull_installs);
 }
 
 #[test]

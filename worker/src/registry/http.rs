@@ -312,6 +312,10 @@ impl Registry for HttpRegistry {
     fn all_flags(&mut self) -> Result<Vec<(String, String, SkillFlags)>> {
         self.call("all_flags", &wire::NoArgs {})
     }
+
+    fn revision(&mut self) -> Result<Option<u64>> {
+        self.call("revision", &wire::NoArgs {})
+    }
 }
 
 #[cfg(test)]

@@ -211,6 +211,13 @@ pub trait Registry: Send {
     fn flags(&mut self, skill: &SkillRef) -> Result<SkillFlags>;
     /// Every skill's flags that were ever set, by (name, author).
     fn all_flags(&mut self) -> Result<Vec<(String, String, SkillFlags)>>;
+    /// A number that goes up whenever what a pull installs may have changed (a version, its
+    /// status, a skill's flags or policy), read in one cheap query; `None` when the backend
+    /// cannot tell, and the caller then pulls in full. A client that read N before a full pull
+    /// and reads N again has nothing new to install.
+    fn revision(&mut self) -> Result<Option<u64>> {
+        Ok(None)
+    }
     /// True when automatic edits are frozen.
     fn is_frozen(&mut self, skill: &SkillRef) -> Result<bool> {
         Ok(self.flags(skill)?.frozen)

@@ -13,12 +13,13 @@
 //! Rows PostgreSQL refuses for their content (SQLSTATE classes 22 and 23, e.g. a NUL byte in
 //! text) are [`RegistryError::Refused`]: the caller drops that row, not the connection.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
 use postgres::error::SqlState;
 use postgres::types::ToSql;
-use postgres::{Client, NoTls, Row};
+use postgres::{Client, NoTls, Row, Statement};
 use skillopt_shared::SkillRef;
 
 use super::queries as q;
@@ -46,6 +47,10 @@ const MIGRATION_LOCK: i64 = 0x0073_6b69_6c6c_6f70;
 pub struct PgRegistry {
     client: Client,
     described: String,
+    /// Statements prepared on this connection, by their SQL: a query then costs one round trip
+    /// instead of two (parse and describe, then bind and execute). The SQL is skillopt's own
+    /// constants, so the map stays a few dozen entries.
+    statements: HashMap<String, Statement>,
 }
 
 fn pg_err(e: postgres::Error) -> RegistryError {
@@ -486,7 +491,11 @@ impl PgRegistry {
                 }))
             }
         };
-        let mut reg = Self { client, described };
+        let mut reg = Self {
+            client,
+            described,
+            statements: HashMap::new(),
+        };
         reg.migrate(schema.as_deref())?;
         Ok(reg)
     }
@@ -532,12 +541,24 @@ impl PgRegistry {
         Ok(())
     }
 
+    /// `sql` prepared on this connection (once).
+    fn prepared(&mut self, sql: &str) -> Result<Statement> {
+        if let Some(st) = self.statements.get(sql) {
+            return Ok(st.clone());
+        }
+        let st = self.client.prepare(sql).map_err(pg_err)?;
+        self.statements.insert(sql.to_string(), st.clone());
+        Ok(st)
+    }
+
     fn rows(&mut self, sql: &str, p: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
-        self.client.query(sql, p).map_err(pg_err)
+        let st = self.prepared(sql)?;
+        self.client.query(&st, p).map_err(pg_err)
     }
 
     fn count(&mut self, sql: &str, p: &[&(dyn ToSql + Sync)]) -> Result<i64> {
-        Ok(self.client.query_one(sql, p).map_err(pg_err)?.get(0))
+        let st = self.prepared(sql)?;
+        Ok(self.client.query_one(&st, p).map_err(pg_err)?.get(0))
     }
 
     fn tx(&mut self) -> Result<PgTx<'_>> {
@@ -756,6 +777,11 @@ impl Registry for PgRegistry {
             .iter()
             .map(flags_row)
             .collect()
+    }
+
+    fn revision(&mut self) -> Result<Option<u64>> {
+        let n = self.count(q::REVISION, &[])?;
+        Ok(u64::try_from(n).ok())
     }
 }
 

@@ -82,6 +82,7 @@ pub const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../../migrations/sqlite/0002_evidence.sql")),
     (3, include_str!("../../migrations/sqlite/0003_tokens.sql")),
+    (4, include_str!("../../migrations/sqlite/0004_revision.sql")),
 ];
 pub const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
@@ -90,4 +91,11 @@ pub const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/postgres/0002_evidence.sql"),
     ),
     (3, include_str!("../../migrations/postgres/0003_tokens.sql")),
+    (
+        4,
+        include_str!("../../migrations/postgres/0004_revision.sql"),
+    ),
 ];
+
+/// The registry's revision (migration 0004).
+pub const REVISION: &str = "SELECT revision FROM registry_revision WHERE id = 1";

@@ -609,6 +609,11 @@ impl Registry for SqliteRegistry {
         let rows = st.query_map([], flags_row).map_err(backend)?;
         rows.collect::<rusqlite::Result<_>>().map_err(backend)
     }
+
+    fn revision(&mut self) -> Result<Option<u64>> {
+        let n = self.count(q::REVISION, &[])?;
+        Ok(u64::try_from(n).ok())
+    }
 }
 
 fn token_row(

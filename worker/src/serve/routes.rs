@@ -113,6 +113,7 @@ pub const METHODS: &[&str] = &[
     "set_policy",
     "flags",
     "all_flags",
+    "revision",
 ];
 
 /// Runs `method` with the arguments in `body` on `reg`, as `caller` may.
@@ -138,12 +139,13 @@ pub fn call(
                 _ => answer(reg.flags(&s)),
             }
         }
-        "all_latest_active" | "installable" | "stats" | "all_flags" => {
+        "all_latest_active" | "installable" | "stats" | "all_flags" | "revision" => {
             let _: wire::NoArgs = args(method, body)?;
             match method {
                 "all_latest_active" => answer(reg.all_latest_active()),
                 "installable" => answer(reg.installable()),
                 "stats" => answer(reg.stats()),
+                "revision" => answer(reg.revision()),
                 _ => answer(reg.all_flags()),
             }
         }

@@ -11,6 +11,7 @@
 //! * PostgreSQL cases get a fresh schema that is dropped when the test ends ([`pg`]).
 
 pub mod model_server;
+pub mod npm_dist;
 pub mod pg;
 pub mod real_clients;
 pub mod real_session;

@@ -20,6 +20,7 @@ mod improve_flow;
 mod inspect;
 mod install_hooks;
 mod judge_flow;
+mod npm_install;
 mod publish_race;
 mod real_clients;
 mod registry_cli;

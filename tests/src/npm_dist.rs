@@ -1,0 +1,238 @@
+//! skillopt installed the way users get it: the npm packages of `dist/npm/pack.sh`, packed from
+//! the workspace's debug binaries and installed with `npm install -g` into a fresh prefix, once
+//! per test process and install mode.
+//!
+//! * [`npm_installed`]: a normal install (the postinstall puts the native binaries in place of
+//!   the `bin` launchers); [`npm_installed_without_scripts`]: `--ignore-scripts`, where the
+//!   `bin` entries stay the `sh` launchers that exec the platform package's binaries.
+//! * The packages are packed from copies of the debug binaries without their debug info (when
+//!   `strip` is there: a tenth of the size to gzip and unpack), for this machine's platform.
+//! * npm runs offline, from the `.tgz` files alone (no registry, no user or global npmrc, a
+//!   private cache), and on a PATH of a directory holding only `sh`, `node` and `npm`; the
+//!   installed binaries run on [`NpmInstall::path`]: the prefix's `bin` and `sh` with the few
+//!   tools the launcher uses, so no cargo and no node.
+//! * Everything lives under `<target>/<profile>/npm-dist/pid-<pid>/` (a run's leftovers are
+//!   removed by the next run once their process is gone).
+//!
+//! When npm is missing these return `None` after printing that the test is skipped, unless real
+//! clients are required (CI, see [`crate::real_clients::required`]), where they panic. Any other
+//! failure (packing, installing) panics.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use crate::real_clients::required;
+use crate::workspace_bins;
+
+/// The binaries the npm packages carry.
+pub const BINARIES: [&str; 4] = [
+    "skillopt",
+    "skillopt-session-start",
+    "skillopt-pre-tool-use",
+    "skillopt-user-prompt-submit",
+];
+
+/// What the shim launcher runs besides `sh` (`readlink` for an unusual link, `head` to drain a
+/// hook's stdin when the platform package is missing).
+const LAUNCHER_TOOLS: [&str; 3] = ["sh", "readlink", "head"];
+
+/// One npm install of skillopt.
+#[derive(Debug, Clone)]
+pub struct NpmInstall {
+    /// The `--prefix` of `npm install -g`.
+    pub prefix: PathBuf,
+    /// `<prefix>/bin`, where npm linked the `bin` entries.
+    pub bin_dir: PathBuf,
+    /// A directory with only the tools the launcher needs (`sh`, `readlink`, `head`).
+    pub tools_dir: PathBuf,
+}
+
+impl NpmInstall {
+    /// `<prefix>/bin/<name>` (npm's link).
+    pub fn bin(&self, name: &str) -> PathBuf {
+        self.bin_dir.join(name)
+    }
+
+    /// A PATH with the installed binaries and the launcher's tools, and no cargo or node.
+    pub fn path(&self) -> String {
+        format!("{}:{}", self.bin_dir.display(), self.tools_dir.display())
+    }
+}
+
+/// skillopt installed with npm's install scripts: the `bin` entries are the native binaries.
+pub fn npm_installed() -> Option<NpmInstall> {
+    static INSTALL: OnceLock<Result<NpmInstall, String>> = OnceLock::new();
+    outcome(INSTALL.get_or_init(|| install("scripts", true)))
+}
+
+/// skillopt installed with `--ignore-scripts`: the `bin` entries are the `sh` launchers.
+pub fn npm_installed_without_scripts() -> Option<NpmInstall> {
+    static INSTALL: OnceLock<Result<NpmInstall, String>> = OnceLock::new();
+    outcome(INSTALL.get_or_init(|| install("no-scripts", false)))
+}
+
+/// The install, a skip (npm is missing and not required), or a panic (any other failure).
+fn outcome(got: &Result<NpmInstall, String>) -> Option<NpmInstall> {
+    match got {
+        Ok(i) => Some(i.clone()),
+        Err(why) if required() || which("npm").is_some() => {
+            panic!("skillopt's npm packages cannot be installed: {why}")
+        }
+        Err(why) => {
+            eprintln!("skipped: skillopt's npm packages cannot be installed ({why})");
+            None
+        }
+    }
+}
+
+/// This process's working directory, with the leftovers of finished processes removed.
+fn work_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let base = workspace_bins::dir().join("npm-dist");
+        if let Ok(entries) = std::fs::read_dir(&base) {
+            for e in entries.flatten() {
+                let pid = e
+                    .file_name()
+                    .to_string_lossy()
+                    .strip_prefix("pid-")
+                    .map(String::from);
+                // Only where /proc tells which processes live.
+                if let Some(pid) = pid.filter(|_| Path::new("/proc/self").exists()) {
+                    if !Path::new("/proc").join(&pid).exists() {
+                        let _ = std::fs::remove_dir_all(e.path());
+                    }
+                }
+            }
+        }
+        let dir = base.join(format!("pid-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("npm-dist work dir");
+        dir
+    })
+}
+
+/// The first `name` on the caller's PATH.
+fn which(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// A directory of links to `tools` (each found on the caller's PATH).
+fn tools_dir(dir: &Path, tools: &[&str]) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    for t in tools {
+        let found = which(t).ok_or_else(|| format!("no `{t}` on PATH"))?;
+        let link = dir.join(t);
+        if !link.exists() {
+            std::os::unix::fs::symlink(&found, &link).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(dir.to_path_buf())
+}
+
+fn run(c: &mut Command, what: &str) -> Result<Output, String> {
+    let out = c.output().map_err(|e| format!("cannot run {what}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{what} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(out)
+}
+
+/// The `.tgz` files of `dist/npm/pack.sh` (packed once per process).
+fn packs() -> Result<&'static [PathBuf], String> {
+    static PACKS: OnceLock<Result<Vec<PathBuf>, String>> = OnceLock::new();
+    let got = PACKS.get_or_init(|| {
+        which("npm").ok_or("npm is not on PATH")?;
+        let work = work_dir();
+        // Copies without debug info (or the binaries as they are, without `strip`).
+        let bins = work.join("bins");
+        std::fs::create_dir_all(&bins).map_err(|e| e.to_string())?;
+        for name in BINARIES {
+            let src = crate::bin(name);
+            let stripped = Command::new("strip")
+                .arg("--strip-debug")
+                .arg("-o")
+                .arg(bins.join(name))
+                .arg(&src)
+                .status()
+                .is_ok_and(|s| s.success());
+            if !stripped {
+                std::fs::copy(&src, bins.join(name)).map_err(|e| e.to_string())?;
+            }
+        }
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist/npm/pack.sh");
+        let out = run(
+            Command::new("bash")
+                .arg(&script)
+                .arg(work.join("packs"))
+                .env("SKILLOPT_DIST_BIN_DIR", &bins),
+            "dist/npm/pack.sh",
+        )?;
+        let packs: Vec<PathBuf> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(PathBuf::from)
+            .collect();
+        match packs.iter().all(|p| p.is_file()) && packs.len() == 2 {
+            true => Ok(packs),
+            false => Err(format!("pack.sh printed {packs:?}, not two .tgz files")),
+        }
+    });
+    got.as_deref().map_err(Clone::clone)
+}
+
+/// `npm install -g` of the packs into `<work>/<name>`, offline, on a PATH of `sh`, `node` and
+/// `npm` only.
+fn install(name: &str, scripts: bool) -> Result<NpmInstall, String> {
+    let packs = packs()?;
+    let work = work_dir();
+    let prefix = work.join(name);
+    // Empty user and global npmrc files (npm refuses one file for both).
+    let [user_rc, global_rc] = ["user-npmrc", "global-npmrc"].map(|f| work.join(f));
+    for rc in [&user_rc, &global_rc] {
+        std::fs::write(rc, "").map_err(|e| e.to_string())?;
+    }
+    let npm_path = tools_dir(&work.join("npm-tools"), &["sh", "node", "npm"])?;
+    let mut c = Command::new(npm_path.join("npm"));
+    for (k, _) in std::env::vars() {
+        if k.to_ascii_lowercase().starts_with("npm_") {
+            c.env_remove(k);
+        }
+    }
+    c.args([
+        "install",
+        "--global",
+        "--offline",
+        "--no-audit",
+        "--no-fund",
+    ])
+    .args(["--loglevel=error", "--no-update-notifier"])
+    .arg("--prefix")
+    .arg(&prefix)
+    .arg("--cache")
+    .arg(work.join("npm-cache"))
+    .arg("--userconfig")
+    .arg(&user_rc)
+    .arg("--globalconfig")
+    .arg(&global_rc)
+    .args(packs)
+    .env("PATH", &npm_path)
+    .env("HOME", work.join("npm-home"))
+    .current_dir(work);
+    if !scripts {
+        c.arg("--ignore-scripts");
+    }
+    run(&mut c, "npm install -g")?;
+    Ok(NpmInstall {
+        bin_dir: prefix.join("bin"),
+        prefix,
+        tools_dir: tools_dir(&work.join("launcher-tools"), &LAUNCHER_TOOLS)?,
+    })
+}

@@ -1,0 +1,254 @@
+//! skillopt as npm installs it (`dist/npm/pack.sh`, then `npm install -g` of the `.tgz` files
+//! into a fresh prefix, offline; see `skillopt_tests::npm_dist`), run on a PATH with neither
+//! cargo nor node: `--version`, `install all`, native hooks after a normal install, working `sh`
+//! launchers with install scripts off. And `--version`'s commit, and `doctor`'s warning about a
+//! hook binary of another build.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use skillopt_tests::npm_dist::{self, NpmInstall, BINARIES};
+use skillopt_tests::{bin, stdout, Sandbox};
+
+const HOOKS: [(&str, &str); 3] = [
+    (
+        "skillopt-session-start",
+        r#"{"session_id":"npm-1","transcript_path":"/t/npm.jsonl","hook_event_name":"SessionStart","source":"startup"}"#,
+    ),
+    (
+        "skillopt-pre-tool-use",
+        r#"{"session_id":"npm-1","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"ls"}}"#,
+    ),
+    (
+        "skillopt-user-prompt-submit",
+        r#"{"session_id":"npm-1","hook_event_name":"UserPromptSubmit","prompt":"thanks"}"#,
+    ),
+];
+
+/// Runs `program args` with the sandbox's environment on `path`, `stdin` fed in.
+fn run_on(sb: &Sandbox, path: &str, program: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = sb
+        .cmd_at(program)
+        .args(args)
+        .env("PATH", path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let out = child.wait_with_output().unwrap();
+    let _ = writer.join();
+    out
+}
+
+fn ok(out: &Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what}: {}{}",
+        stdout(out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout(out)
+}
+
+/// The file npm's link in `<prefix>/bin` leads to.
+fn target(inst: &NpmInstall, name: &str) -> PathBuf {
+    let t = std::fs::canonicalize(inst.bin(name)).unwrap();
+    assert!(t.starts_with(inst.prefix.canonicalize().unwrap()), "{t:?}");
+    t
+}
+
+fn head(p: &Path, n: usize) -> Vec<u8> {
+    let mut bytes = std::fs::read(p).unwrap();
+    bytes.truncate(n);
+    bytes
+}
+
+/// `skillopt --version` of the cargo-built binary: `skillopt VERSION (COMMIT)`.
+fn cargo_built_version() -> String {
+    let out = Command::new(bin("skillopt"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    ok(&out, "skillopt --version").trim().to_string()
+}
+
+/// Each binary's `--version` on `inst`'s PATH is the cargo-built CLI's line (under its name).
+fn assert_versions(sb: &Sandbox, inst: &NpmInstall) {
+    let expected = cargo_built_version();
+    let (_, version) = expected.split_once(' ').unwrap();
+    for name in BINARIES {
+        let out = run_on(sb, &inst.path(), &inst.bin(name), &["--version"], b"");
+        let line = ok(&out, &format!("{name} --version"));
+        assert_eq!(line.trim(), format!("{name} {version}"), "{name}");
+    }
+}
+
+/// Each hook, fed a real payload through the npm install: exit 0, nothing on stdout, and the
+/// native body ran (SessionStart wrote the session's folder).
+fn assert_hooks_run(sb: &Sandbox, inst: &NpmInstall) {
+    for (name, payload) in HOOKS {
+        let out = run_on(sb, &inst.path(), &inst.bin(name), &[], payload.as_bytes());
+        assert!(out.status.success(), "{name}: {out:?}");
+        assert!(out.stdout.is_empty(), "{name} wrote to stdout: {out:?}");
+    }
+    assert!(
+        sb.session_dir("npm-1").is_dir(),
+        "SessionStart through the npm install recorded no session"
+    );
+}
+
+#[test]
+fn npm_install_puts_native_binaries_on_path_without_cargo_or_node() {
+    let Some(inst) = npm_dist::npm_installed() else {
+        return;
+    };
+    let path = inst.path();
+    for tool in ["cargo", "node", "npm"] {
+        assert!(
+            std::env::split_paths(&path).all(|d| !d.join(tool).exists()),
+            "{tool} is on the test PATH {path}"
+        );
+    }
+    // Every bin entry leads to an ELF executable: a hook starts no sh and no node.
+    for name in BINARIES {
+        let t = target(&inst, name);
+        assert_eq!(head(&t, 4), b"\x7fELF", "{name} -> {t:?} is not native");
+    }
+    let sb = Sandbox::new();
+    assert_versions(&sb, &inst);
+    let out = run_on(&sb, &path, &inst.bin("skillopt"), &["install", "all"], b"");
+    ok(&out, "skillopt install all");
+    // The installed hook commands resolve to the npm install on this PATH.
+    let claude = sb.json(&sb.home().join(".claude/settings.json"));
+    let text = claude.to_string();
+    for (name, _) in HOOKS {
+        assert!(text.contains(&format!("\"{name}")), "{name} in {claude:#}");
+        assert!(inst.bin(name).is_file());
+    }
+    assert_hooks_run(&sb, &inst);
+    let out = run_on(&sb, &path, &inst.bin("skillopt"), &["doctor"], b"");
+    let doctor = stdout(&out);
+    for name in BINARIES {
+        let line = format!("[ ok ] {name} on PATH ({})", inst.bin(name).display());
+        assert!(doctor.contains(&line), "{line} in {doctor}");
+    }
+    assert!(!doctor.contains("[warn] skillopt"), "{doctor}");
+}
+
+#[test]
+fn with_install_scripts_off_the_sh_launchers_run_the_native_binaries() {
+    let Some(inst) = npm_dist::npm_installed_without_scripts() else {
+        return;
+    };
+    for name in BINARIES {
+        let t = target(&inst, name);
+        let launcher = std::fs::read_to_string(&t).unwrap();
+        assert!(launcher.starts_with("#!/bin/sh\n"), "{name}: {launcher}");
+        assert!(
+            !launcher.contains("node "),
+            "{name} starts node: {launcher}"
+        );
+    }
+    let sb = Sandbox::new();
+    assert_versions(&sb, &inst);
+    assert_hooks_run(&sb, &inst);
+    // A launcher away from any platform package: a hook stays silent and exits 0, the CLI says
+    // what is missing.
+    let lost = sb.path().join("lost");
+    std::fs::create_dir_all(&lost).unwrap();
+    for name in ["skillopt", "skillopt-session-start"] {
+        std::fs::copy(target(&inst, name), lost.join(name)).unwrap();
+    }
+    let (_, payload) = HOOKS[0];
+    let out = run_on(
+        &sb,
+        &inst.path(),
+        &lost.join("skillopt-session-start"),
+        &[],
+        payload.as_bytes(),
+    );
+    assert!(out.status.success() && out.stdout.is_empty(), "{out:?}");
+    assert!(out.stderr.is_empty(), "{out:?}");
+    let out = run_on(
+        &sb,
+        &inst.path(),
+        &lost.join("skillopt"),
+        &["--version"],
+        b"",
+    );
+    assert!(!out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("npm install -g skillopt"), "{err}");
+}
+
+/// `--version` names the commit the binaries were built from (this checkout's, or one before
+/// it when another commit landed since the build).
+#[test]
+fn version_names_the_commit_built_from() {
+    let line = cargo_built_version();
+    let rest = line
+        .strip_prefix(&format!("skillopt {} (", env!("CARGO_PKG_VERSION")))
+        .and_then(|r| r.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("{line}"));
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .current_dir(&workspace)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !git(&["rev-parse", "--git-dir"]) {
+        eprintln!("not a git checkout: the commit is {rest}");
+        return;
+    }
+    assert!(
+        rest.len() >= 7 && rest.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{line}"
+    );
+    assert!(
+        git(&["merge-base", "--is-ancestor", rest, "HEAD"]),
+        "{rest} is not a commit of this checkout's history"
+    );
+}
+
+#[test]
+fn doctor_warns_when_a_hook_on_path_is_of_another_build() {
+    let sb = Sandbox::new();
+    // A PreToolUse hook of another release first on PATH, the others of this build.
+    let other = sb.path().join("other-release");
+    std::fs::create_dir_all(&other).unwrap();
+    let fake = other.join("skillopt-pre-tool-use");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho 'skillopt-pre-tool-use 0.0.1 (abc1234)'\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}:/usr/bin:/bin",
+        other.display(),
+        bin("skillopt").parent().unwrap().display()
+    );
+    let out = run_on(&sb, &path, &bin("skillopt"), &["doctor"], b"");
+    let doctor = stdout(&out);
+    let ours = cargo_built_version();
+    let (_, version) = ours.split_once(' ').unwrap();
+    let warning = format!(
+        "[warn] skillopt-pre-tool-use ({}) is version 0.0.1 (abc1234), this skillopt is {version}",
+        fake.display()
+    );
+    assert!(doctor.contains(&warning), "{warning} in {doctor}");
+    // The hooks of this build: no warning.
+    for name in ["skillopt-session-start", "skillopt-user-prompt-submit"] {
+        assert!(!doctor.contains(&format!("[warn] {name}")), "{doctor}");
+    }
+}

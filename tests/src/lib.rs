@@ -10,6 +10,7 @@
 //!   directory always fails.
 //! * PostgreSQL cases get a fresh schema that is dropped when the test ends ([`pg`]).
 
+pub mod linters;
 pub mod model_server;
 pub mod npm_dist;
 pub mod pg;

@@ -21,6 +21,7 @@ mod inspect;
 mod install_hooks;
 mod judge_flow;
 mod npm_install;
+mod plugin_release;
 mod publish_race;
 mod real_clients;
 mod registry_cli;

@@ -1,0 +1,563 @@
+//! Issue 12's ways in without a Rust toolchain, black-box: the Claude Code plugin and its
+//! marketplace (checked by the pinned real CLI's own validator, then installed from the local
+//! marketplace into a sandbox and run in a real session against the scripted model server), the
+//! plugin's guarded hook commands (silent with no binaries, the binary's own run when there is
+//! one), the release tarball + checksum script and the one-line installer (a local `file://`
+//! release made from the workspace's binaries, a tampered one refused), and the linters over
+//! the installer, the tarball script and the release workflow.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+use skillopt_tests::linters::linter;
+use skillopt_tests::real_clients::{real_clients, RealClients};
+use skillopt_tests::real_session::{script, RealSession, AUTHOR, SKILL, SKILL_BODY, SKILL_DIR};
+use skillopt_tests::{bin, skill_md, stderr, stdout, Sandbox};
+
+/// The four binaries a release ships.
+const BINARIES: [&str; 4] = [
+    "skillopt",
+    "skillopt-session-start",
+    "skillopt-pre-tool-use",
+    "skillopt-user-prompt-submit",
+];
+
+/// The repository root.
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .expect("repository root")
+}
+
+/// `(event, command)` of every hook in the plugin's `hooks/hooks.json`.
+fn plugin_hooks() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(repo().join("hooks/hooks.json")).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let mut out = Vec::new();
+    for (event, groups) in v["hooks"].as_object().expect("hooks object") {
+        for group in groups.as_array().into_iter().flatten() {
+            for h in group["hooks"].as_array().into_iter().flatten() {
+                out.push((event.clone(), h["command"].as_str().unwrap().to_string()));
+            }
+        }
+    }
+    assert_eq!(out.len(), 4, "{text}");
+    out
+}
+
+/// Runs `command` the way Claude Code runs a hook (`<shell> -c`), with exactly `env` and the
+/// payload on stdin.
+fn run_hook(shell: &str, command: &str, env: &[(&str, &Path)], payload: &str) -> Output {
+    let mut c = Command::new(shell);
+    c.arg("-c")
+        .arg(command)
+        .env_clear()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let mut child = c.spawn().unwrap_or_else(|e| panic!("{shell}: {e}"));
+    // A hook that exits without reading its stdin closes the pipe: ignore EPIPE.
+    let _ = child.stdin.take().unwrap().write_all(payload.as_bytes());
+    child.wait_with_output().unwrap()
+}
+
+/// The shells Claude Code may run hook commands with on this machine.
+fn shells() -> Vec<&'static str> {
+    ["/bin/sh", "/bin/bash"]
+        .into_iter()
+        .filter(|s| Path::new(s).exists())
+        .collect()
+}
+
+fn payload(event: &str) -> String {
+    serde_json::json!({"session_id": "plugin-hook-test", "hook_event_name": event,
+                       "cwd": "/tmp", "source": "startup"})
+    .to_string()
+}
+
+#[test]
+fn plugin_hooks_are_silent_and_exit_0_without_the_binaries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty-bin");
+    std::fs::create_dir_all(&empty).unwrap();
+    for (event, command) in plugin_hooks() {
+        for shell in shells() {
+            // No PATH at all (the shell's default path), and a PATH of one empty directory.
+            for env in [
+                vec![("HOME", tmp.path())],
+                vec![("HOME", tmp.path()), ("PATH", empty.as_path())],
+            ] {
+                let out = run_hook(shell, &command, &env, &payload(&event));
+                assert!(
+                    out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
+                    "{event} under {shell} with {env:?}: {:?}\nstdout: {}\nstderr: {}",
+                    out.status,
+                    stdout(&out),
+                    stderr(&out)
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn plugin_hooks_run_their_binary_from_path_with_the_payload() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let bin_dir = tmp.path().join("bin");
+    std::fs::create_dir_all(&bin_dir).unwrap();
+    // Stand-ins that record their argv and stdin, then exit 0 like the real hooks.
+    for name in &BINARIES[1..] {
+        let p = bin_dir.join(name);
+        std::fs::write(
+            &p,
+            format!(
+                "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$HOME/{name}.argv\"\ncat > \"$HOME/{name}.stdin\"\n"
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    for (event, command) in plugin_hooks() {
+        let name = BINARIES[1..]
+            .iter()
+            .find(|b| command.contains(&format!("exec {b} ")))
+            .unwrap_or_else(|| panic!("{event}'s command runs none of the hooks: {command}"));
+        for shell in shells() {
+            let _ = std::fs::remove_file(tmp.path().join(format!("{name}.argv")));
+            let path = format!("{}:/usr/bin:/bin", bin_dir.display());
+            let env = [("HOME", tmp.path()), ("PATH", Path::new(&path))];
+            let out = run_hook(shell, &command, &env, &payload(&event));
+            assert!(out.status.success(), "{event} under {shell}: {out:?}");
+            let argv = std::fs::read_to_string(tmp.path().join(format!("{name}.argv")))
+                .unwrap_or_else(|_| panic!("{event} under {shell} did not run {name}"));
+            assert_eq!(argv, "--agent\nclaude-code\n", "{event} under {shell}");
+            let stdin = std::fs::read_to_string(tmp.path().join(format!("{name}.stdin"))).unwrap();
+            assert_eq!(stdin, payload(&event), "{event} under {shell}");
+        }
+    }
+
+    // And the real SessionStart binary, through the plugin's command, records the session.
+    let mut sb = Sandbox::new();
+    sb.no_auto_sync();
+    let (_, command) = plugin_hooks()
+        .into_iter()
+        .find(|(e, _)| e == "SessionStart")
+        .unwrap();
+    let mut c = sb.cmd_at(Path::new("/bin/sh"));
+    c.arg("-c")
+        .arg(&command)
+        .env("PATH", bin("skillopt-session-start").parent().unwrap())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let _ = child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(payload("SessionStart").as_bytes());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success() && out.stdout.is_empty(), "{out:?}");
+    // Internal state: the attribution SessionStart writes (no command lists a session that
+    // used no org skill).
+    let attribution = sb.session_dir("plugin-hook-test").join("attribution.json");
+    let a = sb.json(&attribution);
+    assert_eq!(a["agent"], "claude-code", "{a}");
+}
+
+/// The platform name of this machine in release asset names, if releases are built for it.
+fn this_platform() -> Option<&'static str> {
+    match (std::env::consts::OS, std::env::consts::ARCH) {
+        ("linux", "x86_64") => Some("linux-x64"),
+        ("linux", "aarch64") => Some("linux-arm64"),
+        ("macos", "aarch64") => Some("darwin-arm64"),
+        ("macos", "x86_64") => Some("darwin-x64"),
+        _ => None,
+    }
+}
+
+/// `dist/release/tarball.sh BIN_DIR PLATFORM OUT_DIR`.
+fn tarball(bin_dir: &Path, platform: &str, out_dir: &Path) {
+    let out = Command::new("sh")
+        .arg(repo().join("dist/release/tarball.sh"))
+        .args([bin_dir, Path::new(platform), out_dir])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "tarball.sh: {}", stderr(&out));
+}
+
+/// `sh dist/install.sh` from the release in `release` (a `file://` URL), on a PATH without
+/// cargo, with a sandbox HOME and the extra `env`.
+fn install(release: &Path, home: &Path, env: &[(&str, &Path)]) -> Output {
+    let mut c = Command::new("sh");
+    c.arg(repo().join("dist/install.sh"))
+        .env_clear()
+        .env("HOME", home)
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env(
+            "SKILLOPT_RELEASE_URL",
+            format!("file://{}", release.display()),
+        )
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn installer_installs_the_release_for_this_machine_and_refuses_a_bad_checksum() {
+    let Some(platform) = this_platform() else {
+        eprintln!("skipped: no release is built for this OS and CPU");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let bins = bin("skillopt").parent().unwrap().to_path_buf();
+    let release = tmp.path().join("release");
+    tarball(&bins, platform, &release);
+    let asset = format!("skillopt-{platform}.tar.gz");
+    assert_eq!(
+        names_in(&release),
+        [asset.clone(), format!("{asset}.sha256")]
+    );
+    let sum = std::fs::read_to_string(release.join(format!("{asset}.sha256"))).unwrap();
+    let (hex, file) = sum.trim_end().split_once("  ").expect("`<hex>  <file>`");
+    assert!(
+        hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{sum}"
+    );
+    assert_eq!(file, asset);
+
+    // Into ~/.local/bin by default, the four binaries, each running.
+    let home = tmp.path().join("home");
+    let out = install(&release, &home, &[]);
+    assert!(out.status.success(), "install.sh: {}", stderr(&out));
+    let dest = home.join(".local/bin");
+    let mut want: Vec<String> = BINARIES.iter().map(|b| b.to_string()).collect();
+    want.sort();
+    assert_eq!(names_in(&dest), want, "{}", stderr(&out));
+    for b in BINARIES {
+        let v = Command::new(dest.join(b))
+            .arg("--version")
+            .output()
+            .unwrap();
+        let built = Command::new(bins.join(b))
+            .arg("--version")
+            .output()
+            .unwrap();
+        assert!(v.status.success(), "{b} --version: {v:?}");
+        assert_eq!(stdout(&v), stdout(&built), "{b}");
+        assert_eq!(
+            std::fs::metadata(dest.join(b)).unwrap().len(),
+            std::fs::metadata(bins.join(b)).unwrap().len(),
+            "{b}"
+        );
+    }
+    assert!(
+        stderr(&out).contains("not on your PATH"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A release whose tarball is not the one its checksum names: a well-formed tarball of
+    // impostor binaries (so only the checksum can tell) is refused and nothing is installed.
+    let fake_bins = tmp.path().join("fake-bins");
+    std::fs::create_dir_all(&fake_bins).unwrap();
+    for b in BINARIES {
+        let p = fake_bins.join(b);
+        std::fs::write(&p, "#!/bin/sh\necho impostor\n").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let fake = tmp.path().join("fake-release");
+    tarball(&fake_bins, platform, &fake);
+    let tampered = tmp.path().join("tampered");
+    std::fs::create_dir_all(&tampered).unwrap();
+    std::fs::copy(fake.join(&asset), tampered.join(&asset)).unwrap();
+    std::fs::copy(
+        release.join(format!("{asset}.sha256")),
+        tampered.join(format!("{asset}.sha256")),
+    )
+    .unwrap();
+    let bad_dest = tmp.path().join("bad-dest");
+    let out = install(
+        &tampered,
+        &home,
+        &[("SKILLOPT_INSTALL_DIR", bad_dest.as_path())],
+    );
+    assert!(!out.status.success(), "a tampered tarball was accepted");
+    assert!(
+        stderr(&out).contains("checksum mismatch"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(names_in(&bad_dest).is_empty(), "{:?}", names_in(&bad_dest));
+
+    // No checksum at all: refused too.
+    std::fs::remove_file(tampered.join(format!("{asset}.sha256"))).unwrap();
+    std::fs::copy(release.join(&asset), tampered.join(&asset)).unwrap();
+    let out = install(
+        &tampered,
+        &home,
+        &[("SKILLOPT_INSTALL_DIR", bad_dest.as_path())],
+    );
+    assert!(!out.status.success(), "installed without a checksum");
+    assert!(names_in(&bad_dest).is_empty(), "{:?}", names_in(&bad_dest));
+}
+
+#[test]
+fn release_scripts_and_workflow_pass_shellcheck_and_actionlint() {
+    let root = repo();
+    let scripts = ["dist/install.sh", "dist/release/tarball.sh"];
+    let workflow = ".github/workflows/release.yml";
+    for f in scripts.iter().chain([&workflow]) {
+        assert!(root.join(f).is_file(), "{f} is missing");
+    }
+    let Some(shellcheck) = linter("shellcheck") else {
+        return;
+    };
+    let out = Command::new(&shellcheck)
+        .args(scripts)
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "shellcheck:\n{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let Some(actionlint) = linter("actionlint") else {
+        return;
+    };
+    // actionlint also runs shellcheck over every `run:` script.
+    let out = Command::new(&actionlint)
+        .arg("-shellcheck")
+        .arg(&shellcheck)
+        .arg(workflow)
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "actionlint:\n{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}
+
+/// `claude <args>` from the pinned CLI with a throwaway HOME and none of the caller's agent
+/// environment.
+fn claude(clients: &RealClients, home: &Path, args: &[&str]) -> Output {
+    let mut c = Command::new(&clients.claude);
+    c.args(args)
+        .env_clear()
+        .env("HOME", home)
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("DISABLE_AUTOUPDATER", "1")
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+        .env("DISABLE_TELEMETRY", "1")
+        .env("DISABLE_ERROR_REPORTING", "1")
+        .stdin(Stdio::null());
+    c.output().unwrap()
+}
+
+#[test]
+fn claude_code_validates_the_plugin_and_its_marketplace() {
+    let Some(clients) = real_clients() else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let root = repo();
+    let root_s = root.to_str().unwrap();
+    let out = claude(
+        &clients,
+        home.path(),
+        &[
+            "plugin",
+            "validate",
+            "--json",
+            "--strict",
+            "--profile",
+            "directory",
+            root_s,
+        ],
+    );
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("validate printed no JSON ({e}): {out:?}"));
+    assert!(out.status.success(), "{report:#}");
+    assert_eq!(report["success"], true, "{report:#}");
+    assert_eq!(report["manifest"]["type"], "marketplace", "{report:#}");
+    assert_eq!(report["manifest"]["errors"], serde_json::json!([]));
+    assert_eq!(report["manifest"]["warnings"], serde_json::json!([]));
+    // The plugin directory's checks (icon, license, …) find nothing.
+    assert_eq!(
+        report["directory"]["findings"],
+        serde_json::json!([]),
+        "{report:#}"
+    );
+    // Its only advice is about the README's one-step install line
+    // (`/plugin install skillopt --marketplace skillopt/skillopt`), and none once the README
+    // has it.
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let advice = report["advice"].as_array().cloned().unwrap_or_default();
+    if readme.contains("/plugin install skillopt") {
+        assert_eq!(advice, Vec::<Value>::new(), "{report:#}");
+    } else {
+        assert!(
+            advice.len() == 1
+                && advice[0]["file"]
+                    .as_str()
+                    .is_some_and(|f| f.ends_with("README.md"))
+                && advice[0]["installLine"]
+                    .as_str()
+                    .is_some_and(|l| l.starts_with("/plugin install skillopt ")),
+            "{report:#}"
+        );
+    }
+    // The hooks it sees are the plugin's, one per event.
+    let mut seen: Vec<(String, String)> = report["provides"]["hooks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|h| {
+            (
+                h["event"].as_str().unwrap_or_default().to_string(),
+                h["command"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let mut want = plugin_hooks();
+    seen.sort();
+    want.sort();
+    assert_eq!(seen, want, "{report:#}");
+
+    // The plugin manifest on its own, strictly.
+    let manifest = root.join(".claude-plugin/plugin.json");
+    let out = claude(
+        &clients,
+        home.path(),
+        &[
+            "plugin",
+            "validate",
+            "--json",
+            "--strict",
+            manifest.to_str().unwrap(),
+        ],
+    );
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("validate printed no JSON ({e}): {out:?}"));
+    assert!(out.status.success(), "{report:#}");
+    assert_eq!(report["manifest"]["type"], "plugin", "{report:#}");
+    assert_eq!(report["manifest"]["errors"], serde_json::json!([]));
+    assert_eq!(report["manifest"]["warnings"], serde_json::json!([]));
+}
+
+/// A copy of what a clone of the repository holds for Claude Code (the marketplace, the plugin
+/// manifest, its hooks, icon, README and LICENSE), without the build's target directory, which
+/// an install from the repository root itself would copy into the plugin cache.
+fn marketplace_copy(dest: &Path) -> PathBuf {
+    let root = repo();
+    let dir = dest.join("skillopt-repo");
+    for f in [
+        ".claude-plugin/marketplace.json",
+        ".claude-plugin/plugin.json",
+        ".claude-plugin/icon.png",
+        "plugin.json",
+        "hooks/hooks.json",
+        "README.md",
+        "LICENSE",
+    ] {
+        let to = dir.join(f);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(root.join(f), &to).unwrap_or_else(|e| panic!("{f}: {e}"));
+    }
+    dir
+}
+
+/// A real session's machine with the plugin installed from the local marketplace (and no hooks
+/// of `skillopt install`), the org skill pushed and pulled.
+fn session_with_plugin(clients: RealClients, path: Option<String>) -> RealSession {
+    let mut rs = RealSession::new(clients, script());
+    if let Some(p) = path {
+        rs.sb.set_env("PATH", &p);
+    }
+    let dir = rs.sb.write_skill(SKILL, &skill_md(SKILL, SKILL_BODY));
+    rs.sb
+        .ok(&["push", dir.to_str().unwrap(), "--author", AUTHOR]);
+    rs.sb.ok(&["pull"]);
+    let market = marketplace_copy(rs.sb.path());
+    for args in [
+        vec!["plugin", "marketplace", "add", market.to_str().unwrap()],
+        vec!["plugin", "install", "skillopt@skillopt"],
+    ] {
+        let out = rs.cli(&rs.clients.claude).args(&args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "claude {args:?}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+    }
+    // Only the plugin can fire skillopt's hooks: the user's settings hold none.
+    let settings = rs.sb.home().join(".claude/settings.json");
+    let text = std::fs::read_to_string(&settings).unwrap_or_default();
+    assert!(!text.contains("skillopt-session-start"), "{text}");
+    rs
+}
+
+#[test]
+fn the_plugin_from_the_local_marketplace_fires_the_hooks_in_a_real_session() {
+    let Some(clients) = real_clients() else {
+        return;
+    };
+    let rs = session_with_plugin(clients, None);
+    let first = rs.claude(&[], &format!("[[skill-tool {SKILL_DIR}]] deploy the shop"));
+    let sid = first["session_id"]
+        .as_str()
+        .expect("session_id")
+        .to_string();
+    // SessionStart ran, as Claude Code's: the session is attributed to the installed version.
+    let attributed = rs.sb.wait_for(30, || {
+        rs.json(&["log", SKILL_DIR])["versions"][0]["sessions"] == 1
+    });
+    let log = rs.json(&["log", SKILL_DIR]);
+    assert!(
+        attributed,
+        "the plugin's SessionStart did not attribute the session: {log}{}",
+        rs.diagnostics()
+    );
+    assert_eq!(
+        log["versions"][0]["sessions_by_agent"],
+        serde_json::json!({"claude-code": 1}),
+        "{log}"
+    );
+    // PreToolUse ran on the Skill call: the session's judgment window is armed (internal
+    // state: no command shows an open window).
+    let window = rs.sb.session_dir(&sid).join("pending.json");
+    assert!(
+        window.is_file(),
+        "the plugin's PreToolUse armed no window{}",
+        rs.diagnostics()
+    );
+    assert_eq!(rs.sb.json(&window)["skill"], SKILL_DIR);
+}

@@ -1,11 +1,21 @@
 -- wrk script of bench/serve.sh: one registry operation against `skillopt serve`.
---   OP=installable|all_flags|pull|add_outcome|add_attribution  TOKEN=so_…  SKILLS="a--bench b--bench"
---   RUN=<unique prefix for the rows this run uploads>
--- `pull` cycles the requests of an up-to-date `skillopt pull` (installable, all_flags,
--- installable); the uploads send a new row every request (unique id, job id, session hash), so
+--   OP=pull|full_pull|installable|all_flags|add_outcome|add_attribution  TOKEN=so_…
+--   SKILLS="a--bench b--bench"  RUN=<unique prefix for the rows this run uploads>
+-- `pull` is what an up-to-date machine's sync asks (the registry's revision); `full_pull`
+-- cycles the requests of a full pull (installable, all_flags, installable); the uploads send a new row every request (unique id, job id, session hash), so
 -- each one is an insert, never an "already there". done() prints one machine-readable line.
 
 local op = os.getenv("OP") or "installable"
+-- LABEL names the run in the RESULT line (default OP); DELAY_MS paces each connection: it waits
+-- that long before each request, so C connections make about C * 1000 / (DELAY_MS + latency)
+-- requests a second (a load below saturation, whose latency is the server's, not a queue's).
+local label = os.getenv("LABEL") or op
+local pause = tonumber(os.getenv("DELAY_MS") or "")
+if pause then
+  function delay()
+    return pause
+  end
+end
 local token = os.getenv("TOKEN") or ""
 local run = os.getenv("RUN") or "r"
 local skills = {}
@@ -43,6 +53,8 @@ function request()
   if op == "installable" or op == "all_flags" then
     return post(op, "{}")
   elseif op == "pull" then
+    return post("revision", "{}")
+  elseif op == "full_pull" then
     n = n + 1
     return post(pull_cycle[(n - 1) % 3 + 1], "{}")
   elseif op == "add_outcome" then
@@ -84,7 +96,7 @@ function done(summary, latency, requests)
   io.write(string.format(
     "RESULT op=%s requests=%d seconds=%.2f rps=%.0f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f "
       .. "errors=%d connect=%d read=%d write=%d status=%d timeout=%d\n",
-    op, summary.requests, secs, summary.requests / secs,
+    label, summary.requests, secs, summary.requests / secs,
     latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000,
     latency.max / 1000, errors, e.connect, e.read, e.write, e.status, e.timeout))
 end

@@ -12,6 +12,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 use skillopt_tests::linters::linter;
+use skillopt_tests::npm_dist::npm_installed;
 use skillopt_tests::real_clients::{real_clients, RealClients};
 use skillopt_tests::real_session::{script, RealSession, AUTHOR, SKILL, SKILL_BODY, SKILL_DIR};
 use skillopt_tests::{bin, skill_md, stderr, stdout, Sandbox};
@@ -495,12 +496,10 @@ fn marketplace_copy(dest: &Path) -> PathBuf {
 }
 
 /// A real session's machine with the plugin installed from the local marketplace (and no hooks
-/// of `skillopt install`), the org skill pushed and pulled.
-fn session_with_plugin(clients: RealClients, path: Option<String>) -> RealSession {
+/// of `skillopt install`) and the org skill pushed and pulled, whose CLIs run on `path`.
+fn session_with_plugin(clients: RealClients, path: &str) -> RealSession {
     let mut rs = RealSession::new(clients, script());
-    if let Some(p) = path {
-        rs.sb.set_env("PATH", &p);
-    }
+    rs.sb.set_env("PATH", path);
     let dir = rs.sb.write_skill(SKILL, &skill_md(SKILL, SKILL_BODY));
     rs.sb
         .ok(&["push", dir.to_str().unwrap(), "--author", AUTHOR]);
@@ -525,18 +524,37 @@ fn session_with_plugin(clients: RealClients, path: Option<String>) -> RealSessio
     rs
 }
 
+/// The session's transcript (`~/.claude/projects/<cwd with / as ->/<session id>.jsonl`).
+fn transcript(rs: &RealSession, sid: &str) -> String {
+    let project = rs.project.canonicalize().unwrap();
+    let slug = project.to_str().unwrap().replace(['/', '.'], "-");
+    let p = rs
+        .sb
+        .home()
+        .join(".claude/projects")
+        .join(slug)
+        .join(format!("{sid}.jsonl"));
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
 #[test]
-fn the_plugin_from_the_local_marketplace_fires_the_hooks_in_a_real_session() {
+fn the_plugin_from_the_local_marketplace_fires_the_npm_installed_hooks_in_a_real_session() {
     let Some(clients) = real_clients() else {
         return;
     };
-    let rs = session_with_plugin(clients, None);
+    let Some(npm) = npm_installed() else {
+        return;
+    };
+    // The hooks and the worker come from the npm install only: no cargo build dir on PATH.
+    let path = format!("{}:{}", npm.path(), clients.bin_dir().display());
+    let rs = session_with_plugin(clients, &path);
     let first = rs.claude(&[], &format!("[[skill-tool {SKILL_DIR}]] deploy the shop"));
     let sid = first["session_id"]
         .as_str()
         .expect("session_id")
         .to_string();
-    // SessionStart ran, as Claude Code's: the session is attributed to the installed version.
+    // SessionStart ran, as Claude Code's: the session is attributed to the installed version
+    // (uploaded by the worker that SessionStart started, from the npm install too).
     let attributed = rs.sb.wait_for(30, || {
         rs.json(&["log", SKILL_DIR])["versions"][0]["sessions"] == 1
     });
@@ -560,4 +578,40 @@ fn the_plugin_from_the_local_marketplace_fires_the_hooks_in_a_real_session() {
         rs.diagnostics()
     );
     assert_eq!(rs.sb.json(&window)["skill"], SKILL_DIR);
+}
+
+#[test]
+fn the_plugin_without_the_binaries_leaves_a_real_session_untouched() {
+    let Some(clients) = real_clients() else {
+        return;
+    };
+    // No skillopt binary anywhere on PATH.
+    let path = format!("{}:/usr/bin:/bin", clients.bin_dir().display());
+    let rs = session_with_plugin(clients, &path);
+    let first = rs.claude(&[], &format!("[[skill-tool {SKILL_DIR}]] deploy the shop"));
+    let sid = first["session_id"]
+        .as_str()
+        .expect("session_id")
+        .to_string();
+    let second = rs.claude(&["--resume", &sid], "thanks");
+    assert_eq!(second["is_error"], false, "{second}");
+    // Claude Code records a hook that failed (e.g. `sh: 1: skillopt-session-start: not found`,
+    // exit 127) as a `hook_non_blocking_error` attachment in the transcript, and shows it.
+    let t = transcript(&rs, &sid);
+    let hook_records: Vec<Value> = t
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v.get("attachment").cloned())
+        .filter(|a| a["hookEvent"].is_string())
+        .collect();
+    let failed: Vec<&Value> = hook_records
+        .iter()
+        .filter(|a| {
+            a["type"].as_str().is_some_and(|t| t.contains("error"))
+                || a["exitCode"].as_i64().is_some_and(|c| c != 0)
+        })
+        .collect();
+    assert!(failed.is_empty(), "hooks failed: {failed:#?}");
+    // Nothing was recorded: no attribution, no window.
+    assert!(!rs.sb.session_dir(&sid).exists(), "{}", rs.diagnostics());
 }

@@ -173,6 +173,32 @@ fn plugin_hooks_run_their_binary_from_path_with_the_payload() {
     assert_eq!(a["agent"], "claude-code", "{a}");
 }
 
+#[test]
+fn plugin_and_marketplace_versions_are_the_workspace_version() {
+    // Claude Code updates an installed plugin when its version changes; the release workflow
+    // refuses a tag whose version the manifests do not carry.
+    let root = repo();
+    let cargo = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let version = cargo
+        .split("[workspace.package]")
+        .nth(1)
+        .and_then(|t| t.lines().find_map(|l| l.trim().strip_prefix("version = ")))
+        .map(|v| v.trim_matches('"').to_string())
+        .expect("[workspace.package] version");
+    let read = |p: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(root.join(p)).unwrap()).unwrap()
+    };
+    let plugin = read(".claude-plugin/plugin.json");
+    let market = read(".claude-plugin/marketplace.json");
+    assert_eq!(plugin["version"], version.as_str());
+    assert_eq!(market["name"], "skillopt");
+    let entries = market["plugins"].as_array().expect("plugins");
+    assert_eq!(entries.len(), 1, "{market}");
+    assert_eq!(entries[0]["name"], "skillopt");
+    assert_eq!(entries[0]["source"], "./");
+    assert_eq!(entries[0]["version"], version.as_str());
+}
+
 /// The platform name of this machine in release asset names, if releases are built for it.
 fn this_platform() -> Option<&'static str> {
     match (std::env::consts::OS, std::env::consts::ARCH) {
@@ -232,7 +258,12 @@ fn installer_installs_the_release_for_this_machine_and_refuses_a_bad_checksum() 
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let bins = bin("skillopt").parent().unwrap().to_path_buf();
+    // Copies, so a build running meanwhile cannot change them between packing and comparing.
+    let bins = tmp.path().join("bins");
+    std::fs::create_dir_all(&bins).unwrap();
+    for b in BINARIES {
+        std::fs::copy(bin(b), bins.join(b)).unwrap();
+    }
     let release = tmp.path().join("release");
     tarball(&bins, platform, &release);
     let asset = format!("skillopt-{platform}.tar.gz");

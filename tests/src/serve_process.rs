@@ -16,6 +16,9 @@ pub struct Server {
     pub child: Child,
     pub port: u16,
     pub log: PathBuf,
+    /// With `--tls-cert`: the self-signed certificate (PEM) clients trust, and the server is
+    /// reached as `https://localhost:PORT`.
+    pub ca: Option<PathBuf>,
 }
 
 impl Server {
@@ -26,14 +29,41 @@ impl Server {
 
     /// A server in front of `registry` (default: the admin sandbox's SQLite file).
     pub fn start_on(registry: Option<&str>) -> Self {
+        Self::launch(registry, false)
+    }
+
+    /// A server over a fresh SQLite registry serving HTTPS with a fresh self-signed certificate
+    /// for `localhost` and 127.0.0.1 (`--tls-cert`, `--tls-key`).
+    pub fn start_tls() -> Self {
+        Self::launch(None, true)
+    }
+
+    fn launch(registry: Option<&str>, tls: bool) -> Self {
         let mut admin = match registry {
             Some(url) => Sandbox::with_registry(url),
             None => Sandbox::new(),
         };
         admin.set_env("SKILLOPT_LOG", "debug");
         let log = admin.path().join("serve.log");
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+        let (cert, key) = (admin.path().join("cert.pem"), admin.path().join("key.pem"));
+        if tls {
+            let made = rcgen::generate_simple_self_signed(vec![
+                "localhost".to_string(),
+                "127.0.0.1".to_string(),
+            ])
+            .expect("a self-signed certificate");
+            std::fs::write(&cert, made.cert.pem()).unwrap();
+            std::fs::write(&key, made.key_pair.serialize_pem()).unwrap();
+            args.extend([
+                "--tls-cert",
+                cert.to_str().unwrap(),
+                "--tls-key",
+                key.to_str().unwrap(),
+            ]);
+        }
         let mut child = admin
-            .skillopt_cmd(&["serve", "--listen", "127.0.0.1:0"])
+            .skillopt_cmd(&args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -43,8 +73,9 @@ impl Server {
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
+        let scheme = if tls { "https" } else { "http" };
         let addr = line
-            .strip_prefix("listening on http://")
+            .strip_prefix(&format!("listening on {scheme}://"))
             .and_then(|r| r.split_whitespace().next())
             .unwrap_or_else(|| panic!("no address in {line:?}"));
         let port = addr.rsplit(':').next().unwrap().parse().unwrap();
@@ -53,6 +84,7 @@ impl Server {
             child,
             port,
             log,
+            ca: tls.then_some(cert),
         }
     }
 
@@ -73,12 +105,18 @@ impl Server {
         if let Some(t) = token {
             sb.set_env("SKILLOPT_TOKEN", t);
         }
+        if let Some(ca) = &self.ca {
+            sb.set_env("SKILLOPT_CA_CERT", ca.to_str().unwrap());
+        }
         sb
     }
 
-    /// `http://127.0.0.1:PORT<path>`.
+    /// `http://127.0.0.1:PORT<path>`, or `https://localhost:PORT<path>` over TLS.
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        match self.ca {
+            Some(_) => format!("https://localhost:{}{path}", self.port),
+            None => format!("http://127.0.0.1:{}{path}", self.port),
+        }
     }
 
     /// One raw request: the status, the head (lower-cased) and the body. The server may answer

@@ -123,7 +123,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inspect(c) => commands::inspect::run(&paths, c),
         Command::Worker(c) => commands::worker::run(&paths, s, c),
         Command::Serve(a) => commands::serve::run(s, a),
-        Command::Login(a) => commands::login::run(&paths, a),
+        Command::Login(a) => commands::login::run(&paths, s, a),
         Command::Doctor => commands::doctor::run(&paths, s),
         Command::Demo(a) => commands::demo::run(a),
         Command::DemoAgent { .. } => {

@@ -123,6 +123,9 @@ pub(crate) struct Settings {
     pub(crate) webhook_url: Setting<Option<String>>,
     /// `SKILLOPT_TOKEN`: the bearer token sent to an HTTP registry (`skillopt serve`).
     pub(crate) token: Setting<Option<Token>>,
+    /// `SKILLOPT_CA_CERT`: a PEM file of extra root certificates an `https://` registry's
+    /// certificate may chain to (a team's own CA); the public roots are always trusted.
+    pub(crate) ca_cert: Setting<Option<std::path::PathBuf>>,
 }
 
 /// The token `skillopt login` stored for the server `registry` names, if it names one.
@@ -300,6 +303,10 @@ impl Settings {
                 },
                 None => login,
             },
+            ca_cert: parsed(lookup, "SKILLOPT_CA_CERT", None, |v| {
+                let v = v.trim();
+                (!v.is_empty()).then(|| Some(v.into()))
+            }),
             webhook_url: parsed(lookup, "SKILLOPT_WEBHOOK_URL", None, |v| {
                 let v = v.trim();
                 (v.starts_with("http://") || v.starts_with("https://")).then(|| Some(v.to_string()))
@@ -310,7 +317,9 @@ impl Settings {
     /// The registry's location.
     pub(crate) fn registry_url(&self) -> registry::Result<RegistryUrl> {
         let token = self.token.value.as_ref().map(|t| t.expose().to_string());
-        Ok(RegistryUrl::parse(&self.registry.value)?.with_token(token))
+        Ok(RegistryUrl::parse(&self.registry.value)?
+            .with_token(token)
+            .with_ca_cert(self.ca_cert.value.clone()))
     }
 
     /// Opens the configured registry (creating and migrating its schema).
@@ -431,6 +440,15 @@ impl Settings {
                     .map(Value::from)
                     .unwrap_or(Value::Null),
                 &self.webhook_url.source,
+            ),
+            row(
+                "ca_cert",
+                self.ca_cert
+                    .value
+                    .as_ref()
+                    .map(|p| Value::from(p.display().to_string()))
+                    .unwrap_or(Value::Null),
+                &self.ca_cert.source,
             ),
             row(
                 "token",

@@ -207,7 +207,9 @@ fn login_stores_the_token_privately_and_the_client_uses_it() {
     assert!(line.contains("401"), "{doctor}");
     let out = login(&laptop, &url, &alice);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(!skillopt_tests::stdout(&out).contains(&alice));
+    let said = skillopt_tests::stdout(&out);
+    assert!(!said.contains(&alice), "{said}");
+    assert!(said.contains("as alice (member)"), "{said}");
     let mode = std::fs::metadata(&creds).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
     let doctor = skillopt_tests::stdout(&laptop.skillopt(&["doctor"]));
@@ -386,4 +388,67 @@ fn an_up_to_date_sync_asks_one_small_question_and_a_change_is_pulled_at_the_next
     let after_policy = next_sync(&b, "s5");
     assert!(!after_policy.contains("nothing new"), "{after_policy}");
     assert!(next_sync(&b, "s6").contains("nothing new"));
+}
+
+#[test]
+fn https_with_the_teams_certificate_and_a_client_that_trusts_it() {
+    let srv = Server::start_tls();
+    let (_, alice) = srv.token_with_id("alice", "member");
+    let laptop = srv.client(Some(&alice));
+    let out = push(&laptop, "deploy", "alice", "1. Test.\n2. Deploy.\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pulled = laptop.ok(&["pull"]);
+    assert!(pulled.contains("installed v1"), "{pulled}");
+    // A client that does not trust the certificate sends nothing and says why in one line.
+    let mut stranger = srv.client(Some(&alice));
+    stranger.set_env("SKILLOPT_CA_CERT", "");
+    let out = push(&stranger, "deploy", "alice", "1. Changed.\n");
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
+    let log = laptop.json_out(&["log", "deploy--alice"]);
+    assert_eq!(log["versions"].as_array().map(Vec::len), Some(1), "{log}");
+    // Plain HTTP to the HTTPS port is no way around it: no HTTP answer comes back.
+    let mut plain = std::net::TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
+    plain
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let _ = plain
+        .write_all(b"POST /v1/registry/stats HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}");
+    let mut answer = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut plain, &mut answer);
+    assert!(!answer.starts_with(b"HTTP/"), "{answer:?}");
+}
+
+#[test]
+fn sigterm_stops_the_server_after_what_is_in_flight() {
+    let mut srv = Server::start();
+    let (_, alice) = srv.token_with_id("alice", "member");
+    let (status, _) = srv.post("stats", Some(&alice), b"{}");
+    assert_eq!(status, 200);
+    let pid = i32::try_from(srv.child.id()).unwrap();
+    assert_eq!(send_sigterm(pid), 0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let exit = loop {
+        if let Some(s) = srv.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still running after SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(exit.success(), "{exit:?}: {}", srv.log());
+    assert!(srv.log().contains("stopped"), "{}", srv.log());
+}
+
+/// Sends SIGTERM with the `kill` program (the tests crate has no unsafe code).
+fn send_sigterm(pid: i32) -> i32 {
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .map(|s| s.code().unwrap_or(-1))
+        .unwrap_or(-1)
 }

@@ -1,8 +1,9 @@
-//! `skillopt serve [--listen ADDR] [--registry URL]`: the registry over HTTP (see
-//! [`crate::serve`]). `--registry` defaults to the configured registry (`SKILLOPT_REGISTRY`),
-//! which must be SQLite or PostgreSQL: a server in front of another server is refused. Prints
-//! `listening on http://ADDR` on stdout once requests can be made (with the port the system
-//! chose for `--listen 127.0.0.1:0`).
+//! `skillopt serve [--listen ADDR] [--registry URL] [--tls-cert F --tls-key F]`: the registry
+//! over HTTP, or HTTPS with a PEM certificate chain and key (see [`crate::serve`]).
+//! `--registry` defaults to the configured registry (`SKILLOPT_REGISTRY`), which must be SQLite
+//! or PostgreSQL: a server in front of another server is refused. Prints `listening on
+//! http(s)://ADDR` on stdout once requests can be made (with the port the system chose for
+//! `--listen 127.0.0.1:0`). SIGTERM or Ctrl-C stops it after the requests in flight.
 //!
 //! `skillopt serve token create --user NAME --role reader|member|maintainer|admin [--json]`
 //! prints a new token once (only its SHA-256 is stored); `token list [--json]` shows every
@@ -28,6 +29,12 @@ pub struct Args {
     /// The registry to serve (`sqlite:///path` or `postgres://…`); default `SKILLOPT_REGISTRY`.
     #[arg(long, global = true)]
     pub registry: Option<String>,
+    /// Serve HTTPS with this PEM certificate chain (needs --tls-key).
+    #[arg(long, requires = "tls_key", value_name = "FILE")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert", value_name = "FILE")]
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -99,11 +106,16 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
                 .iter()
                 .filter(|t| t.revoked_at.is_none())
                 .count();
-            if !args.listen.ip().is_loopback() {
+            let tls = match (args.tls_cert, args.tls_key) {
+                (Some(cert), Some(key)) => Some(crate::serve::tls::TlsFiles { cert, key }),
+                _ => None,
+            };
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            if tls.is_none() && !args.listen.ip().is_loopback() {
                 eprintln!(
                     "skillopt: warning: serving plain HTTP on {}: tokens cross the network in \
-                     the clear unless a TLS proxy is in front (clients accept http:// only on \
-                     loopback)",
+                     the clear unless a TLS proxy is in front (or use --tls-cert/--tls-key; \
+                     clients accept http:// only on loopback)",
                     args.listen
                 );
             }
@@ -113,9 +125,9 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
                      skillopt serve token create --user NAME --role admin"
                 );
             }
-            crate::serve::serve(url, args.listen, |addr| {
+            crate::serve::serve(url, args.listen, tls.as_ref(), |addr| {
                 let mut out = std::io::stdout().lock();
-                let _ = writeln!(out, "listening on http://{addr} (registry {shown})");
+                let _ = writeln!(out, "listening on {scheme}://{addr} (registry {shown})");
                 let _ = out.flush();
                 tracing::info!(%addr, registry = %shown, "serving the registry");
             })?;

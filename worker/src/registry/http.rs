@@ -5,6 +5,7 @@
 //! not answer in time) is [`RegistryError::Unreachable`], so the outbox keeps what it holds.
 //! The token (`SKILLOPT_TOKEN`) is sent as `Authorization: Bearer` and never shown.
 
+use std::path::Path;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -60,6 +61,19 @@ fn is_loopback(authority: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// The certificates of the PEM file `SKILLOPT_CA_CERT` names: at least one, or a clear error.
+fn extra_roots(path: &Path) -> Result<Vec<reqwest::Certificate>> {
+    let bad = |why| RegistryError::BadUrl {
+        url: format!("SKILLOPT_CA_CERT={}", path.display()),
+        why,
+    };
+    let pem = std::fs::read(path).map_err(|_| bad("cannot read the certificate file"))?;
+    match reqwest::Certificate::from_pem_bundle(&pem) {
+        Ok(certs) if !certs.is_empty() => Ok(certs),
+        _ => Err(bad("no PEM certificate in the file")),
+    }
+}
+
 /// A registry behind `skillopt serve`.
 pub struct HttpRegistry {
     base: String,
@@ -68,12 +82,19 @@ pub struct HttpRegistry {
 }
 
 impl HttpRegistry {
-    /// A client for `base` (from [`parse_base`]); nothing is sent until the first call.
-    pub fn new(base: &str, token: Option<&str>) -> Result<Self> {
-        let client = reqwest::blocking::Client::builder()
+    /// A client for `base` (from [`parse_base`]), also trusting the root certificates in the
+    /// PEM file `ca_cert`; nothing is sent until the first call.
+    pub fn new(base: &str, token: Option<&str>, ca_cert: Option<&Path>) -> Result<Self> {
+        let mut builder = reqwest::blocking::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some(path) = ca_cert {
+            for cert in extra_roots(path)? {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let client = builder
             .build()
             .map_err(|e| RegistryError::Backend(e.into()))?;
         Ok(Self {
@@ -124,6 +145,12 @@ impl HttpRegistry {
                 })
             }
         }
+    }
+
+    /// Who the token stands for on the server (not a registry operation: only a server has
+    /// tokens).
+    pub fn whoami(&self) -> Result<wire::WhoAmI> {
+        self.call("whoami", &wire::NoArgs {})
     }
 
     fn skill_call<R: DeserializeOwned>(&self, method: &str, skill: &SkillRef) -> Result<R> {
@@ -354,7 +381,8 @@ mod tests {
             .local_addr()
             .unwrap()
             .port();
-        let mut reg = HttpRegistry::new(&format!("http://127.0.0.1:{port}"), Some("t")).unwrap();
+        let mut reg =
+            HttpRegistry::new(&format!("http://127.0.0.1:{port}"), Some("t"), None).unwrap();
         assert!(matches!(
             reg.stats(),
             Err(RegistryError::Unreachable(Cause::Http(_)))

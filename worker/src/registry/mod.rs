@@ -9,7 +9,7 @@
 
 #[cfg(test)]
 mod conformance;
-mod http;
+pub(crate) mod http;
 mod postgres;
 mod publish;
 pub(crate) mod queries;
@@ -66,7 +66,7 @@ pub enum Cause {
     #[error(transparent)]
     Outcome(#[from] skillopt_shared::verdict::UnknownOutcome),
     /// The HTTP registry could not be reached or its answer could not be read.
-    #[error(transparent)]
+    #[error("{}", http_message(.0))]
     Http(#[from] reqwest::Error),
     /// What an HTTP registry server answered with an error (its status, kind and message).
     #[error("server answered {status} {kind}: {message}")]
@@ -88,6 +88,26 @@ fn postgres_message(e: &::postgres::Error) -> String {
         Some(inner) => format!("{e}: {inner}"),
         None => e.to_string(),
     }
+}
+
+/// An HTTP client error with its causes (reqwest's own text is often only "error sending
+/// request"), and what to do about a certificate the client does not trust.
+fn http_message(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        let part = inner.to_string();
+        if !text.contains(&part) {
+            text = format!("{text}: {part}");
+        }
+        source = inner.source();
+    }
+    if text.contains("certificate") {
+        text.push_str(
+            " (a server with your team's own certificate authority: SKILLOPT_CA_CERT=<its PEM file>)",
+        );
+    }
+    text
 }
 
 /// Registry failures callers tell apart. Each keeps its cause typed ([`Cause`]).

@@ -8,11 +8,13 @@ use super::{http, postgres, sqlite, Registry, RegistryError, Result};
 pub enum RegistryUrl {
     Sqlite(std::path::PathBuf),
     Postgres(String),
-    /// A `skillopt serve` server: its base URL (no trailing `/`) and the bearer token sent with
-    /// every request (`SKILLOPT_TOKEN`), if any.
+    /// A `skillopt serve` server: its base URL (no trailing `/`), the bearer token sent with
+    /// every request (`SKILLOPT_TOKEN`), if any, and a PEM file of extra trusted root
+    /// certificates (`SKILLOPT_CA_CERT`), if any.
     Http {
         base: String,
         token: Option<String>,
+        ca_cert: Option<std::path::PathBuf>,
     },
 }
 
@@ -29,7 +31,11 @@ impl RegistryUrl {
     pub fn parse(raw: &str) -> Result<Self> {
         let raw = raw.trim();
         if raw.starts_with("https://") || raw.starts_with("http://") {
-            return http::parse_base(raw).map(|base| Self::Http { base, token: None });
+            return http::parse_base(raw).map(|base| Self::Http {
+                base,
+                token: None,
+                ca_cert: None,
+            });
         }
         if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
             return Ok(Self::Postgres(raw.to_string()));
@@ -64,7 +70,23 @@ impl RegistryUrl {
     /// The same URL with `token` sent as the bearer token (HTTP registries only).
     pub fn with_token(self, token: Option<String>) -> Self {
         match self {
-            Self::Http { base, .. } => Self::Http { base, token },
+            Self::Http { base, ca_cert, .. } => Self::Http {
+                base,
+                token,
+                ca_cert,
+            },
+            other => other,
+        }
+    }
+
+    /// The same URL trusting the roots in the PEM file `ca_cert` too (HTTP registries only).
+    pub fn with_ca_cert(self, ca_cert: Option<std::path::PathBuf>) -> Self {
+        match self {
+            Self::Http { base, token, .. } => Self::Http {
+                base,
+                token,
+                ca_cert,
+            },
             other => other,
         }
     }
@@ -87,9 +109,15 @@ impl RegistryUrl {
         match self {
             Self::Sqlite(p) => Ok(Box::new(sqlite::SqliteRegistry::open(p)?)),
             Self::Postgres(u) => Ok(Box::new(postgres::PgRegistry::connect(u)?)),
-            Self::Http { base, token } => {
-                Ok(Box::new(http::HttpRegistry::new(base, token.as_deref())?))
-            }
+            Self::Http {
+                base,
+                token,
+                ca_cert,
+            } => Ok(Box::new(http::HttpRegistry::new(
+                base,
+                token.as_deref(),
+                ca_cert.as_deref(),
+            )?)),
         }
     }
 }

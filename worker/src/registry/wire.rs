@@ -24,6 +24,13 @@ pub const PREFIX: &str = "/v1/registry/";
 /// 256 KiB) and its changeset (diff and edits, each about as large), JSON-escaped.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
+/// Who a token stands for (`whoami`: `skillopt login` and `doctor` show it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WhoAmI {
+    pub user: String,
+    pub role: super::tokens::Role,
+}
+
 /// A skill identity on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Skill {

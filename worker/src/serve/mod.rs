@@ -16,6 +16,7 @@
 
 mod dashboard;
 pub(crate) mod routes;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -188,22 +189,76 @@ fn router(srv: Arc<Server>) -> Router {
         .with_state(srv)
 }
 
-/// Serves `url` on `listen` until the process ends; `on_bound` gets the bound address (the
-/// port the system chose for `:0`) once requests can be made.
+/// How long a stopping server lets the requests in flight finish.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C): what a service manager or a terminal sends.
+async fn stop_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    match (term, int) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        // No signal handling (never on Linux): run until killed.
+        _ => std::future::pending().await,
+    }
+}
+
+/// Serves `url` on `listen` (over TLS with `tls`) until SIGTERM or SIGINT, then lets the
+/// requests in flight finish (at most [`SHUTDOWN_GRACE`]); `on_bound` gets the bound address
+/// (the port the system chose for `:0`) once requests can be made.
 pub fn serve(
     url: RegistryUrl,
     listen: SocketAddr,
+    tls: Option<&tls::TlsFiles>,
     on_bound: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
+    let tls = tls.map(tls::server_config).transpose()?;
     let srv = Arc::new(Server::open(url)?);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let served = Arc::clone(&srv);
     let r = rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(listen).await?;
+        let listener = std::net::TcpListener::bind(listen)?;
+        listener.set_nonblocking(true)?;
         on_bound(listener.local_addr()?);
-        axum::serve(listener, router(served)).await?;
+        let app = router(served);
+        match tls {
+            Some(config) => {
+                let handle = axum_server::Handle::new();
+                let stopper = handle.clone();
+                tokio::spawn(async move {
+                    stop_signal().await;
+                    stopper.graceful_shutdown(Some(SHUTDOWN_GRACE));
+                });
+                axum_server::from_tcp_rustls(listener, config)
+                    .handle(handle)
+                    .serve(app.into_make_service())
+                    .await?;
+            }
+            None => {
+                let listener = tokio::net::TcpListener::from_std(listener)?;
+                let serving = std::future::IntoFuture::into_future(
+                    axum::serve(listener, app).with_graceful_shutdown(stop_signal()),
+                );
+                tokio::pin!(serving);
+                // Connections kept alive by idle clients must not hold the stop up forever.
+                tokio::select! {
+                    r = &mut serving => r?,
+                    _ = async {
+                        stop_signal().await;
+                        tokio::time::sleep(SHUTDOWN_GRACE).await;
+                    } => {}
+                }
+            }
+        }
+        tracing::info!("stopped");
         Ok(())
     });
     // The pooled registries go last, outside the runtime: the PostgreSQL client blocks on its
@@ -267,6 +322,7 @@ impl Running {
         RegistryUrl::Http {
             base: format!("http://{}", self.addr),
             token: token.map(str::to_string),
+            ca_cert: None,
         }
     }
 }

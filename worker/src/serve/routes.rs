@@ -114,6 +114,7 @@ pub const METHODS: &[&str] = &[
     "flags",
     "all_flags",
     "revision",
+    "whoami",
 ];
 
 /// Runs `method` with the arguments in `body` on `reg`, as `caller` may.
@@ -124,6 +125,13 @@ pub fn call(
     body: &[u8],
 ) -> Result<Value, WireError> {
     match method {
+        "whoami" => {
+            let _: wire::NoArgs = args(method, body)?;
+            answer(Ok(wire::WhoAmI {
+                user: caller.user.clone(),
+                role: caller.role,
+            }))
+        }
         "latest" | "head" | "history" | "events" | "changesets" | "outcomes" | "attributions"
         | "flags" => {
             let a: wire::SkillArgs = args(method, body)?;

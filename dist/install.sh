@@ -7,7 +7,7 @@
 # release's SHA-256 checksum, and copies the binaries into ~/.local/bin. Never uses sudo, and
 # installs nothing unless the checksum matches. Settings, from the environment:
 #   SKILLOPT_INSTALL_DIR  where to install (default ~/.local/bin)
-#   SKILLOPT_VERSION      a release tag such as v0.2.0 (default: the latest release)
+#   SKILLOPT_VERSION      a release such as v0.2.0 or 0.2.0 (default: the latest release)
 #   SKILLOPT_RELEASE_URL  the folder holding the release's assets (default: GitHub's, for the
 #                         version above); file:// works too
 set -eu
@@ -59,6 +59,7 @@ sha256() { # FILE
 main() {
   plat=$(platform)
   version=${SKILLOPT_VERSION:-latest}
+  case "$version" in latest | v*) ;; *) version="v$version" ;; esac # tags are v<semver>
   proto='=https' # GitHub's downloads and their redirects: https only
   if [ -n "${SKILLOPT_RELEASE_URL:-}" ]; then
     base=${SKILLOPT_RELEASE_URL%/}

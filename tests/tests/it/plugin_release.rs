@@ -220,23 +220,28 @@ fn tarball(bin_dir: &Path, platform: &str, out_dir: &Path) {
     assert!(out.status.success(), "tarball.sh: {}", stderr(&out));
 }
 
-/// `sh dist/install.sh` from the release in `release` (a `file://` URL), on a PATH without
-/// cargo, with a sandbox HOME and the extra `env`.
+/// `dist/install.sh` piped into `sh` (as `curl -fsSL …/install.sh | sh` runs it) for the
+/// release in `release` (a `file://` URL), on a PATH without cargo, with a sandbox HOME and the
+/// extra `env`.
 fn install(release: &Path, home: &Path, env: &[(&str, &Path)]) -> Output {
+    let script = std::fs::read(repo().join("dist/install.sh")).unwrap();
     let mut c = Command::new("sh");
-    c.arg(repo().join("dist/install.sh"))
-        .env_clear()
+    c.env_clear()
         .env("HOME", home)
         .env("PATH", "/usr/local/bin:/usr/bin:/bin")
         .env(
             "SKILLOPT_RELEASE_URL",
             format!("file://{}", release.display()),
         )
-        .stdin(Stdio::null());
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     for (k, v) in env {
         c.env(k, v);
     }
-    c.output().unwrap()
+    let mut child = c.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(&script).unwrap();
+    child.wait_with_output().unwrap()
 }
 
 fn names_in(dir: &Path) -> Vec<String> {

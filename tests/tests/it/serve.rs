@@ -65,6 +65,9 @@ fn no_unknown_or_revoked_token_is_401_and_changes_nothing() {
         assert!(!out.status.success());
         assert!(stderr(&out).contains("401"), "{}", stderr(&out));
     }
+    // Without a token the body is not even read: an oversized one is still a 401, not a 413.
+    let (status, v) = srv.post("stats", None, &vec![b' '; 3 * 1024 * 1024]);
+    assert_eq!((status, kind(&v)), (401, "unauthorized"), "{v}");
     assert_eq!(srv.post("stats", Some(&alice), b"{}").0, 200);
     srv.admin.ok(&["serve", "token", "revoke", &alice_id]);
     let (status, v) = srv.post("stats", Some(&alice), b"{}");

@@ -92,9 +92,7 @@ fn authenticate(
     token: Option<&str>,
 ) -> Result<routes::Caller, WireError> {
     let unauthorized = |why: &str| WireError::new(ErrorKind::Unauthorized, why);
-    let token = token.ok_or_else(|| {
-        unauthorized("no token: send Authorization: Bearer <token> (skillopt serve token create)")
-    })?;
+    let token = token.ok_or_else(no_token)?;
     let row = backend
         .tokens()
         .token_by_hash(&token_hash(token))
@@ -107,6 +105,14 @@ fn authenticate(
         user: row.user,
         role: row.role,
     })
+}
+
+/// The 401 of a request without a bearer token.
+fn no_token() -> WireError {
+    WireError::new(
+        ErrorKind::Unauthorized,
+        "no token: send Authorization: Bearer <token> (skillopt serve token create)",
+    )
 }
 
 /// The bearer token of a request, if it sends one.
@@ -132,6 +138,10 @@ async fn registry_call(
     body: Body,
 ) -> Response {
     let started = std::time::Instant::now();
+    // No token, no reading: a request without one is answered before its body is read.
+    let Some(token) = bearer(&headers) else {
+        return error(no_token());
+    };
     let Ok(bytes) = axum::body::to_bytes(body, wire::MAX_BODY_BYTES).await else {
         return error(WireError::new(
             ErrorKind::TooLarge,
@@ -149,8 +159,7 @@ async fn registry_call(
     };
     let worker = Arc::clone(&srv);
     let m = method.clone();
-    let token = bearer(&headers);
-    let r = tokio::task::spawn_blocking(move || worker.call(token.as_deref(), &m, &bytes))
+    let r = tokio::task::spawn_blocking(move || worker.call(Some(&token), &m, &bytes))
         .await
         .unwrap_or_else(|e| {
             Err(WireError::new(

@@ -258,7 +258,8 @@ fn two_machines_run_the_loop_through_the_server_with_tokens_only() {
         a.hooks_without_worker();
         a.no_auto_sync();
         let agent = skillopt_tests::FakeAgent::install(&mut a, &["claude"]);
-        let b = srv.client(Some(&bob));
+        let mut b = srv.client(Some(&bob));
+        b.hooks_without_worker();
         let out = push(
             &a,
             "deploy",
@@ -276,8 +277,9 @@ fn two_machines_run_the_loop_through_the_server_with_tokens_only() {
         let r = failing_use(&a, "deploy--alice", "s1");
         assert_eq!(r["action"], "published:v2", "{registry:?}: {r}");
         a.ok(&["pull"]);
-        let pulled = b.ok(&["pull"]);
-        assert!(pulled.contains("v2"), "{pulled}");
+        // Bob's machine installs v2 at its next sync (the one its next session asks for).
+        let synced = next_sync(&b, "bob-next");
+        assert!(synced.contains("installed:1"), "{synced}");
         assert_eq!(installed_version(&b, "deploy--alice"), 2);
         let (_, history) = srv.post(
             "history",

@@ -33,7 +33,8 @@ cp "$root/LICENSE" "$root/README.md" "$stage/$name/"
 
 mkdir -p "$out_dir"
 out_dir=$(cd "$out_dir" && pwd)
-(cd "$stage" && tar -czf "$out_dir/$name.tar.gz" "$name")
+# COPYFILE_DISABLE: no AppleDouble (._*) entries from macOS tar.
+(cd "$stage" && COPYFILE_DISABLE=1 tar -czf "$out_dir/$name.tar.gz" "$name")
 if command -v sha256sum >/dev/null 2>&1; then
   sum=$(cd "$out_dir" && sha256sum "$name.tar.gz")
 else

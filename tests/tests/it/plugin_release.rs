@@ -361,10 +361,161 @@ fn installer_installs_the_release_for_this_machine_and_refuses_a_bad_checksum() 
     assert!(names_in(&bad_dest).is_empty(), "{:?}", names_in(&bad_dest));
 }
 
+/// A packed npm package as `npm pack` lays it out: `package/package.json` in a `.tgz`.
+fn fake_npm_package(dir: &Path, file: &str, name: &str, version: &str) {
+    let stage = dir.join(format!("stage-{file}"));
+    std::fs::create_dir_all(stage.join("package")).unwrap();
+    std::fs::write(
+        stage.join("package/package.json"),
+        serde_json::json!({"name": name, "version": version}).to_string(),
+    )
+    .unwrap();
+    let out = Command::new("tar")
+        .arg("-czf")
+        .arg(dir.join("packs").join(file))
+        .arg("package")
+        .current_dir(&stage)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+}
+
+/// Runs `dist/release/npm-publish.sh <packs> --access public` with a fake `npm` that logs its
+/// calls, knows the registry's versions from `published` and fails to publish `failing`.
+/// Returns the output and the calls.
+fn npm_publish(dir: &Path, published: &[&str], failing: &str) -> (Output, Vec<String>) {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let npm = bin.join("npm");
+    std::fs::write(
+        &npm,
+        format!(
+            r#"#!/bin/sh
+echo "$*" >> "{log}"
+case "$1" in
+  view) grep -qxF "$2" "{registry}" ;;
+  publish) case "$2" in *{failing}*) [ -z "{failing}" ] || exit 1 ;; esac ;;
+esac
+"#,
+            log = dir.join("calls.log").display(),
+            registry = dir.join("registry").display(),
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&npm, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(dir.join("registry"), published.join("\n") + "\n").unwrap();
+    let _ = std::fs::remove_file(dir.join("calls.log"));
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new("sh")
+        .arg(repo().join("dist/release/npm-publish.sh"))
+        .arg(dir.join("packs"))
+        .args(["--access", "public"])
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    let calls = std::fs::read_to_string(dir.join("calls.log"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            // The packs folder is the test's: keep file names only.
+            l.replace(&format!("{}/", dir.join("packs").display()), "")
+        })
+        .collect();
+    (out, calls)
+}
+
+#[test]
+fn npm_publish_puts_the_platform_packages_before_skillopt_and_resumes() {
+    if Command::new("node").arg("--version").output().is_err() {
+        assert!(
+            !skillopt_tests::real_clients::required(),
+            "node is required"
+        );
+        eprintln!("skipped: node is not installed");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::create_dir_all(d.join("packs")).unwrap();
+    // `skillopt` sorts first by file name: the script must not publish it first.
+    fake_npm_package(d, "skillopt-0.2.0.tgz", "skillopt", "0.2.0");
+    fake_npm_package(
+        d,
+        "skillopt-linux-x64-0.2.0.tgz",
+        "@skillopt/linux-x64",
+        "0.2.0",
+    );
+    fake_npm_package(
+        d,
+        "skillopt-darwin-arm64-0.2.0.tgz",
+        "@skillopt/darwin-arm64",
+        "0.2.0",
+    );
+
+    let (out, calls) = npm_publish(d, &[], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let publishes: Vec<&String> = calls.iter().filter(|c| c.starts_with("publish")).collect();
+    assert_eq!(
+        publishes,
+        [
+            "publish skillopt-darwin-arm64-0.2.0.tgz --access public",
+            "publish skillopt-linux-x64-0.2.0.tgz --access public",
+            "publish skillopt-0.2.0.tgz --access public",
+        ],
+        "{calls:#?}"
+    );
+
+    // A re-run after one platform package went out publishes only what is missing.
+    let (out, calls) = npm_publish(d, &["@skillopt/darwin-arm64@0.2.0"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let publishes: Vec<&String> = calls.iter().filter(|c| c.starts_with("publish")).collect();
+    assert_eq!(
+        publishes,
+        [
+            "publish skillopt-linux-x64-0.2.0.tgz --access public",
+            "publish skillopt-0.2.0.tgz --access public",
+        ],
+        "{calls:#?}"
+    );
+
+    // A platform package that fails to publish stops the release before `skillopt`.
+    let (out, calls) = npm_publish(d, &[], "linux-x64");
+    assert!(!out.status.success(), "{calls:#?}");
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c.starts_with("publish skillopt-0.2.0")),
+        "{calls:#?}"
+    );
+
+    // Without the platform packages nothing is published.
+    for f in [
+        "skillopt-linux-x64-0.2.0.tgz",
+        "skillopt-darwin-arm64-0.2.0.tgz",
+    ] {
+        std::fs::remove_file(d.join("packs").join(f)).unwrap();
+    }
+    let (out, calls) = npm_publish(d, &[], "");
+    assert!(!out.status.success(), "{calls:#?}");
+    assert!(
+        calls.iter().all(|c| !c.starts_with("publish")),
+        "{calls:#?}"
+    );
+}
+
 #[test]
 fn release_scripts_and_workflow_pass_shellcheck_and_actionlint() {
     let root = repo();
-    let scripts = ["dist/install.sh", "dist/release/tarball.sh"];
+    let scripts = [
+        "dist/install.sh",
+        "dist/release/tarball.sh",
+        "dist/release/npm-publish.sh",
+    ];
     let workflow = ".github/workflows/release.yml";
     for f in scripts.iter().chain([&workflow]) {
         assert!(root.join(f).is_file(), "{f} is missing");

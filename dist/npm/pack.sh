@@ -13,10 +13,11 @@
 #
 # The layout (see skillopt/install.js and skillopt/shim.sh): `skillopt` has the four `bin`
 # entries, each a sh shim, and one optional dependency per platform package; npm installs only
-# the platform package whose `os`/`cpu` (and on Linux `libc`: glibc) match. Its postinstall
-# replaces each shim in place by the native binary, so the hooks an agent runs are native;
-# with install scripts off the shims exec the binaries from the platform package. Every
-# package.json takes its version from the workspace Cargo.toml.
+# the platform package whose `os`/`cpu` (and, for glibc-linked binaries, `libc`) match. Its
+# postinstall replaces each shim in place by the native binary, so the hooks an agent runs are
+# native; with install scripts off the shims exec the binaries from the platform package. Every
+# package.json takes its version from the workspace Cargo.toml, and binaries that run here must
+# report that version.
 set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: bash dist/npm/pack.sh OUTDIR" >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
@@ -49,6 +50,19 @@ fi
 for n in $names; do
   [ -x "$bins/$n" ] || { echo "$bins/$n is missing" >&2; exit 1; }
 done
+# Linux binaries linked to glibc (a plain `cargo build`) need a glibc system: the platform
+# package says so (`libc`), and npm skips it on musl systems such as Alpine. Static (musl)
+# builds, the release's, run on any Linux and carry no such field.
+libc=""
+case $platform in
+  linux-*) if LC_ALL=C grep -qa 'ld-linux' "$bins/skillopt-session-start"; then libc=glibc; fi ;;
+esac
+if have=$("$bins/skillopt" --version 2>/dev/null); then
+  case $have in
+    "skillopt $version "*) ;;
+    *) echo "$bins/skillopt is \"$have\", not version $version" >&2; exit 1 ;;
+  esac
+fi
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
@@ -56,10 +70,10 @@ trap 'rm -rf "$stage"' EXIT
 # Writes package.json from a template: the version, and for a platform package its name and
 # what npm matches it on.
 manifest() { # TEMPLATE DEST [PLATFORM]
-  VERSION=$version PLATFORM=${3:-} node - "$1" "$2" <<'JS'
+  VERSION=$version PLATFORM=${3:-} LIBC=$libc node - "$1" "$2" <<'JS'
 const fs = require('fs');
 const [template, dest] = process.argv.slice(2);
-const { VERSION: version, PLATFORM: platform } = process.env;
+const { VERSION: version, PLATFORM: platform, LIBC: libc } = process.env;
 const pkg = JSON.parse(fs.readFileSync(template, 'utf8'));
 pkg.version = version;
 if (platform) {
@@ -68,7 +82,7 @@ if (platform) {
   pkg.description = pkg.description.replace('PLATFORM', platform);
   pkg.os = [os];
   pkg.cpu = [cpu];
-  if (os === 'linux') pkg.libc = ['glibc'];
+  if (libc) pkg.libc = [libc];
 } else {
   for (const dep of Object.keys(pkg.optionalDependencies)) pkg.optionalDependencies[dep] = version;
 }

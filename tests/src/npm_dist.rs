@@ -1,22 +1,24 @@
 //! skillopt installed the way users get it: the npm packages of `dist/npm/pack.sh`, packed from
-//! the workspace's debug binaries and installed with `npm install -g` into a fresh prefix, once
-//! per test process and install mode.
+//! the workspace's debug binaries, served by a loopback registry ([`registry`]) and installed
+//! with `npm install -g skillopt` into a fresh prefix, once per test process and install mode.
 //!
 //! * [`npm_installed`]: a normal install (the postinstall puts the native binaries in place of
 //!   the `bin` launchers); [`npm_installed_without_scripts`]: `--ignore-scripts`, where the
 //!   `bin` entries stay the `sh` launchers that exec the platform package's binaries.
 //! * The packages are packed from copies of the debug binaries without their debug info (when
 //!   `strip` is there: a tenth of the size to gzip and unpack), for this machine's platform.
-//! * npm runs offline, from the `.tgz` files alone (no registry, no user or global npmrc, a
-//!   private cache), and on a PATH of a directory holding only `sh`, `node` and `npm`; the
-//!   installed binaries run on [`NpmInstall::path`]: the prefix's `bin` and `sh` with the few
-//!   tools the launcher uses, so no cargo and no node.
+//! * npm talks to the loopback registry only (no user or global npmrc, a private cache), on a
+//!   PATH of a directory holding only `sh`, `node` and `npm`; the installed binaries run on
+//!   [`NpmInstall::path`]: the prefix's `bin` and `sh` with the few tools the launcher uses, so
+//!   no cargo and no node.
 //! * Everything lives under `<target>/<profile>/npm-dist/pid-<pid>/` (a run's leftovers are
 //!   removed by the next run once their process is gone).
 //!
 //! When npm is missing these return `None` after printing that the test is skipped, unless real
 //! clients are required (CI, see [`crate::real_clients::required`]), where they panic. Any other
 //! failure (packing, installing) panics.
+
+pub mod registry;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -126,9 +128,10 @@ fn tools_dir(dir: &Path, tools: &[&str]) -> Result<PathBuf, String> {
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     for t in tools {
         let found = which(t).ok_or_else(|| format!("no `{t}` on PATH"))?;
-        let link = dir.join(t);
-        if !link.exists() {
-            std::os::unix::fs::symlink(&found, &link).map_err(|e| e.to_string())?;
+        // Both installs may make it at once: a link already there is the same.
+        match std::os::unix::fs::symlink(&found, dir.join(t)) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e.to_string()),
+            _ => {}
         }
     }
     Ok(dir.to_path_buf())
@@ -146,52 +149,56 @@ fn run(c: &mut Command, what: &str) -> Result<Output, String> {
     Ok(out)
 }
 
-/// The `.tgz` files of `dist/npm/pack.sh` (packed once per process).
-fn packs() -> Result<&'static [PathBuf], String> {
-    static PACKS: OnceLock<Result<Vec<PathBuf>, String>> = OnceLock::new();
-    let got = PACKS.get_or_init(|| {
-        which("npm").ok_or("npm is not on PATH")?;
-        let work = work_dir();
-        // Copies without debug info (or the binaries as they are, without `strip`).
-        let bins = work.join("bins");
-        std::fs::create_dir_all(&bins).map_err(|e| e.to_string())?;
-        for name in BINARIES {
-            let src = crate::bin(name);
-            let stripped = Command::new("strip")
-                .arg("--strip-debug")
-                .arg("-o")
-                .arg(bins.join(name))
-                .arg(&src)
-                .status()
-                .is_ok_and(|s| s.success());
-            if !stripped {
-                std::fs::copy(&src, bins.join(name)).map_err(|e| e.to_string())?;
-            }
-        }
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist/npm/pack.sh");
-        let out = run(
-            Command::new("bash")
-                .arg(&script)
-                .arg(work.join("packs"))
-                .env("SKILLOPT_DIST_BIN_DIR", &bins),
-            "dist/npm/pack.sh",
-        )?;
-        let packs: Vec<PathBuf> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(PathBuf::from)
-            .collect();
-        match packs.iter().all(|p| p.is_file()) && packs.len() == 2 {
-            true => Ok(packs),
-            false => Err(format!("pack.sh printed {packs:?}, not two .tgz files")),
-        }
-    });
+/// The URL of a loopback registry serving `dist/npm/pack.sh`'s packages (packed and started
+/// once per process).
+fn registry_url() -> Result<&'static str, String> {
+    static URL: OnceLock<Result<String, String>> = OnceLock::new();
+    let got = URL.get_or_init(|| registry::serve(&packs()?));
     got.as_deref().map_err(Clone::clone)
 }
 
-/// `npm install -g` of the packs into `<work>/<name>`, offline, on a PATH of `sh`, `node` and
-/// `npm` only.
+/// The `.tgz` files of `dist/npm/pack.sh`.
+fn packs() -> Result<Vec<PathBuf>, String> {
+    which("npm").ok_or("npm is not on PATH")?;
+    let work = work_dir();
+    // Copies without debug info (or the binaries as they are, without `strip`).
+    let bins = work.join("bins");
+    std::fs::create_dir_all(&bins).map_err(|e| e.to_string())?;
+    for name in BINARIES {
+        let src = crate::bin(name);
+        let stripped = Command::new("strip")
+            .arg("--strip-debug")
+            .arg("-o")
+            .arg(bins.join(name))
+            .arg(&src)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !stripped {
+            std::fs::copy(&src, bins.join(name)).map_err(|e| e.to_string())?;
+        }
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist/npm/pack.sh");
+    let out = run(
+        Command::new("bash")
+            .arg(&script)
+            .arg(work.join("packs"))
+            .env("SKILLOPT_DIST_BIN_DIR", &bins),
+        "dist/npm/pack.sh",
+    )?;
+    let packs: Vec<PathBuf> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(PathBuf::from)
+        .collect();
+    match packs.iter().all(|p| p.is_file()) && packs.len() == 2 {
+        true => Ok(packs),
+        false => Err(format!("pack.sh printed {packs:?}, not two .tgz files")),
+    }
+}
+
+/// `npm install -g skillopt` from the loopback registry into `<work>/<name>`, on a PATH of `sh`,
+/// `node` and `npm` only.
 fn install(name: &str, scripts: bool) -> Result<NpmInstall, String> {
-    let packs = packs()?;
+    let registry = registry_url()?;
     let work = work_dir();
     let prefix = work.join(name);
     // Empty user and global npmrc files (npm refuses one file for both).
@@ -206,26 +213,21 @@ fn install(name: &str, scripts: bool) -> Result<NpmInstall, String> {
             c.env_remove(k);
         }
     }
-    c.args([
-        "install",
-        "--global",
-        "--offline",
-        "--no-audit",
-        "--no-fund",
-    ])
-    .args(["--loglevel=error", "--no-update-notifier"])
-    .arg("--prefix")
-    .arg(&prefix)
-    .arg("--cache")
-    .arg(work.join("npm-cache"))
-    .arg("--userconfig")
-    .arg(&user_rc)
-    .arg("--globalconfig")
-    .arg(&global_rc)
-    .args(packs)
-    .env("PATH", &npm_path)
-    .env("HOME", work.join("npm-home"))
-    .current_dir(work);
+    c.args(["install", "--global", "--no-audit", "--no-fund"])
+        .args(["--loglevel=error", "--no-update-notifier"])
+        .arg(format!("--registry={registry}"))
+        .arg("--prefix")
+        .arg(&prefix)
+        .arg("--cache")
+        .arg(work.join("npm-cache"))
+        .arg("--userconfig")
+        .arg(&user_rc)
+        .arg("--globalconfig")
+        .arg(&global_rc)
+        .arg("skillopt")
+        .env("PATH", &npm_path)
+        .env("HOME", work.join("npm-home"))
+        .current_dir(work);
     if !scripts {
         c.arg("--ignore-scripts");
     }

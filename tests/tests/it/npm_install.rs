@@ -1,8 +1,8 @@
-//! skillopt as npm installs it (`dist/npm/pack.sh`, then `npm install -g` of the `.tgz` files
-//! into a fresh prefix, offline; see `skillopt_tests::npm_dist`), run on a PATH with neither
-//! cargo nor node: `--version`, `install all`, native hooks after a normal install, working `sh`
-//! launchers with install scripts off. And `--version`'s commit, and `doctor`'s warning about a
-//! hook binary of another build.
+//! skillopt as npm installs it (`dist/npm/pack.sh`, then `npm install -g skillopt` from a
+//! loopback registry into a fresh prefix; see `skillopt_tests::npm_dist`), run on a PATH with
+//! neither cargo nor node: `--version`, `install all`, native hooks after a normal install,
+//! working `sh` launchers with install scripts off. And `--version`'s commit, and `doctor`'s
+//! warnings about a hook binary of another build or left a launcher.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -116,6 +116,15 @@ fn npm_install_puts_native_binaries_on_path_without_cargo_or_node() {
             "{tool} is on the test PATH {path}"
         );
     }
+    // As from npmjs.com: the one platform package that fits, nested under `skillopt`.
+    let platforms = inst
+        .prefix
+        .join("lib/node_modules/skillopt/node_modules/@skillopt");
+    let names: Vec<String> = std::fs::read_dir(&platforms)
+        .unwrap_or_else(|e| panic!("{}: {e}", platforms.display()))
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
     // Every bin entry leads to an ELF executable: a hook starts no sh and no node.
     for name in BINARIES {
         let t = target(&inst, name);
@@ -159,6 +168,17 @@ fn with_install_scripts_off_the_sh_launchers_run_the_native_binaries() {
     let sb = Sandbox::new();
     assert_versions(&sb, &inst);
     assert_hooks_run(&sb, &inst);
+    // doctor says how to make them native.
+    let out = run_on(&sb, &inst.path(), &inst.bin("skillopt"), &["doctor"], b"");
+    let doctor = stdout(&out);
+    for name in BINARIES {
+        let line = format!(
+            "[warn] {name} ({}) is the npm package's sh launcher",
+            inst.bin(name).display()
+        );
+        assert!(doctor.contains(&line), "{line} in {doctor}");
+    }
+    assert!(doctor.contains("`npm rebuild -g skillopt`"), "{doctor}");
     // A launcher away from any platform package: a hook stays silent and exits 0, the CLI says
     // what is missing.
     let lost = sb.path().join("lost");

@@ -14,7 +14,9 @@
 //! A binary missing from PATH is a failure that says how to get it (npm or cargo). Each one
 //! found is asked its `--version`: one of another version or commit than this CLI (an upgrade
 //! of one but not the other, or two installs on PATH) is a warning, as is a hook too old to
-//! answer (asked with hooks disabled, so an old build only reads the empty stdin and exits).
+//! answer (asked with hooks disabled, so an old build only reads the empty stdin and exits), and
+//! so is npm's `sh` launcher in a binary's place (npm ran without the package's install script:
+//! each hook then starts a `sh` before the binary).
 
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
@@ -36,6 +38,16 @@ fn on_path(bin: &str) -> Option<std::path::PathBuf> {
 /// How to get the binaries, for a doctor that finds one missing.
 const GET_BINARIES: &str =
     "npm install -g skillopt (or, with Rust: cargo install --path hooks and --path worker in a clone)";
+
+/// True when `path` is the npm package's `sh` launcher (`dist/npm/skillopt/shim.sh`) rather
+/// than the native binary it runs: the package's install script did not run.
+fn is_npm_launcher(path: &Path) -> bool {
+    let small = std::fs::metadata(path).is_ok_and(|m| m.len() < 64 * 1024);
+    small
+        && std::fs::read(path).is_ok_and(|b| {
+            b.starts_with(b"#!/bin/sh\n") && b.windows(23).any(|w| w == b"skillopt's npm launcher")
+        })
+}
 
 /// What `<bin> --version` prints after the binary's name (`0.1.0 (1a2b3c4)`); `None` when it
 /// prints no such line within 5 s (killed then). Run with hooks disabled: a hook built before
@@ -188,6 +200,9 @@ pub fn run(paths: &Paths, settings: &Settings) -> anyhow::Result<ExitCode> {
         check(true, format!("{bin} on PATH ({})", found.display()));
         if let Some(warning) = version_warning(bin, &found) {
             println!("[warn] {warning}");
+        }
+        if is_npm_launcher(&found) {
+            println!("[warn] {bin} ({}) is the npm package's sh launcher, not the native binary (npm did not run the package's install script): `npm rebuild -g skillopt` (npm 12 and later: add --allow-scripts=skillopt) puts the binary in its place", found.display());
         }
     }
     if missing {

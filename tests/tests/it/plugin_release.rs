@@ -1,10 +1,16 @@
-//! Issue 12's ways in without a Rust toolchain, black-box: the Claude Code plugin and its
-//! marketplace (checked by the pinned real CLI's own validator, then installed from the local
-//! marketplace into a sandbox and run in a real session against the scripted model server), the
-//! plugin's guarded hook commands (silent with no binaries, the binary's own run when there is
-//! one), the release tarball + checksum script and the one-line installer (a local `file://`
-//! release made from the workspace's binaries, a tampered one refused), and the linters over
-//! the installer, the tarball script and the release workflow.
+//! Issue 12's ways in without a Rust toolchain, black-box:
+//!
+//! * the Claude Code plugin and its marketplace: checked by the pinned real CLI's own validator,
+//!   then installed from a local copy of the marketplace into a sandbox HOME and run in real
+//!   sessions against the scripted model server, once with the npm-installed binaries on PATH
+//!   (the hooks fire) and once with none (no hook error, nothing recorded);
+//! * the plugin's guarded hook commands: silent, exit 0 with no binaries; the binary's own run,
+//!   argv and stdin, when there is one;
+//! * the release scripts: the tarball + checksum (`dist/release/tarball.sh`), the one-line
+//!   installer (`dist/install.sh` piped into `sh` from a local `file://` release made from the
+//!   workspace's binaries; a tampered or unsummed tarball refused, nothing installed), the npm
+//!   publish order (`dist/release/npm-publish.sh` against a fake `npm`), the manifests' versions;
+//! * shellcheck and actionlint over those scripts and `.github/workflows/release.yml`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,7 @@
 //! UserPromptSubmit (and Claude Code's UserPromptExpansion): a prompt that invokes an org skill
 //! (`/name`, `$name`) arms a window; any other non-empty prompt while a window is open spends
-//! one unit, queues a durable judge job and spawns the worker. Prompts the agent submits itself
+//! one unit, queues a durable judge job and spawns the worker (once per prompt, even when the
+//! hook is installed twice: see [`pending`]). Prompts the agent submits itself
 //! (a finished background subagent's `<task-notification>`) are not reactions and spend nothing.
 
 use skillopt_shared::config::MAX_REACTION_CHARS;
@@ -60,7 +61,7 @@ pub fn handle(ctx: &HookContext, p: &HookPayload) -> HookResult {
         return Ok(());
     }
     let queue = Queue::new(paths);
-    let fired = pending::spend(paths, sid, |w| {
+    let fired = pending::spend(paths, sid, prompt, |w| {
         let mut job = Job::new(JobKind::Judge);
         job.session_id = Some(sid.to_string());
         job.agent = Some(w.agent.clone());

@@ -53,6 +53,7 @@ pub fn arm_if_org_in(
         budget: ctx.judge_window,
         spent: 0,
         session_id: Some(sid.to_string()),
+        last_reaction: None,
     };
     pending::arm(&ctx.paths, sid, &window)?;
     Ok(true)

@@ -2,6 +2,11 @@
 //!
 //! Armed when an org skill is used; each of the next K non-empty prompts spends one unit and
 //! fires a judge job; a newer use replaces it. Every change happens under the session lock.
+//!
+//! One prompt fires once even when the hook runs twice for it: Claude Code runs the hooks of
+//! its plugin and of `settings.json` both, in parallel, when a user has both. The spend records
+//! the reaction's digest and time, and the same reaction again within
+//! [`DUPLICATE_WINDOW_MS`] spends nothing.
 
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +34,26 @@ pub struct Pending {
     /// The session (its folder name is a path-safe form of it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
+    /// The reaction spent last, to tell a second delivery of it from a new prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_reaction: Option<LastReaction>,
+}
+
+/// The reaction a window spent last.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastReaction {
+    /// SHA-256 of the prompt.
+    pub digest: String,
+    /// When it was spent, in milliseconds since the Unix epoch.
+    pub at_ms: i64,
+}
+
+/// The same prompt within this long of the last one is a second delivery, not a new reaction
+/// (two hook runs for one prompt start within milliseconds of each other).
+pub const DUPLICATE_WINDOW_MS: i64 = 10_000;
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
 }
 
 /// Every open window, by session folder (unreadable ones skipped), for `skillopt status`.
@@ -66,6 +91,7 @@ pub fn load(paths: &Paths, session_id: &str) -> Result<Option<Pending>> {
 pub fn spend<T>(
     paths: &Paths,
     session_id: &str,
+    reaction: &str,
     fire: impl FnOnce(&Pending) -> Result<T>,
 ) -> Result<Option<T>> {
     let dir = paths.session_dir(session_id);
@@ -88,9 +114,17 @@ pub fn spend<T>(
         std::fs::remove_file(&path).map_err(io_err(&path))?;
         return Ok(None);
     }
+    let digest = skillopt_shared::sha256_hex(reaction);
+    let now = now_ms();
+    if let Some(last) = &p.last_reaction {
+        if last.digest == digest && (0..DUPLICATE_WINDOW_MS).contains(&(now - last.at_ms)) {
+            return Ok(None);
+        }
+    }
     let out = fire(&p)?;
     p.budget -= 1;
     p.spent += 1;
+    p.last_reaction = Some(LastReaction { digest, at_ms: now });
     if p.budget == 0 {
         std::fs::remove_file(&path).map_err(io_err(&path))?;
     } else {
@@ -119,6 +153,7 @@ mod tests {
             budget,
             spent: 0,
             session_id: None,
+            last_reaction: None,
         }
     }
 
@@ -127,11 +162,30 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = paths(d.path());
         arm(&p, "s", &window(2)).unwrap();
-        assert_eq!(spend(&p, "s", |w| Ok(w.budget)).unwrap(), Some(2));
+        assert_eq!(spend(&p, "s", "no", |w| Ok(w.budget)).unwrap(), Some(2));
         assert_eq!(load(&p, "s").unwrap().unwrap().budget, 1);
-        assert_eq!(spend(&p, "s", |w| Ok(w.budget)).unwrap(), Some(1));
+        assert_eq!(
+            spend(&p, "s", "still no", |w| Ok(w.budget)).unwrap(),
+            Some(1)
+        );
         assert!(load(&p, "s").unwrap().is_none());
-        assert_eq!(spend(&p, "s", |w| Ok(w.budget)).unwrap(), None);
+        assert_eq!(spend(&p, "s", "again", |w| Ok(w.budget)).unwrap(), None);
+    }
+
+    #[test]
+    fn one_prompt_delivered_twice_spends_once() {
+        let d = tempfile::tempdir().unwrap();
+        let p = paths(d.path());
+        arm(&p, "s", &window(3)).unwrap();
+        assert_eq!(spend(&p, "s", "it broke", |_| Ok(())).unwrap(), Some(()));
+        assert_eq!(spend(&p, "s", "it broke", |_| Ok(())).unwrap(), None);
+        assert_eq!(load(&p, "s").unwrap().unwrap().budget, 2);
+        // Another prompt is a new reaction; the same one long after, too.
+        assert_eq!(spend(&p, "s", "now this", |_| Ok(())).unwrap(), Some(()));
+        let mut w = load(&p, "s").unwrap().unwrap();
+        w.last_reaction.as_mut().unwrap().at_ms -= DUPLICATE_WINDOW_MS;
+        arm(&p, "s", &w).unwrap();
+        assert_eq!(spend(&p, "s", "now this", |_| Ok(())).unwrap(), Some(()));
     }
 
     #[test]
@@ -140,9 +194,9 @@ mod tests {
         let p = paths(d.path());
         arm(&p, "s", &window(3)).unwrap();
         std::fs::write(p.session_dir("s").join("pending.json"), "{torn").unwrap();
-        assert!(spend(&p, "s", |_| Ok(())).is_err());
+        assert!(spend(&p, "s", "r", |_| Ok(())).is_err());
         assert_eq!(
-            spend(&p, "s", |_| Ok(())).unwrap(),
+            spend(&p, "s", "r", |_| Ok(())).unwrap(),
             None,
             "the second prompt sees no window"
         );

@@ -573,6 +573,43 @@ fn racing_prompts_spend_the_budget_exactly_once_each() {
     assert!(!sb.session_dir("s-race").join("pending.json").exists());
 }
 
+/// The Claude Code plugin and `skillopt install claude` both installed: Claude Code runs both
+/// hooks, in parallel, for one prompt. The reaction is judged once (found with the real CLI).
+#[test]
+fn one_prompt_through_two_installed_hooks_queues_one_judge_job() {
+    let mut sb = setup();
+    sb.hooks_without_worker();
+    sb.hook("skillopt-pre-tool-use", &payload(json!({"session_id":"s-twice","transcript_path":"/t.jsonl","hook_event_name":"PreToolUse","tool_name":"Skill","tool_input":{"skill":"deploy-checklist--alice"},"tool_use_id":"toolu_t"})));
+    let twice = |prompt: &str| {
+        let children: Vec<_> = (0..2)
+            .map(|_| {
+                let mut c = sb
+                    .cmd("skillopt-user-prompt-submit")
+                    .stdin(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                let body = payload(json!({"session_id":"s-twice","transcript_path":"/t.jsonl","hook_event_name":"UserPromptSubmit","prompt":prompt}));
+                std::io::Write::write_all(c.stdin.as_mut().unwrap(), &body).unwrap();
+                drop(c.stdin.take());
+                c
+            })
+            .collect();
+        for mut c in children {
+            assert!(c.wait().unwrap().success());
+        }
+    };
+    twice("it skipped the migration");
+    assert_eq!(sb.job_count("queued"), 1, "one reaction, one judge job");
+    twice("and the smoke tests");
+    assert_eq!(
+        sb.job_count("queued"),
+        2,
+        "the next prompt is a new reaction"
+    );
+    let window = sb.json(&sb.session_dir("s-twice").join("pending.json"));
+    assert_eq!(window["spent"], 2, "{window}");
+}
+
 #[test]
 fn codex_without_transcript_path_finds_the_rollout_by_session_id() {
     let mut sb = setup();

@@ -44,6 +44,35 @@ fn install_merges_backs_up_and_is_idempotent() {
     assert_eq!(v["hooks"]["Stop"][0]["hooks"][0]["command"], "notify.sh");
 }
 
+/// With the skillopt Claude Code plugin enabled, the plugin runs the hooks: `install all` adds
+/// them to Codex only (both sets in Claude Code would fire every hook twice).
+#[test]
+fn install_leaves_claude_to_an_enabled_skillopt_plugin() {
+    let sb = Sandbox::new();
+    let claude = sb.home().join(".claude/settings.json");
+    std::fs::create_dir_all(claude.parent().unwrap()).unwrap();
+    let text = r#"{"enabledPlugins":{"skillopt@skillopt":true}}"#;
+    std::fs::write(&claude, text).unwrap();
+    let said = sb.ok(&["install", "all"]);
+    assert!(
+        said.contains("skillopt@skillopt plugin is enabled"),
+        "{said}"
+    );
+    assert_eq!(std::fs::read_to_string(&claude).unwrap(), text);
+    let codex = sb.json(&sb.home().join(".codex/hooks.json"));
+    assert_eq!(
+        codex["hooks"]["SessionStart"][0]["hooks"][0]["command"],
+        "skillopt-session-start --agent codex"
+    );
+    // Disabled, it is no plugin of ours at work: the hooks go into settings.json.
+    std::fs::write(&claude, r#"{"enabledPlugins":{"skillopt@skillopt":false}}"#).unwrap();
+    sb.ok(&["install", "claude"]);
+    assert_eq!(
+        sb.json(&claude)["hooks"]["SessionStart"][0]["hooks"][0]["command"],
+        "skillopt-session-start --agent claude-code"
+    );
+}
+
 #[test]
 fn malformed_settings_is_an_error_and_untouched() {
     let sb = Sandbox::new();

@@ -414,7 +414,17 @@ fn run(paths: &Paths, args: Args, install: bool) -> anyhow::Result<ExitCode> {
         bail!("--trust applies to `skillopt install` only");
     }
     // Validate every file before writing any, so a malformed one leaves all untouched.
-    let targets = targets(paths, &args)?;
+    let mut targets = targets(paths, &args)?;
+    if install {
+        if let Some(plugin) = enabled_claude_plugin(&paths.claude_settings()) {
+            // Claude Code would run both sets of hooks for every event.
+            targets.retain(|(agent, _)| *agent != Target::Claude);
+            println!(
+                "Claude Code: the {plugin} plugin is enabled and runs skillopt's hooks; \
+                 settings.json left as it is"
+            );
+        }
+    }
     for (agent, file) in &targets {
         let (_, mut m) = load(file)?;
         merge(&mut m, *agent, file)?;
@@ -428,7 +438,7 @@ fn run(paths: &Paths, args: Args, install: bool) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    println!("the hook commands (skillopt-session-start, skillopt-pre-tool-use, skillopt-user-prompt-submit) are found on PATH: `cargo install --path hooks` puts them there");
+    println!("the hook commands (skillopt-session-start, skillopt-pre-tool-use, skillopt-user-prompt-submit) are found on PATH: `npm install -g skillopt` (or `cargo install --path hooks`) puts them there");
     let Some((_, codex_file)) = targets.iter().find(|(a, _)| *a == Target::Codex) else {
         if args.trust {
             println!("--trust: nothing to do, Claude Code runs hooks without a trust step");
@@ -440,6 +450,17 @@ fn run(paths: &Paths, args: Args, install: bool) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     trust_codex(codex_file)
+}
+
+/// The skillopt Claude Code plugin (`skillopt@<marketplace>`) when the user's Claude settings
+/// enable it: it brings the hooks itself.
+pub fn enabled_claude_plugin(settings: &Path) -> Option<String> {
+    let (_, v) = load(settings).ok()?;
+    v.get("enabledPlugins")?
+        .as_object()?
+        .iter()
+        .find(|(id, on)| id.starts_with("skillopt@") && on.as_bool() == Some(true))
+        .map(|(id, _)| id.clone())
 }
 
 /// `--trust`: trusts skillopt's hooks in `file` through `codex app-server` and prints each.

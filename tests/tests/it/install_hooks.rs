@@ -64,6 +64,12 @@ fn install_leaves_claude_to_an_enabled_skillopt_plugin() {
         codex["hooks"]["SessionStart"][0]["hooks"][0]["command"],
         "skillopt-session-start --agent codex"
     );
+    let doctor = stdout(&sb.skillopt(&["doctor"]));
+    assert!(
+        doctor.contains("[ ok ] Claude Code hooks from the skillopt@skillopt plugin"),
+        "{doctor}"
+    );
+    assert!(!doctor.contains("twice"), "{doctor}");
     // Disabled, it is no plugin of ours at work: the hooks go into settings.json.
     std::fs::write(&claude, r#"{"enabledPlugins":{"skillopt@skillopt":false}}"#).unwrap();
     sb.ok(&["install", "claude"]);
@@ -71,6 +77,12 @@ fn install_leaves_claude_to_an_enabled_skillopt_plugin() {
         sb.json(&claude)["hooks"]["SessionStart"][0]["hooks"][0]["command"],
         "skillopt-session-start --agent claude-code"
     );
+    // Enabled again with those hooks still there: doctor says they run twice.
+    let mut v = sb.json(&claude);
+    v["enabledPlugins"]["skillopt@skillopt"] = true.into();
+    std::fs::write(&claude, v.to_string()).unwrap();
+    let doctor = stdout(&sb.skillopt(&["doctor"]));
+    assert!(doctor.contains("runs skillopt's hooks twice"), "{doctor}");
 }
 
 #[test]

@@ -36,6 +36,10 @@ fn a_member_pushes_their_own_skill_and_a_reader_installs_it() {
     let other = srv.client(Some(&rita));
     let pulled = other.ok(&["pull"]);
     assert!(pulled.contains("installed v1"), "{pulled}");
+    // doctor says whose token it is, and that a reader's machine records nothing.
+    let doctor = skillopt_tests::stdout(&other.skillopt(&["doctor"]));
+    assert!(doctor.contains("(token of rita, reader)"), "{doctor}");
+    assert!(doctor.contains("[warn] a reader's token"), "{doctor}");
     let text = std::fs::read_to_string(
         other
             .claude_skills()
@@ -217,9 +221,10 @@ fn login_stores_the_token_privately_and_the_client_uses_it() {
     assert_eq!(mode, 0o600);
     let doctor = skillopt_tests::stdout(&laptop.skillopt(&["doctor"]));
     assert!(
-        doctor.contains(&format!("registry {url} answers")),
+        doctor.contains(&format!("registry {url} answers (token of alice, member)")),
         "{doctor}"
     );
+    assert!(!doctor.contains("reader's token"), "{doctor}");
     // No SKILLOPT_TOKEN: the stored token is sent, and shown as stored, never in full.
     let out = push(&laptop, "deploy", "alice", "x\n");
     assert!(out.status.success(), "{}", stderr(&out));

@@ -26,7 +26,25 @@ use skillopt_state::Paths;
 
 use crate::codex_trust;
 use crate::commands::hooks_config::{self, install_state, InstallState, Target};
+use crate::registry::wire::WhoAmI;
+use crate::registry::RegistryUrl;
 use crate::settings::Settings;
+
+/// Who the token stands for, when the registry is a server that says.
+fn token_holder(url: &RegistryUrl) -> Option<WhoAmI> {
+    let RegistryUrl::Http {
+        base,
+        token,
+        ca_cert,
+    } = url
+    else {
+        return None;
+    };
+    crate::registry::http::HttpRegistry::new(base, token.as_deref(), ca_cert.as_deref())
+        .ok()?
+        .whoami()
+        .ok()
+}
 
 fn on_path(bin: &str) -> Option<std::path::PathBuf> {
     let path = std::env::var_os("PATH")?;
@@ -212,19 +230,49 @@ pub fn run(paths: &Paths, settings: &Settings) -> anyhow::Result<ExitCode> {
     // One read: a server (`http(s)://`) is only known to answer, and to take the token, once
     // it has been asked something.
     match url.open().and_then(|mut r| r.all_flags().map(drop)) {
-        Ok(()) => check(true, format!("registry {} answers", url.redacted())),
+        Ok(()) => {
+            let who = token_holder(&url);
+            let shown = who
+                .as_ref()
+                .map(|w| format!(" (token of {}, {})", super::one_line(&w.user), w.role))
+                .unwrap_or_default();
+            check(true, format!("registry {} answers{shown}", url.redacted()));
+            if who.is_some_and(|w| w.role < crate::registry::tokens::Role::Member) {
+                println!(
+                    "[warn] a reader's token: this machine's sessions and judgments are not \
+                     recorded (they wait in the outbox); ask for a member token"
+                );
+            }
+        }
         Err(e) => check(false, format!("registry {}: {e}", url.redacted())),
     }
     let claude = paths.claude_settings();
     let codex = paths.codex_hooks();
+    let plugin = hooks_config::enabled_claude_plugin(&claude);
     let claude_state = install_state(&claude, Target::Claude);
     let codex_state = install_state(&codex, Target::Codex);
     let missing = |s: &anyhow::Result<InstallState>| matches!(s, Ok(InstallState::Missing));
-    let only_one_missing = missing(&claude_state) != missing(&codex_state);
+    // The plugin brings Claude Code's hooks itself; settings.json should then have none.
+    let by_plugin = plugin.is_some() && missing(&claude_state);
+    if let Some(plugin) = &plugin {
+        if by_plugin {
+            check(true, format!("Claude Code hooks from the {plugin} plugin"));
+        } else {
+            println!(
+                "[warn] Claude Code runs skillopt's hooks twice: from the {plugin} plugin and \
+                 from {}; `skillopt uninstall claude` keeps the plugin's",
+                claude.display()
+            );
+        }
+    }
+    let only_one_missing = (missing(&claude_state) && !by_plugin) != missing(&codex_state);
     for (state, agent, file) in [
         (claude_state, "claude", &claude),
         (codex_state, "codex", &codex),
     ] {
+        if agent == "claude" && by_plugin {
+            continue;
+        }
         let is_missing = missing(&state);
         let (good, line) = hooks_line(state, agent, file);
         if is_missing && only_one_missing {

@@ -263,66 +263,78 @@ pub(crate) fn evaluate(reg: &mut dyn Registry) -> anyhow::Result<Vec<Applied>> {
     Ok(applied)
 }
 
+/// The transition the rules make of `cand` now (`None`: wait): its status change, its event
+/// (actor `skillopt`, the figures that decided it), the fingerprint rejected on a revert, and a
+/// freeze when this revert reaches the reversion limit. The worker applies it; the server
+/// builds it again to check (and apply) a member's rollout decision.
+pub(crate) fn decided_transition(
+    reg: &mut dyn Registry,
+    skill: &SkillRef,
+    cand: &SkillVersion,
+) -> anyhow::Result<Option<Transition>> {
+    let flags = reg.flags(skill)?;
+    let policy = flags.release();
+    let trigger = trigger_job(reg, skill, cand.version)?;
+    let e = evidence_for(cand, &reg.outcomes(skill)?, trigger.as_deref(), &policy);
+    let decision = decide(&e, &policy);
+    let (to, kind) = match decision {
+        Decision::Wait => return Ok(None),
+        Decision::Promote => (VersionStatus::Active, EventKind::Promoted),
+        Decision::Revert => (VersionStatus::Reverted, EventKind::Reverted),
+    };
+    let figures = e.figures(&policy);
+    let freeze = if decision == Decision::Revert
+        && cand.source == VersionSource::Skillopt
+        && !flags.frozen
+    {
+        let earlier =
+            recent_automatic_reverts(&reg.history(skill)?, &reg.events(skill)?, e.version);
+        (earlier.len() + 1 >= REVERTS_TO_FREEZE).then(|| {
+            let all: Vec<String> = earlier
+                .iter()
+                .chain(std::iter::once(&e.version))
+                .map(|v| format!("v{v}"))
+                .collect();
+            format!(
+                "{} automatic versions reverted within {REVERT_WINDOW_DAYS} days ({})",
+                all.len(),
+                all.join(", ")
+            )
+        })
+    } else {
+        None
+    };
+    Ok(Some(Transition {
+        skill: skill.clone(),
+        version: e.version,
+        from: vec![VersionStatus::Candidate],
+        to,
+        event: Event::new(skill, e.version, kind, RULES_ACTOR, figures),
+        reject_fingerprint: decision == Decision::Revert,
+        freeze,
+    }))
+}
+
 fn evaluate_one(
     reg: &mut dyn Registry,
     skill: &SkillRef,
     cand: &SkillVersion,
 ) -> anyhow::Result<Option<Applied>> {
-    let skill = skill.clone();
-    {
-        let flags = reg.flags(&skill)?;
-        let policy = flags.release();
-        let trigger = trigger_job(reg, &skill, cand.version)?;
-        let e = evidence_for(cand, &reg.outcomes(&skill)?, trigger.as_deref(), &policy);
-        let decision = decide(&e, &policy);
-        let (to, kind) = match decision {
-            Decision::Wait => return Ok(None),
-            Decision::Promote => (VersionStatus::Active, EventKind::Promoted),
-            Decision::Revert => (VersionStatus::Reverted, EventKind::Reverted),
-        };
-        let figures = e.figures(&policy);
-        let freeze = if decision == Decision::Revert
-            && cand.source == VersionSource::Skillopt
-            && !flags.frozen
-        {
-            let earlier =
-                recent_automatic_reverts(&reg.history(&skill)?, &reg.events(&skill)?, e.version);
-            (earlier.len() + 1 >= REVERTS_TO_FREEZE).then(|| {
-                let all: Vec<String> = earlier
-                    .iter()
-                    .chain(std::iter::once(&e.version))
-                    .map(|v| format!("v{v}"))
-                    .collect();
-                format!(
-                    "{} automatic versions reverted within {REVERT_WINDOW_DAYS} days ({})",
-                    all.len(),
-                    all.join(", ")
-                )
-            })
-        } else {
-            None
-        };
-        let t = Transition {
-            skill: skill.clone(),
-            version: e.version,
-            from: vec![VersionStatus::Candidate],
-            to,
-            event: Event::new(&skill, e.version, kind, RULES_ACTOR, figures.clone()),
-            reject_fingerprint: decision == Decision::Revert,
-            freeze: freeze.clone(),
-        };
-        if !reg.transition(&t)? {
-            return Ok(None);
-        }
-        tracing::info!(skill = %skill, version = e.version, event = kind.as_str(), "rollout rule applied");
-        Ok(Some(Applied {
-            skill: skill.dir_name(),
-            version: e.version,
-            event: kind,
-            figures,
-            frozen: freeze,
-        }))
+    let Some(t) = decided_transition(reg, skill, cand)? else {
+        return Ok(None);
+    };
+    if !reg.transition(&t)? {
+        return Ok(None);
     }
+    let kind = t.event.kind;
+    tracing::info!(skill = %skill, version = t.version, event = kind.as_str(), "rollout rule applied");
+    Ok(Some(Applied {
+        skill: skill.dir_name(),
+        version: t.version,
+        event: kind,
+        figures: t.event.figures,
+        frozen: t.freeze,
+    }))
 }
 
 /// Sends the webhook notices of what this machine applied (each notice once: its outbox key

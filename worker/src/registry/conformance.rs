@@ -64,11 +64,16 @@ fn skill() -> SkillRef {
     SkillRef::new("deploy-checklist", "alice").unwrap()
 }
 
+/// A SKILL.md of [`skill`] whose body is `text` (a server refuses what would not install).
+fn md(text: &str) -> String {
+    format!("---\nname: deploy-checklist\ndescription: Checks a deploy.\n---\n{text}\n")
+}
+
 fn new_version(parent: u32, body: &str, source: &str) -> NewVersion {
     NewVersion {
         skill: skill(),
         parent_version: parent,
-        body: body.into(),
+        body: md(body),
         source: source.parse().unwrap(),
         created_by: "alice".into(),
         status: VersionStatus::Active,
@@ -124,8 +129,8 @@ fn versions_and_changesets(reg: &mut dyn Registry) {
     assert!(reg
         .publish(&new_version(1, "stale parent", "push"), None)
         .is_err_and(|e| e.is_conflict()));
-    assert_eq!(reg.latest(&s).unwrap().unwrap().body, "body two");
-    assert_eq!(reg.version(&s, 1).unwrap().unwrap().body, "body one");
+    assert_eq!(reg.latest(&s).unwrap().unwrap().body, md("body two"));
+    assert_eq!(reg.version(&s, 1).unwrap().unwrap().body, md("body one"));
     assert_eq!(reg.history(&s).unwrap().len(), 2);
     let cs = reg.changeset_for_job("job-1").unwrap().unwrap();
     assert_eq!(

@@ -69,9 +69,13 @@ fn no_unknown_or_revoked_token_is_401_and_changes_nothing() {
         assert!(!out.status.success());
         assert!(stderr(&out).contains("401"), "{}", stderr(&out));
     }
-    // Without a token the body is not even read: an oversized one is still a 401, not a 413.
-    let (status, v) = srv.post("stats", None, &vec![b' '; 3 * 1024 * 1024]);
-    assert_eq!((status, kind(&v)), (401, "unauthorized"), "{v}");
+    // Without a good token a large body is not even read: an oversized one is still a 401,
+    // not a 413 (a stranger cannot make the server buffer megabytes).
+    let big = vec![b' '; 3 * 1024 * 1024];
+    for token in [None, Some("so_0000")] {
+        let (status, v) = srv.post("stats", token, &big);
+        assert_eq!((status, kind(&v)), (401, "unauthorized"), "{token:?}: {v}");
+    }
     assert_eq!(srv.post("stats", Some(&alice), b"{}").0, 200);
     srv.admin.ok(&["serve", "token", "revoke", &alice_id]);
     let (status, v) = srv.post("stats", Some(&alice), b"{}");
@@ -461,4 +465,51 @@ fn send_sigterm(pid: i32) -> i32 {
         .status()
         .map(|s| s.code().unwrap_or(-1))
         .unwrap_or(-1)
+}
+
+/// What a connection may hold: its headers must arrive within the server's limit (a client that
+/// sends half a request is cut off, not kept for ever), and an HTTP/2 connection may open a few
+/// streams at once, not hyper's default 200 (each would hold its own body).
+#[test]
+fn a_half_sent_request_is_cut_off_and_http2_streams_are_few() {
+    use std::io::Read;
+    let srv = Server::start();
+    let mut half = std::net::TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
+    half.write_all(b"POST /v1/registry/stats HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    half.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let closed = half.read_to_end(&mut rest).is_ok();
+    assert!(
+        closed && started.elapsed() < std::time::Duration::from_secs(50),
+        "still open after {:?}",
+        started.elapsed()
+    );
+    let mut h2 = std::net::TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
+    h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .unwrap();
+    h2.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    // Read its first frame only (the connection stays open).
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 256];
+    while answer.len() < 9
+        || answer.len() < 9 + (usize::from(answer[1]) << 8 | usize::from(answer[2]))
+    {
+        match h2.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+        }
+    }
+    // The server's first frame is its SETTINGS (type 4): 6-byte entries of id and value, where
+    // id 3 is SETTINGS_MAX_CONCURRENT_STREAMS.
+    assert!(answer.len() >= 9 && answer[3] == 4, "{answer:?}");
+    let len = usize::from(answer[1]) << 8 | usize::from(answer[2]);
+    let streams = answer[9..9 + len]
+        .chunks(6)
+        .find(|e| e[..2] == [0, 3])
+        .map(|e| u32::from_be_bytes([e[2], e[3], e[4], e[5]]));
+    assert_eq!(streams, Some(8), "{answer:?}");
 }

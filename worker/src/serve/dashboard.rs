@@ -164,43 +164,11 @@ async fn with_registry<T: Send + 'static>(
     token: Option<String>,
     f: impl FnOnce(&mut dyn Registry, &Caller) -> crate::registry::Result<T> + Send + 'static,
 ) -> Result<T, WireError> {
-    let Ok(_permit) = srv.permits.acquire().await else {
-        return Err(WireError::new(
-            ErrorKind::Unreachable,
-            "the server is stopping",
-        ));
-    };
-    let worker = Arc::clone(srv);
-    tokio::task::spawn_blocking(move || {
-        let pooled = worker.pool.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let mut reg = match pooled {
-            Some(r) => r,
-            None => worker
-                .url
-                .open_backend()
-                .map_err(|e| WireError::from_registry(&e))?,
-        };
-        let r = authenticate(&mut *reg, token.as_deref()).and_then(|caller| {
-            f(reg.registry(), &caller).map_err(|e| WireError::from_registry(&e))
-        });
-        let broken =
-            matches!(&r, Err(e) if matches!(e.kind, ErrorKind::Unreachable | ErrorKind::Backend));
-        if !broken {
-            worker
-                .pool
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(reg);
-        }
-        r
+    srv.blocking(move |b| {
+        let caller = authenticate(b, token.as_deref())?;
+        f(b.registry(), &caller).map_err(|e| WireError::from_registry(&e))
     })
     .await
-    .unwrap_or_else(|e| {
-        Err(WireError::new(
-            ErrorKind::Backend,
-            format!("call failed: {e}"),
-        ))
-    })
 }
 
 /// The token a request carries: its bearer header, else the sign-in cookie.

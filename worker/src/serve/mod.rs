@@ -55,14 +55,12 @@ impl Server {
         })
     }
 
-    /// Runs one call on a pooled registry (opening one when none is free). A registry whose
-    /// call failed for want of the backend is dropped rather than reused.
-    fn call(
+    /// Runs `f` on a pooled registry (opening one when none is free). A registry whose call
+    /// failed for want of the backend is dropped rather than reused.
+    fn with_backend<T>(
         &self,
-        token: Option<&str>,
-        method: &str,
-        body: &[u8],
-    ) -> Result<serde_json::Value, WireError> {
+        f: impl FnOnce(&mut dyn ServerBackend) -> Result<T, WireError>,
+    ) -> Result<T, WireError> {
         let pooled = self.pool.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let mut reg = match pooled {
             Some(r) => r,
@@ -71,8 +69,7 @@ impl Server {
                 .open_backend()
                 .map_err(|e| WireError::from_registry(&e))?,
         };
-        let r = authenticate(&mut *reg, token)
-            .and_then(|caller| routes::call(reg.registry(), &caller, method, body));
+        let r = f(&mut *reg);
         let broken =
             matches!(&r, Err(e) if matches!(e.kind, ErrorKind::Unreachable | ErrorKind::Backend));
         if !broken {
@@ -82,6 +79,29 @@ impl Server {
                 .push(reg);
         }
         r
+    }
+
+    /// [`Self::with_backend`] on tokio's blocking pool (the backends are synchronous), at most
+    /// [`WORKERS`] at once.
+    async fn blocking<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut dyn ServerBackend) -> Result<T, WireError> + Send + 'static,
+    ) -> Result<T, WireError> {
+        let Ok(_permit) = self.permits.acquire().await else {
+            return Err(WireError::new(
+                ErrorKind::Unreachable,
+                "the server is stopping",
+            ));
+        };
+        let srv = Arc::clone(self);
+        tokio::task::spawn_blocking(move || srv.with_backend(f))
+            .await
+            .unwrap_or_else(|e| {
+                Err(WireError::new(
+                    ErrorKind::Backend,
+                    format!("call failed: {e}"),
+                ))
+            })
     }
 }
 
@@ -138,35 +158,62 @@ async fn registry_call(
     body: Body,
 ) -> Response {
     let started = std::time::Instant::now();
-    // No token, no reading: a request without one is answered before its body is read.
+    // No token, no reading: a request without one is answered before its body is read. A body
+    // that may be large is read only once the token is known to be good, so a stranger cannot
+    // make the server hold megabytes per connection.
     let Some(token) = bearer(&headers) else {
         return error(no_token());
     };
-    let Ok(bytes) = axum::body::to_bytes(body, wire::MAX_BODY_BYTES).await else {
-        return error(WireError::new(
-            ErrorKind::TooLarge,
-            format!(
-                "the request body is over {} bytes (or could not be read)",
-                wire::MAX_BODY_BYTES
-            ),
-        ));
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let known = match declared {
+        Some(n) if n <= READ_BEFORE_AUTH => None,
+        _ => {
+            let t = token.clone();
+            match srv.blocking(move |b| authenticate(b, Some(&t))).await {
+                Ok(caller) => Some(caller),
+                Err(e) => return error(e),
+            }
+        }
     };
-    let Ok(_permit) = srv.permits.acquire().await else {
-        return error(WireError::new(
-            ErrorKind::Unreachable,
-            "the server is stopping",
-        ));
-    };
-    let worker = Arc::clone(&srv);
-    let m = method.clone();
-    let r = tokio::task::spawn_blocking(move || worker.call(Some(&token), &m, &bytes))
-        .await
-        .unwrap_or_else(|e| {
-            Err(WireError::new(
-                ErrorKind::Backend,
-                format!("call failed: {e}"),
+    let bytes = match tokio::time::timeout(
+        BODY_TIMEOUT,
+        axum::body::to_bytes(body, wire::MAX_BODY_BYTES),
+    )
+    .await
+    {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(_)) => {
+            return error(WireError::new(
+                ErrorKind::TooLarge,
+                format!(
+                    "the request body is over {} bytes (or could not be read)",
+                    wire::MAX_BODY_BYTES
+                ),
             ))
-        });
+        }
+        Err(_) => {
+            return error(WireError::new(
+                ErrorKind::BadRequest,
+                format!(
+                    "the request body did not arrive within {}s",
+                    BODY_TIMEOUT.as_secs()
+                ),
+            ))
+        }
+    };
+    let m = method.clone();
+    let r = srv
+        .blocking(move |b| {
+            let caller = match known {
+                Some(c) => c,
+                None => authenticate(b, Some(&token))?,
+            };
+            routes::call(b.registry(), &caller, &m, &bytes)
+        })
+        .await;
     let resp = match r {
         Ok(v) => Json(v).into_response(),
         Err(e) => error(e),
@@ -200,6 +247,35 @@ fn router(srv: Arc<Server>) -> Router {
 
 /// How long a stopping server lets the requests in flight finish.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How long a connection may take to send a request's headers, and stay idle between requests:
+/// a client that opens connections and sends nothing (or a byte at a time) is cut off instead of
+/// holding a file descriptor for ever.
+const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A body up to this size is read with the token's check (one trip to the database); a larger
+/// one, or one of unknown size, only after it.
+const READ_BEFORE_AUTH: usize = 64 * 1024;
+
+/// How long a request's body may take to arrive once its headers did.
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// HTTP/2 streams one connection may have open at once (hyper's default is 200, which would
+/// multiply what one connection may hold).
+const MAX_STREAMS: u32 = 8;
+
+/// [`HEADER_TIMEOUT`] for HTTP/1.1, [`MAX_STREAMS`] for HTTP/2 (which axum-server always
+/// offers next to HTTP/1.1).
+fn limit_connections(
+    b: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+) {
+    b.http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT);
+    b.http2()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .max_concurrent_streams(MAX_STREAMS);
+}
 
 /// Resolves on SIGTERM or SIGINT (Ctrl-C): what a service manager or a terminal sends.
 async fn stop_signal() {
@@ -237,34 +313,23 @@ pub fn serve(
         let listener = std::net::TcpListener::bind(listen)?;
         listener.set_nonblocking(true)?;
         on_bound(listener.local_addr()?);
-        let app = router(served);
+        let app = router(served).into_make_service();
+        let handle = axum_server::Handle::new();
+        let stopper = handle.clone();
+        tokio::spawn(async move {
+            stop_signal().await;
+            stopper.graceful_shutdown(Some(SHUTDOWN_GRACE));
+        });
         match tls {
             Some(config) => {
-                let handle = axum_server::Handle::new();
-                let stopper = handle.clone();
-                tokio::spawn(async move {
-                    stop_signal().await;
-                    stopper.graceful_shutdown(Some(SHUTDOWN_GRACE));
-                });
-                axum_server::from_tcp_rustls(listener, config)
-                    .handle(handle)
-                    .serve(app.into_make_service())
-                    .await?;
+                let mut server = axum_server::from_tcp_rustls(listener, config).handle(handle);
+                limit_connections(server.http_builder());
+                server.serve(app).await?;
             }
             None => {
-                let listener = tokio::net::TcpListener::from_std(listener)?;
-                let serving = std::future::IntoFuture::into_future(
-                    axum::serve(listener, app).with_graceful_shutdown(stop_signal()),
-                );
-                tokio::pin!(serving);
-                // Connections kept alive by idle clients must not hold the stop up forever.
-                tokio::select! {
-                    r = &mut serving => r?,
-                    _ = async {
-                        stop_signal().await;
-                        tokio::time::sleep(SHUTDOWN_GRACE).await;
-                    } => {}
-                }
+                let mut server = axum_server::from_tcp(listener).handle(handle);
+                limit_connections(server.http_builder());
+                server.serve(app).await?;
             }
         }
         tracing::info!("stopped");

@@ -171,7 +171,9 @@ fn pull_reporting_candidates(
 }
 
 /// The machine-side inputs of a pull, digested: this machine's id and channel, the skill roots
-/// that exist, and each installed skill's version and the copies of it that still exist.
+/// that exist, and each installed skill's version and the copies of it that still exist, each
+/// with its file's stamp (size, times, inode), so a copy edited or replaced since the last full
+/// pull gets one again (which repairs it).
 fn local_digest(paths: &Paths) -> anyhow::Result<String> {
     use sha2::{Digest, Sha256};
     let machine = machine::load(paths)?;
@@ -185,7 +187,10 @@ fn local_digest(paths: &Paths) -> anyhow::Result<String> {
         .skills
         .iter()
         .map(|e| {
-            let copies: Vec<_> = e.existing_paths().collect();
+            let copies: Vec<_> = e
+                .existing_paths()
+                .map(|p| (p, skillopt_state::manifest::Stamp::of_file(p)))
+                .collect();
             (&e.name, &e.author, e.version, copies)
         })
         .collect();

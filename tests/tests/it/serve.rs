@@ -395,6 +395,17 @@ fn an_up_to_date_sync_asks_one_small_question_and_a_change_is_pulled_at_the_next
     let repaired = next_sync(&b, "s4");
     assert!(!repaired.contains("nothing new"), "{repaired}");
     assert!(copy.join("SKILL.md").is_file(), "{repaired}");
+    // A copy edited by hand since is noticed too: the full pull keeps the edit aside and puts
+    // the registry's version back.
+    let installed = std::fs::read_to_string(copy.join("SKILL.md")).unwrap();
+    std::fs::write(copy.join("SKILL.md"), installed.replace("Migrate", "Skip it")).unwrap();
+    let edited = next_sync(&b, "s4b");
+    assert!(!edited.contains("nothing new"), "{edited}");
+    assert_eq!(
+        std::fs::read_to_string(copy.join("SKILL.md")).unwrap(),
+        installed,
+        "{edited}"
+    );
 
     // So does a policy change in the registry (it may move this machine's channel).
     srv.client(Some(&srv.token_with_id("carol", "maintainer").1))

@@ -222,6 +222,16 @@ fn the_page_takes_a_bearer_token_or_the_cookie_and_never_logs_it() {
         ok(status, &head) && body.contains("name=\"token\""),
         "{head}{body}"
     );
+    // Never framed, loads nothing from elsewhere, sends no Referer (a scripted sign-in's URL
+    // holds a token).
+    for wanted in [
+        "content-security-policy: default-src 'none'",
+        "frame-ancestors 'none'",
+        "x-frame-options: deny",
+        "referrer-policy: no-referrer",
+    ] {
+        assert!(head.contains(wanted), "{wanted}: {head}");
+    }
 
     // The form's POST sets the cookie (HttpOnly, SameSite=Strict) and goes to the page.
     let form = "Content-Type: application/x-www-form-urlencoded\r\n";

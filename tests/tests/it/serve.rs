@@ -163,6 +163,8 @@ fn tokens_never_reach_logs_or_listings() {
     let out = push(&srv.client(Some(&alice)), "deploy", "alice", "x\n");
     assert!(out.status.success(), "{}", stderr(&out));
     srv.post("stats", Some("so_wrong-token-value"), b"{}");
+    // A token pasted into the path is not logged either.
+    srv.post(&alice, Some(&alice), b"{}");
     let listing = srv.admin.ok(&["serve", "token", "list"]);
     assert!(
         listing.contains("alice") && listing.contains("member"),
@@ -398,7 +400,11 @@ fn an_up_to_date_sync_asks_one_small_question_and_a_change_is_pulled_at_the_next
     // A copy edited by hand since is noticed too: the full pull keeps the edit aside and puts
     // the registry's version back.
     let installed = std::fs::read_to_string(copy.join("SKILL.md")).unwrap();
-    std::fs::write(copy.join("SKILL.md"), installed.replace("Migrate", "Skip it")).unwrap();
+    std::fs::write(
+        copy.join("SKILL.md"),
+        installed.replace("Migrate", "Skip it"),
+    )
+    .unwrap();
     let edited = next_sync(&b, "s4b");
     assert!(!edited.contains("nothing new"), "{edited}");
     assert_eq!(

@@ -188,12 +188,22 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
+/// What a page may load and who may frame it: nothing but its own inline styles, never in a
+/// frame, and no `Referer` (a scripted sign-in's URL holds a token).
+const PAGE_POLICY: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; \
+     frame-ancestors 'none'; base-uri 'none'";
+
 fn html_page(status: StatusCode, body: String) -> Response {
     (
         status,
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-store"),
+            (header::CONTENT_SECURITY_POLICY, PAGE_POLICY),
+            (header::X_FRAME_OPTIONS, "DENY"),
+            (header::REFERRER_POLICY, "no-referrer"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         ],
         body,
     )
@@ -204,7 +214,8 @@ fn redirect(to: &'static str, set_cookie: Option<String>) -> Response {
     let mut r = Response::builder()
         .status(StatusCode::SEE_OTHER)
         .header(header::LOCATION, to)
-        .header(header::CACHE_CONTROL, "no-store");
+        .header(header::CACHE_CONTROL, "no-store")
+        .header(header::REFERRER_POLICY, "no-referrer");
     if let Some(c) = set_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
         r = r.header(header::SET_COOKIE, c);
     }
@@ -212,13 +223,14 @@ fn redirect(to: &'static str, set_cookie: Option<String>) -> Response {
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
-/// `Secure` when a proxy in front says the browser talks HTTPS (a plain-HTTP loopback server
-/// could not set a secure cookie).
-fn secure_attr(headers: &HeaderMap) -> &'static str {
-    let https = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
+/// `Secure` when the server serves HTTPS itself, or a proxy in front says the browser talks
+/// HTTPS (a plain-HTTP loopback server could not set a secure cookie).
+fn secure_attr(headers: &HeaderMap, tls: bool) -> &'static str {
+    let https = tls
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
     if https {
         "; Secure"
     } else {
@@ -226,10 +238,10 @@ fn secure_attr(headers: &HeaderMap) -> &'static str {
     }
 }
 
-fn sign_in_cookie(token: &str, headers: &HeaderMap) -> String {
+fn sign_in_cookie(token: &str, headers: &HeaderMap, tls: bool) -> String {
     format!(
         "{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/{}",
-        secure_attr(headers)
+        secure_attr(headers, tls)
     )
 }
 
@@ -282,7 +294,7 @@ async fn sign_in(srv: &Arc<Server>, token: String, headers: &HeaderMap) -> Respo
         );
     }
     match with_registry(srv, Some(token.clone()), |_, _| Ok(())).await {
-        Ok(()) => redirect("/", Some(sign_in_cookie(&token, headers))),
+        Ok(()) => redirect("/", Some(sign_in_cookie(&token, headers, srv.tls))),
         Err(e) if e.kind == ErrorKind::Unauthorized => {
             html_page(StatusCode::UNAUTHORIZED, html::login(Some(&e.message)))
         }
@@ -342,6 +354,16 @@ fn percent_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cookie_is_secure_over_tls_or_behind_an_https_proxy() {
+        let plain = HeaderMap::new();
+        assert!(!sign_in_cookie("so_x", &plain, false).contains("Secure"));
+        assert!(sign_in_cookie("so_x", &plain, true).ends_with("; Secure"));
+        let mut proxied = HeaderMap::new();
+        proxied.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+        assert!(sign_in_cookie("so_x", &proxied, false).ends_with("; Secure"));
+    }
 
     #[test]
     fn form_values_are_decoded() {

@@ -41,17 +41,20 @@ struct Server {
     url: RegistryUrl,
     pool: Mutex<Vec<Box<dyn ServerBackend>>>,
     permits: tokio::sync::Semaphore,
+    /// Serving HTTPS itself (`--tls-cert`): the sign-in cookie is then always `Secure`.
+    tls: bool,
 }
 
 impl Server {
     /// Opens the registry once (creating and migrating its schema) so a bad URL or an
     /// unreachable database stops the server at start, not at its first request.
-    fn open(url: RegistryUrl) -> crate::registry::Result<Self> {
+    fn open(url: RegistryUrl, tls: bool) -> crate::registry::Result<Self> {
         let first = url.open_backend()?;
         Ok(Self {
             url,
             pool: Mutex::new(vec![first]),
             permits: tokio::sync::Semaphore::new(WORKERS),
+            tls,
         })
     }
 
@@ -218,8 +221,17 @@ async fn registry_call(
         Ok(v) => Json(v).into_response(),
         Err(e) => error(e),
     };
+    // A method name is `[a-z_]`; anything else (a token pasted into the path, say) is not logged.
+    let shown = if !method.is_empty()
+        && method.len() <= 40
+        && method.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+    {
+        method.as_str()
+    } else {
+        "<not a method>"
+    };
     tracing::debug!(
-        method = %crate::commands::one_line(&method),
+        method = %shown,
         status = resp.status().as_u16(),
         ms = started.elapsed().as_millis() as u64,
         "registry call"
@@ -304,7 +316,7 @@ pub fn serve(
     on_bound: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
     let tls = tls.map(tls::server_config).transpose()?;
-    let srv = Arc::new(Server::open(url)?);
+    let srv = Arc::new(Server::open(url, tls.is_some())?);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -361,7 +373,7 @@ impl Running {
             crate::registry::tokens::Role::Admin,
         )
         .unwrap();
-        let srv = Arc::new(Server::open(url).expect("open the served registry"));
+        let srv = Arc::new(Server::open(url, false).expect("open the served registry"));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (bound_tx, bound_rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {

@@ -19,3 +19,6 @@ CREATE TRIGGER skills_revision AFTER INSERT OR UPDATE OR DELETE ON skills
     FOR EACH STATEMENT EXECUTE FUNCTION bump_registry_revision();
 CREATE TRIGGER skill_flags_revision AFTER INSERT OR UPDATE OR DELETE ON skill_flags
     FOR EACH STATEMENT EXECUTE FUNCTION bump_registry_revision();
+-- Per-version counts (`stats`, the dashboard) look attributions up by version; the primary key
+-- starts with the session.
+CREATE INDEX attributions_version ON attributions (name, author, version);

@@ -19,3 +19,6 @@ CREATE TRIGGER skill_flags_revision_update AFTER UPDATE ON skill_flags
     BEGIN UPDATE registry_revision SET revision = revision + 1 WHERE id = 1; END;
 CREATE TRIGGER skill_flags_revision_delete AFTER DELETE ON skill_flags
     BEGIN UPDATE registry_revision SET revision = revision + 1 WHERE id = 1; END;
+-- Per-version counts (`stats`, the dashboard) look attributions up by version; the primary key
+-- starts with the session.
+CREATE INDEX attributions_version ON attributions (name, author, version);

@@ -102,7 +102,13 @@ fn http_message(e: &reqwest::Error) -> String {
         }
         source = inner.source();
     }
-    if text.contains("certificate") {
+    if text.contains("CaUsedAsEndEntity") {
+        text.push_str(
+            " (the server presents a CA certificate as its own, as `openssl req -x509` makes by \
+             default: serve a certificate signed by that CA, or one made with \
+             -addext basicConstraints=critical,CA:FALSE)",
+        );
+    } else if text.contains("certificate") {
         text.push_str(
             " (a server with your team's own certificate authority: SKILLOPT_CA_CERT=<its PEM file>)",
         );

@@ -30,7 +30,16 @@ fn certificates(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
 }
 
 fn private_key(path: &Path) -> anyhow::Result<PrivateKeyDer<'static>> {
-    PrivateKeyDer::from_pem_file(path).map_err(|e| {
+    let text = std::fs::read(path)
+        .with_context(|| format!("--tls-key {}: cannot read it", path.display()))?;
+    if text.windows(9).any(|w| w == b"ENCRYPTED") {
+        anyhow::bail!(
+            "--tls-key {}: an encrypted key; serve needs it unencrypted (openssl pkey -in KEY \
+             -out PLAIN; keep PLAIN readable by the server's user only)",
+            path.display()
+        );
+    }
+    PrivateKeyDer::from_pem_slice(&text).map_err(|e| {
         anyhow::anyhow!(
             "--tls-key {}: no PEM private key in it ({e})",
             path.display()
@@ -70,5 +79,20 @@ mod tests {
         assert!(format!("{e:#}").contains("--tls-cert"), "{e:#}");
         let e = server_config(&files(&empty, &empty)).unwrap_err();
         assert!(format!("{e:#}").contains("no CERTIFICATE"), "{e:#}");
+        // Only read as PEM before the key: its DER need not be a real certificate.
+        let cert = dir.path().join("cert.pem");
+        std::fs::write(
+            &cert,
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let encrypted = dir.path().join("key.pem");
+        std::fs::write(
+            &encrypted,
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n",
+        )
+        .unwrap();
+        let e = server_config(&files(&cert, &encrypted)).unwrap_err();
+        assert!(format!("{e:#}").contains("an encrypted key"), "{e:#}");
     }
 }

@@ -118,6 +118,11 @@ fn overview(reg: &mut dyn Registry, caller: &Caller) -> crate::registry::Result<
         };
         let mut versions = reg.history(&skill)?;
         versions.sort_by_key(|v| std::cmp::Reverse(v.version));
+        // The page shows no SKILL.md: only one skill's bodies (up to 256 KiB a version) are
+        // held at a time, not every skill's.
+        for v in &mut versions {
+            v.body = String::new();
+        }
         let sets = reg.changesets(&skill)?;
         for v in &versions {
             if v.status == crate::registry::VersionStatus::Proposed {

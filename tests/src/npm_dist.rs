@@ -74,6 +74,12 @@ pub fn npm_installed_without_scripts() -> Option<NpmInstall> {
     outcome(INSTALL.get_or_init(|| install("no-scripts", false)))
 }
 
+/// A fresh install of its own with `--ignore-scripts` (for a test that changes it), under
+/// `name`.
+pub fn npm_installed_fresh_without_scripts(name: &str) -> Option<NpmInstall> {
+    outcome(&install(name, false))
+}
+
 /// The install, a skip (npm is missing and not required), or a panic (any other failure).
 fn outcome(got: &Result<NpmInstall, String>) -> Option<NpmInstall> {
     match got {

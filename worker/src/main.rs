@@ -18,6 +18,7 @@ mod commands;
 mod credentials;
 mod install_skill;
 mod logging;
+mod npm_launchers;
 mod pipeline;
 mod registry;
 mod rollout;

@@ -272,3 +272,46 @@ fn doctor_warns_when_a_hook_on_path_is_of_another_build() {
         assert!(!doctor.contains(&format!("[warn] {name}")), "{doctor}");
     }
 }
+
+/// npm without the install script (npm 12 runs none it was not told to allow): `skillopt install
+/// all` does the script's job, and the hooks on PATH are the native binaries from then on.
+#[test]
+fn install_all_replaces_the_sh_launchers_with_the_native_binaries() {
+    let Some(inst) = npm_dist::npm_installed_fresh_without_scripts("no-scripts-then-install")
+    else {
+        return;
+    };
+    let sb = Sandbox::new();
+    let out = run_on(
+        &sb,
+        &inst.path(),
+        &inst.bin("skillopt"),
+        &["install", "all"],
+        b"",
+    );
+    let said = ok(&out, "skillopt install all");
+    for name in BINARIES {
+        assert!(
+            said.contains(&format!(
+                "{name}: npm's sh launcher replaced by the native binary"
+            )),
+            "{name}: {said}"
+        );
+        assert_eq!(
+            head(&target(&inst, name), 4),
+            b"\x7fELF",
+            "{name} is native now"
+        );
+    }
+    assert_versions(&sb, &inst);
+    assert_hooks_run(&sb, &inst);
+    // Done once: a second install finds nothing to replace.
+    let out = run_on(
+        &sb,
+        &inst.path(),
+        &inst.bin("skillopt"),
+        &["install", "all"],
+        b"",
+    );
+    assert!(!ok(&out, "again").contains("replaced"));
+}

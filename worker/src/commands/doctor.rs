@@ -46,26 +46,9 @@ fn token_holder(url: &RegistryUrl) -> Option<WhoAmI> {
         .ok()
 }
 
-fn on_path(bin: &str) -> Option<std::path::PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(bin))
-        .find(|p| p.is_file())
-}
-
 /// How to get the binaries, for a doctor that finds one missing.
 const GET_BINARIES: &str =
     "npm install -g skillopt (or, with Rust: cargo install --path hooks and --path worker in a clone)";
-
-/// True when `path` is the npm package's `sh` launcher (`dist/npm/skillopt/shim.sh`) rather
-/// than the native binary it runs: the package's install script did not run.
-fn is_npm_launcher(path: &Path) -> bool {
-    let small = std::fs::metadata(path).is_ok_and(|m| m.len() < 64 * 1024);
-    small
-        && std::fs::read(path).is_ok_and(|b| {
-            b.starts_with(b"#!/bin/sh\n") && b.windows(23).any(|w| w == b"skillopt's npm launcher")
-        })
-}
 
 /// What `<bin> --version` prints after the binary's name (`0.1.0 (1a2b3c4)`); `None` when it
 /// prints no such line within 5 s (killed then). Run with hooks disabled: a hook built before
@@ -210,7 +193,7 @@ pub fn run(paths: &Paths, settings: &Settings) -> anyhow::Result<ExitCode> {
         "skillopt-user-prompt-submit",
         "skillopt",
     ] {
-        let Some(found) = on_path(bin) else {
+        let Some(found) = crate::npm_launchers::on_path(bin) else {
             check(false, format!("{bin} is not on PATH"));
             missing = true;
             continue;
@@ -219,7 +202,7 @@ pub fn run(paths: &Paths, settings: &Settings) -> anyhow::Result<ExitCode> {
         if let Some(warning) = version_warning(bin, &found) {
             println!("[warn] {warning}");
         }
-        if is_npm_launcher(&found) {
+        if crate::npm_launchers::is_npm_launcher(&found) {
             println!("[warn] {bin} ({}) is the npm package's sh launcher, not the native binary (npm did not run the package's install script): `npm rebuild -g skillopt` (npm 12 and later: add --allow-scripts=skillopt) puts the binary in its place", found.display());
         }
     }

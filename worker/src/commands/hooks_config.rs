@@ -439,6 +439,17 @@ fn run(paths: &Paths, args: Args, install: bool) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!("the hook commands (skillopt-session-start, skillopt-pre-tool-use, skillopt-user-prompt-submit) are found on PATH: `npm install -g skillopt` (or `cargo install --path hooks`) puts them there");
+    // npm without its install script leaves sh launchers where the binaries belong.
+    for r in crate::npm_launchers::make_native() {
+        match r {
+            Ok(r) => println!(
+                "{}: npm's sh launcher replaced by the native binary ({}; npm did not run the package's install script)",
+                r.name,
+                r.file.display()
+            ),
+            Err(why) => eprintln!("warning: {why}"),
+        }
+    }
     let Some((_, codex_file)) = targets.iter().find(|(a, _)| *a == Target::Codex) else {
         if args.trust {
             println!("--trust: nothing to do, Claude Code runs hooks without a trust step");

@@ -530,3 +530,22 @@ fn a_half_sent_request_is_cut_off_and_http2_streams_are_few() {
         .map(|e| u32::from_be_bytes([e[2], e[3], e[4], e[5]]));
     assert_eq!(streams, Some(8), "{answer:?}");
 }
+
+#[test]
+fn a_token_whose_user_folds_to_anothers_author_is_warned_about() {
+    let srv = Server::start();
+    srv.token_with_id("bob", "member");
+    let out = srv.admin.skillopt(&[
+        "serve", "token", "create", "--user", "BOB!", "--role", "member",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning: BOB! and bob both push as author bob"),
+        "{err}"
+    );
+    let out = srv.admin.skillopt(&[
+        "serve", "token", "create", "--user", "carol", "--role", "member",
+    ]);
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+}

@@ -156,6 +156,21 @@ fn token(url: &RegistryUrl, c: TokenCommand) -> anyhow::Result<ExitCode> {
     match c {
         TokenCommand::Create { user, role, json } => {
             check_user(&user)?;
+            // A member pushes as the author their user name folds to: two people whose names
+            // fold alike could push each other's skills.
+            let author = skillopt_shared::skill_ref::author_from_login(&user);
+            for other in store.tokens()?.iter().filter(|t| t.revoked_at.is_none()) {
+                if other.user != user
+                    && skillopt_shared::skill_ref::author_from_login(&other.user) == author
+                {
+                    eprintln!(
+                        "skillopt: warning: {} and {} both push as author {}",
+                        super::one_line(&user),
+                        super::one_line(&other.user),
+                        author.as_deref().unwrap_or("(none)")
+                    );
+                }
+            }
             let (row, token) = tokens::create_token(store, &user, role)?;
             if json {
                 let v = serde_json::json!({

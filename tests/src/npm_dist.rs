@@ -204,7 +204,39 @@ fn packs() -> Result<Vec<PathBuf>, String> {
 /// `npm install -g skillopt` from the loopback registry into `<work>/<name>`, on a PATH of `sh`,
 /// `node` and `npm` only.
 fn install(name: &str, scripts: bool) -> Result<NpmInstall, String> {
-    let registry = registry_url()?;
+    install_from(registry_url()?, name, scripts)
+}
+
+/// `npm install -g skillopt` (with its install script) from a registry that has the `skillopt`
+/// package but not its platform package (a mirror that lags): `None` when npm is missing and
+/// not required, else what npm did.
+pub fn install_without_the_platform_package(name: &str) -> Option<Result<NpmInstall, String>> {
+    let main_only = || -> Result<String, String> {
+        let packs = packs()?;
+        let main: Vec<PathBuf> = packs
+            .into_iter()
+            .filter(|p| {
+                p.file_name().is_some_and(|n| {
+                    let n = n.to_string_lossy();
+                    !n.contains("-linux-") && !n.contains("-darwin-")
+                })
+            })
+            .collect();
+        if main.len() != 1 {
+            return Err(format!("no skillopt package among the packs: {main:?}"));
+        }
+        registry::serve(&main)
+    };
+    match main_only() {
+        Ok(url) => Some(install_from(&url, name, true)),
+        Err(why) => {
+            outcome(&Err(why));
+            None
+        }
+    }
+}
+
+fn install_from(registry: &str, name: &str, scripts: bool) -> Result<NpmInstall, String> {
     let work = work_dir();
     let prefix = work.join(name);
     // Empty user and global npmrc files (npm refuses one file for both).

@@ -7,8 +7,10 @@
 // the hooks natively: no node, no sh, at every session start, tool use and prompt. Node runs
 // only here, once per install.
 //
-// Nothing here fails the install: without a platform package (an unsupported platform) or on an
-// error the shims stay, and they find the binaries themselves or say what is missing.
+// On a platform skillopt ships binaries for, a missing platform package fails the install (npm
+// then says so, and an upgrade does not leave hooks that silently do nothing: a registry mirror
+// that lags, say). Elsewhere, or on an error placing a binary, the shims stay, and they find the
+// binaries themselves or say what is missing.
 'use strict';
 
 const fs = require('fs');
@@ -21,12 +23,22 @@ const NAMES = [
   'skillopt-user-prompt-submit',
 ];
 
+const SHIPPED = ['linux-x64', 'linux-arm64', 'darwin-x64', 'darwin-arm64'];
+
 function platformBinDir() {
-  const pkg = `@skillopt/${process.platform}-${process.arch}`;
+  const platform = `${process.platform}-${process.arch}`;
+  const pkg = `@skillopt/${platform}`;
   try {
     return path.join(path.dirname(require.resolve(`${pkg}/package.json`)), 'bin');
   } catch (e) {
-    console.warn(`skillopt: ${pkg} is not installed (no native binaries for this platform?)`);
+    if (SHIPPED.includes(platform)) {
+      console.error(
+        `skillopt: ${pkg}, which carries the native binaries, was not installed ` +
+          '(optional dependencies omitted, or the registry lacks it): install it with skillopt'
+      );
+      process.exit(1);
+    }
+    console.warn(`skillopt: no native binaries for ${platform}`);
     return null;
   }
 }

@@ -315,3 +315,18 @@ fn install_all_replaces_the_sh_launchers_with_the_native_binaries() {
     );
     assert!(!ok(&out, "again").contains("replaced"));
 }
+
+/// A registry that has skillopt but not its platform package (a mirror that lags behind an
+/// upgrade): npm's install fails and says why, instead of leaving hooks that silently do
+/// nothing.
+#[test]
+fn without_its_platform_package_the_install_fails_and_says_why() {
+    let Some(got) = npm_dist::install_without_the_platform_package("no-platform-package") else {
+        return;
+    };
+    let why = got
+        .err()
+        .expect("the install must fail without the platform package");
+    assert!(why.contains("@skillopt/"), "{why}");
+    assert!(why.contains("was not installed"), "{why}");
+}

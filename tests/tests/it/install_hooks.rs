@@ -284,3 +284,78 @@ fn doctor_is_clean_for_a_user_of_one_agent_and_fails_with_none() {
     );
     assert!(text.contains("[ ok ] Claude Code hooks in"), "{text}");
 }
+
+/// The agents run the hook commands from PATH: `install` says when they are not there (each
+/// would otherwise fail in every session), and is quiet when they are.
+#[test]
+fn install_warns_when_the_hooks_are_not_on_path() {
+    let sb = Sandbox::new();
+    // Only the sandbox's own bin folder (and the system's), whatever this machine installed.
+    let path = format!("{}:/usr/bin:/bin", sb.bin_dir().display());
+    let install = || {
+        sb.skillopt_cmd(&["install", "all"])
+            .env("PATH", &path)
+            .output()
+            .unwrap()
+    };
+    let out = install();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("skillopt-session-start, skillopt-pre-tool-use, skillopt-user-prompt-submit not on PATH"),
+        "{err}"
+    );
+    assert!(err.contains("skillopt uninstall all"), "{err}");
+    std::fs::create_dir_all(sb.bin_dir()).unwrap();
+    for h in [
+        "skillopt-session-start",
+        "skillopt-pre-tool-use",
+        "skillopt-user-prompt-submit",
+    ] {
+        std::fs::copy(skillopt_tests::bin(h), sb.bin_dir().join(h)).unwrap();
+    }
+    let out = install();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("not on PATH"), "{}", stderr(&out));
+}
+
+/// The plugin enabled for one project only (`/plugin install --scope project`, or `local`):
+/// the user-wide hooks still serve every other project, so `install all` adds them and says
+/// they run twice in this one; doctor, run there, says so too; `install --project` leaves the
+/// project's settings to the plugin.
+#[test]
+fn a_plugin_enabled_for_one_project_is_seen_there() {
+    let sb = Sandbox::new();
+    let project = sb.path().join("work/app");
+    std::fs::create_dir_all(project.join(".claude")).unwrap();
+    let project_settings = project.join(".claude/settings.json");
+    let text = r#"{"enabledPlugins":{"skillopt@skillopt":true}}"#;
+    std::fs::write(&project_settings, text).unwrap();
+    let run = |args: &[&str]| {
+        sb.skillopt_cmd(args)
+            .current_dir(&project)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["install", "all"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("this project also enables the skillopt@skillopt plugin"),
+        "{}",
+        stderr(&out)
+    );
+    let user = sb.json(&sb.home().join(".claude/settings.json"));
+    assert_eq!(
+        user["hooks"]["SessionStart"][0]["hooks"][0]["command"],
+        "skillopt-session-start --agent claude-code"
+    );
+    let doctor = stdout(&run(&["doctor"]));
+    assert!(doctor.contains("runs skillopt's hooks twice"), "{doctor}");
+    let out = run(&["install", "claude", "--project"]);
+    assert!(
+        stdout(&out).contains("plugin is enabled"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&project_settings).unwrap(), text);
+}

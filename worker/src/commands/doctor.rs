@@ -231,7 +231,12 @@ pub fn run(paths: &Paths, settings: &Settings) -> anyhow::Result<ExitCode> {
     }
     let claude = paths.claude_settings();
     let codex = paths.codex_hooks();
-    let plugin = hooks_config::enabled_claude_plugin(&claude);
+    // The plugin enabled in any scope a session here sees.
+    let plugin = std::env::current_dir().ok().and_then(|cwd| {
+        hooks_config::claude_plugin_settings(paths, &cwd)
+            .iter()
+            .find_map(|f| hooks_config::enabled_claude_plugin(f))
+    });
     let claude_state = install_state(&claude, Target::Claude);
     let codex_state = install_state(&codex, Target::Codex);
     let missing = |s: &anyhow::Result<InstallState>| matches!(s, Ok(InstallState::Missing));

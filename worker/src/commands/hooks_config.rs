@@ -416,13 +416,35 @@ fn run(paths: &Paths, args: Args, install: bool) -> anyhow::Result<ExitCode> {
     // Validate every file before writing any, so a malformed one leaves all untouched.
     let mut targets = targets(paths, &args)?;
     if install {
-        if let Some(plugin) = enabled_claude_plugin(&paths.claude_settings()) {
-            // Claude Code would run both sets of hooks for every event.
+        let cwd = std::env::current_dir()?;
+        let [user, project, local] = claude_plugin_settings(paths, &cwd);
+        // Where the plugin is on, Claude Code would run both sets of hooks for every event.
+        // Enabled for every project (user scope), or for this one when installing for it:
+        // skillopt's settings.json hooks are left out. Enabled for this project only: the
+        // user-wide hooks still serve every other project, so they go in, with a word.
+        let covering = if args.project {
+            [&user, &project, &local]
+                .into_iter()
+                .find_map(|f| enabled_claude_plugin(f))
+        } else {
+            enabled_claude_plugin(&user)
+        };
+        if let Some(plugin) = covering {
             targets.retain(|(agent, _)| *agent != Target::Claude);
             println!(
                 "Claude Code: the {plugin} plugin is enabled and runs skillopt's hooks; \
                  settings.json left as it is"
             );
+        } else if targets.iter().any(|(a, _)| *a == Target::Claude) {
+            if let Some(plugin) = [&project, &local]
+                .into_iter()
+                .find_map(|f| enabled_claude_plugin(f))
+            {
+                eprintln!(
+                    "warning: this project also enables the {plugin} plugin: in it Claude Code \
+                     runs skillopt's hooks twice (a prompt is still judged once)"
+                );
+            }
         }
     }
     for (agent, file) in &targets {
@@ -438,7 +460,27 @@ fn run(paths: &Paths, args: Args, install: bool) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    println!("the hook commands (skillopt-session-start, skillopt-pre-tool-use, skillopt-user-prompt-submit) are found on PATH: `npm install -g skillopt` (or `cargo install --path hooks`) puts them there");
+    // The agents find the hook commands on PATH: say so now if they would not.
+    let missing: Vec<&str> = HOOK_PROGRAMS
+        .into_iter()
+        .filter(|h| crate::npm_launchers::on_path(h).is_none())
+        .collect();
+    if !missing.is_empty() {
+        eprintln!(
+            "warning: {} not on PATH, so the agents cannot run these hooks (each would fail in \
+             every session): install the binaries (npm install -g skillopt, or cargo install \
+             --path hooks), and run `skillopt uninstall all` before removing them",
+            missing.join(", ")
+        );
+    }
+    let from_npx =
+        std::env::current_exe().is_ok_and(|e| e.components().any(|c| c.as_os_str() == "_npx"));
+    if from_npx {
+        eprintln!(
+            "warning: this skillopt runs from npx's cache, which does not last: npm install -g \
+             skillopt keeps the hooks on PATH"
+        );
+    }
     // npm without its install script leaves sh launchers where the binaries belong.
     for r in crate::npm_launchers::make_native() {
         match r {
@@ -463,8 +505,18 @@ fn run(paths: &Paths, args: Args, install: bool) -> anyhow::Result<ExitCode> {
     trust_codex(codex_file)
 }
 
-/// The skillopt Claude Code plugin (`skillopt@<marketplace>`) when the user's Claude settings
-/// enable it: it brings the hooks itself.
+/// Where Claude Code enables plugins for a session in `cwd`: the user's settings, the project's
+/// (`.claude/settings.json`) and the user's own for the project (`.claude/settings.local.json`).
+pub fn claude_plugin_settings(paths: &Paths, cwd: &Path) -> [PathBuf; 3] {
+    [
+        paths.claude_settings(),
+        cwd.join(".claude/settings.json"),
+        cwd.join(".claude/settings.local.json"),
+    ]
+}
+
+/// The skillopt Claude Code plugin (`skillopt@<marketplace>`) when the Claude settings file
+/// `settings` enables it: it brings the hooks itself.
 pub fn enabled_claude_plugin(settings: &Path) -> Option<String> {
     let (_, v) = load(settings).ok()?;
     v.get("enabledPlugins")?

@@ -90,6 +90,8 @@ main() {
   # Each binary is copied beside its final name and renamed over it: a hook running the old one
   # keeps running, and no one ever sees half a file.
   for b in $bins; do
+    # Never through whatever may already sit at the temporary name (a link, say).
+    rm -f "$dest/.$b.partial"
     cp "$tmp/$name/$b" "$dest/.$b.partial"
     chmod 755 "$dest/.$b.partial"
     mv -f "$dest/.$b.partial" "$dest/$b"

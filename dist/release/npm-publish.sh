@@ -27,7 +27,11 @@ publish() { # TGZ [options...]
   fi
   tgz=$1
   shift
-  npm publish "$tgz" "$@"
+  # A prerelease (1.2.0-rc.1) goes out under the `next` tag, never as `latest`.
+  case ${id##*@} in
+    *-*) npm publish "$tgz" --tag next "$@" ;;
+    *) npm publish "$tgz" "$@" ;;
+  esac
   echo "published $id"
 }
 

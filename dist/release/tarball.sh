@@ -34,7 +34,11 @@ cp "$root/LICENSE" "$root/README.md" "$stage/$name/"
 mkdir -p "$out_dir"
 out_dir=$(cd "$out_dir" && pwd)
 # COPYFILE_DISABLE: no AppleDouble (._*) entries from macOS tar.
-(cd "$stage" && COPYFILE_DISABLE=1 tar -czf "$out_dir/$name.tar.gz" "$name")
+# Entries owned by root (uid 0), not by the build's user.
+owner="--owner=0 --group=0 --numeric-owner"
+tar --version 2>/dev/null | grep -q bsdtar && owner="--uid 0 --gid 0"
+# shellcheck disable=SC2086 # $owner is a list of options
+(cd "$stage" && COPYFILE_DISABLE=1 tar $owner -czf "$out_dir/$name.tar.gz" "$name")
 if command -v sha256sum >/dev/null 2>&1; then
   sum=$(cd "$out_dir" && sha256sum "$name.tar.gz")
 else

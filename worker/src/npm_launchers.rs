@@ -62,9 +62,36 @@ fn place(src: &Path, dst: &Path) -> std::io::Result<()> {
     })
 }
 
-/// Replaces each skillopt launcher on PATH by the native binary beside this executable. Each
-/// one that could not be replaced comes back with why; nothing is touched when this process
-/// is not running from beside the binaries (a cargo or installer build: no launchers there).
+/// npm's name of this build's platform (`linux-x64`, `darwin-arm64`, …).
+fn npm_platform() -> String {
+    let os = match std::env::consts::OS {
+        "macos" => "darwin",
+        other => other,
+    };
+    let cpu = match std::env::consts::ARCH {
+        "x86_64" => "x64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    format!("{os}-{cpu}")
+}
+
+/// Where the native binaries may be, seen from this executable's folder `dir`: that folder (the
+/// launcher `exec`ed this process there, in the platform package), and, when this process is a
+/// binary the install script already put in the `skillopt` package's `bin/`, the platform
+/// package nested under it (global install) or beside it (local install).
+fn native_dirs(dir: &Path) -> Vec<PathBuf> {
+    let platform = format!("@skillopt/{}/bin", npm_platform());
+    vec![
+        dir.to_path_buf(),
+        dir.join("../node_modules").join(&platform),
+        dir.join("../..").join(&platform),
+    ]
+}
+
+/// Replaces each skillopt launcher on PATH by its native binary (from [`native_dirs`]). Each one
+/// that could not be replaced comes back with why; nothing is touched when there are no
+/// launchers (a cargo or installer build, or npm ran the install script).
 pub fn make_native() -> Vec<Result<Replaced, String>> {
     let Some(dir) = std::env::current_exe()
         .ok()
@@ -73,6 +100,7 @@ pub fn make_native() -> Vec<Result<Replaced, String>> {
     else {
         return Vec::new();
     };
+    let dirs = native_dirs(&dir);
     let mut out = Vec::new();
     for name in NAMES {
         let Some(file) = on_path(name).and_then(|p| p.canonicalize().ok()) else {
@@ -81,15 +109,19 @@ pub fn make_native() -> Vec<Result<Replaced, String>> {
         if !is_npm_launcher(&file) {
             continue;
         }
-        let native = dir.join(name);
-        if !native.is_file() || is_npm_launcher(&native) {
+        let native = dirs
+            .iter()
+            .map(|d| d.join(name))
+            .find(|n| n.is_file() && !is_npm_launcher(n));
+        let Some(native) = native else {
             out.push(Err(format!(
-                "{name}: no native binary beside {} to put in place of {}",
+                "{name}: no native binary for {} beside {} to put in place of {}",
+                npm_platform(),
                 dir.display(),
                 file.display()
             )));
             continue;
-        }
+        };
         out.push(
             place(&native, &file)
                 .map(|()| Replaced {

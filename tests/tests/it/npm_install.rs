@@ -330,3 +330,35 @@ fn without_its_platform_package_the_install_fails_and_says_why() {
     assert!(why.contains("@skillopt/"), "{why}");
     assert!(why.contains("was not installed"), "{why}");
 }
+
+/// A half-finished swap (the CLI native, the hooks still launchers): `skillopt install all`,
+/// run from the native CLI in the `skillopt` package, finds the hooks' binaries in the platform
+/// package and finishes it.
+#[test]
+fn install_all_finishes_a_half_done_swap() {
+    let Some(inst) = npm_dist::npm_installed_fresh_without_scripts("half-swapped") else {
+        return;
+    };
+    let cli = target(&inst, "skillopt");
+    let platform_bin = std::fs::read_dir(cli.parent().unwrap().join("../node_modules/@skillopt"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("bin"))
+        .next()
+        .expect("the platform package");
+    std::fs::copy(platform_bin.join("skillopt"), &cli).unwrap();
+    assert_eq!(head(&cli, 4), b"\x7fELF");
+    let sb = Sandbox::new();
+    let out = run_on(
+        &sb,
+        &inst.path(),
+        &inst.bin("skillopt"),
+        &["install", "all"],
+        b"",
+    );
+    let said = ok(&out, "skillopt install all");
+    for (name, _) in HOOKS {
+        assert_eq!(head(&target(&inst, name), 4), b"\x7fELF", "{name}: {said}");
+    }
+    assert_hooks_run(&sb, &inst);
+}

@@ -289,12 +289,29 @@ fn installer_installs_the_release_for_this_machine_and_refuses_a_bad_checksum() 
         "{sum}"
     );
     assert_eq!(file, asset);
+    // Owned by root, not by whoever built it.
+    let listing = Command::new("tar")
+        .args(["--numeric-owner", "-tvzf"])
+        .arg(release.join(&asset))
+        .output()
+        .unwrap();
+    let listing = stdout(&listing);
+    assert!(
+        !listing.is_empty() && listing.lines().all(|l| l.contains(" 0/0 ")),
+        "{listing}"
+    );
 
-    // Into ~/.local/bin by default, the four binaries, each running.
+    // Into ~/.local/bin by default, the four binaries, each running; a link planted at a
+    // temporary name there is replaced, never written through.
     let home = tmp.path().join("home");
+    let dest = home.join(".local/bin");
+    std::fs::create_dir_all(&dest).unwrap();
+    let precious = tmp.path().join("precious");
+    std::fs::write(&precious, "keep me").unwrap();
+    std::os::unix::fs::symlink(&precious, dest.join(".skillopt-session-start.partial")).unwrap();
     let out = install(&release, &home, &[]);
     assert!(out.status.success(), "install.sh: {}", stderr(&out));
-    let dest = home.join(".local/bin");
+    assert_eq!(std::fs::read_to_string(&precious).unwrap(), "keep me");
     let mut want: Vec<String> = BINARIES.iter().map(|b| b.to_string()).collect();
     want.sort();
     assert_eq!(names_in(&dest), want, "{}", stderr(&out));
@@ -496,6 +513,33 @@ fn npm_publish_puts_the_platform_packages_before_skillopt_and_resumes() {
         !calls
             .iter()
             .any(|c| c.starts_with("publish skillopt-0.2.0")),
+        "{calls:#?}"
+    );
+
+    // A prerelease goes out under the `next` tag, never as `latest`.
+    let pre = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(pre.path().join("packs")).unwrap();
+    fake_npm_package(
+        pre.path(),
+        "skillopt-0.3.0-rc.1.tgz",
+        "skillopt",
+        "0.3.0-rc.1",
+    );
+    fake_npm_package(
+        pre.path(),
+        "skillopt-linux-x64-0.3.0-rc.1.tgz",
+        "@skillopt/linux-x64",
+        "0.3.0-rc.1",
+    );
+    let (out, calls) = npm_publish(pre.path(), &[], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let publishes: Vec<&String> = calls.iter().filter(|c| c.starts_with("publish")).collect();
+    assert_eq!(
+        publishes,
+        [
+            "publish skillopt-linux-x64-0.3.0-rc.1.tgz --tag next --access public",
+            "publish skillopt-0.3.0-rc.1.tgz --tag next --access public",
+        ],
         "{calls:#?}"
     );
 

@@ -282,14 +282,7 @@ fn install_all_replaces_the_sh_launchers_with_the_native_binaries() {
         return;
     };
     let sb = Sandbox::new();
-    let out = run_on(
-        &sb,
-        &inst.path(),
-        &inst.bin("skillopt"),
-        &["install", "all"],
-        b"",
-    );
-    let said = ok(&out, "skillopt install all");
+    let said = install_all(&sb, &inst);
     for name in BINARIES {
         assert!(
             said.contains(&format!(
@@ -306,14 +299,7 @@ fn install_all_replaces_the_sh_launchers_with_the_native_binaries() {
     assert_versions(&sb, &inst);
     assert_hooks_run(&sb, &inst);
     // Done once: a second install finds nothing to replace.
-    let out = run_on(
-        &sb,
-        &inst.path(),
-        &inst.bin("skillopt"),
-        &["install", "all"],
-        b"",
-    );
-    assert!(!ok(&out, "again").contains("replaced"));
+    assert!(!install_all(&sb, &inst).contains("replaced"));
 }
 
 /// A registry that has skillopt but not its platform package (a mirror that lags behind an
@@ -329,6 +315,18 @@ fn without_its_platform_package_the_install_fails_and_says_why() {
     };
     assert!(why.contains("@skillopt/"), "{why}");
     assert!(why.contains("was not installed"), "{why}");
+}
+
+/// `skillopt install all` through the npm install, which must succeed: what it said.
+fn install_all(sb: &Sandbox, inst: &NpmInstall) -> String {
+    let out = run_on(
+        sb,
+        &inst.path(),
+        &inst.bin("skillopt"),
+        &["install", "all"],
+        b"",
+    );
+    ok(&out, "skillopt install all")
 }
 
 /// A half-finished swap (the CLI native, the hooks still launchers): `skillopt install all`,
@@ -349,14 +347,7 @@ fn install_all_finishes_a_half_done_swap() {
     std::fs::copy(platform_bin.join("skillopt"), &cli).unwrap();
     assert_eq!(head(&cli, 4), b"\x7fELF");
     let sb = Sandbox::new();
-    let out = run_on(
-        &sb,
-        &inst.path(),
-        &inst.bin("skillopt"),
-        &["install", "all"],
-        b"",
-    );
-    let said = ok(&out, "skillopt install all");
+    let said = install_all(&sb, &inst);
     for (name, _) in HOOKS {
         assert_eq!(head(&target(&inst, name), 4), b"\x7fELF", "{name}: {said}");
     }

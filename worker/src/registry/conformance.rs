@@ -351,21 +351,7 @@ fn concurrent_transitions(url: &RegistryUrl) {
             std::thread::spawn(move || {
                 let mut reg = url.open().unwrap();
                 barrier.wait();
-                reg.transition(&Transition {
-                    skill: s.clone(),
-                    version: 2,
-                    from: vec![VersionStatus::Candidate],
-                    to: VersionStatus::Active,
-                    event: Event::new(
-                        &s,
-                        2,
-                        EventKind::Promoted,
-                        "skillopt",
-                        serde_json::json!({}),
-                    ),
-                    reject_fingerprint: false,
-                    freeze: None,
-                })
+                reg.transition(&promote_v2(&s))
             })
         })
         .collect();
@@ -506,22 +492,7 @@ fn revision_moves_with_what_a_pull_installs(reg: &mut dyn Registry) {
     reg.publish(&candidate(1, "v2"), None).unwrap();
     let r2 = reg_revision(reg);
     assert!(r2 > r1, "a candidate moves it");
-    let promote = Transition {
-        skill: s.clone(),
-        version: 2,
-        from: vec![VersionStatus::Candidate],
-        to: VersionStatus::Active,
-        event: Event::new(
-            &s,
-            2,
-            EventKind::Promoted,
-            "skillopt",
-            serde_json::json!({}),
-        ),
-        reject_fingerprint: false,
-        freeze: None,
-    };
-    assert!(reg.transition(&promote).unwrap());
+    assert!(reg.transition(&promote_v2(&s)).unwrap());
     let r3 = reg_revision(reg);
     assert!(r3 > r2, "a status change moves it");
     let policy = Policy {
@@ -533,6 +504,19 @@ fn revision_moves_with_what_a_pull_installs(reg: &mut dyn Registry) {
     assert!(r4 > r3, "a policy moves it");
     reg.set_frozen(&s, true, "hold", "lead").unwrap();
     assert!(reg_revision(reg) > r4, "a freeze moves it");
+}
+
+/// The rules' promotion of candidate v2 of `s`.
+fn promote_v2(s: &SkillRef) -> Transition {
+    Transition {
+        skill: s.clone(),
+        version: 2,
+        from: vec![VersionStatus::Candidate],
+        to: VersionStatus::Active,
+        event: Event::new(s, 2, EventKind::Promoted, "skillopt", serde_json::json!({})),
+        reject_fingerprint: false,
+        freeze: None,
+    }
 }
 
 fn reg_revision(reg: &mut dyn Registry) -> u64 {

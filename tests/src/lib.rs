@@ -27,6 +27,14 @@ use std::process::{Command, Output, Stdio};
 
 pub use pg::PgSchema;
 
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .expect("repository root")
+}
+
 /// Path of a workspace binary (built first, once per test process, if missing or stale).
 pub fn bin(name: &str) -> PathBuf {
     let p = workspace_bins::dir().join(name);

@@ -163,7 +163,7 @@ fn plugin_manifest_and_hooks_json_agree() {
     ] {
         // The plugin is Claude Code's: its commands say so (no dialect guessing in the hooks),
         // behind a guard that keeps them silent when the binary is not installed
-        // (`plugin_release::plugin_hooks_*`).
+        // (`plugin::plugin_hooks_*`).
         let command = hooks["hooks"][event][0]["hooks"][0]["command"]
             .as_str()
             .unwrap_or_default();

@@ -15,6 +15,7 @@
 //! among them) are never logged.
 
 mod dashboard;
+mod member_writes;
 pub(crate) mod routes;
 pub mod tls;
 

@@ -50,6 +50,10 @@ pub struct SyncReport {
     pub left_in_outbox: usize,
     /// Events moved to `outbox/refused/` by this upload (never uploadable).
     pub refused: usize,
+    /// Why the server would not take this machine's events (a reader's token): they wait in
+    /// the outbox for a token that may record them, and the sync still counts as done.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload_forbidden: Option<String>,
     /// What the webhook delivery after the upload did.
     pub notices: crate::webhook::DeliveryReport,
 }
@@ -63,6 +67,9 @@ enum UploadError {
     /// This event can never be uploaded: move it aside, go on.
     #[error(transparent)]
     Refused(registry::RegistryError),
+    /// This machine's token may not upload (a reader's): stop, keep everything, no error.
+    #[error(transparent)]
+    Forbidden(registry::RegistryError),
 }
 
 impl From<registry::RegistryError> for UploadError {
@@ -72,6 +79,7 @@ impl From<registry::RegistryError> for UploadError {
             E::Refused(_) | E::Conflict(_) | E::Stale { .. } | E::DuplicateJob(_) => {
                 Self::Refused(e)
             }
+            _ if e.is_forbidden() => Self::Forbidden(e),
             other => Self::Down(other),
         }
     }
@@ -294,6 +302,11 @@ pub fn upload_outbox(
             Err(UploadError::Down(err)) => {
                 report.left_in_outbox = outbox::waiting(paths)?;
                 return Err(err.into());
+            }
+            Err(UploadError::Forbidden(why)) => {
+                tracing::warn!("the registry takes no events from this machine: {why}");
+                report.upload_forbidden = Some(why.to_string());
+                break;
             }
         }
         outbox::remove(paths, e.key())?;

@@ -549,3 +549,33 @@ fn a_token_whose_user_folds_to_anothers_author_is_warned_about() {
     ]);
     assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
 }
+
+/// A machine with a reader's token installs what the registry has, and its sync counts as done:
+/// the events it may not upload (403) wait in its outbox, said once per sync, not an error.
+#[test]
+fn a_readers_sync_installs_and_keeps_its_events_without_failing() {
+    use skillopt_tests::skill_session::installed_version;
+    let srv = Server::start();
+    let (_, alice) = srv.token_with_id("alice", "member");
+    let (_, rita) = srv.token_with_id("rita", "reader");
+    let out = push(&srv.client(Some(&alice)), "deploy", "alice", "1. Test.\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut laptop = srv.client(Some(&rita));
+    laptop.hooks_without_worker();
+    let first = next_sync(&laptop, "r1");
+    assert_eq!(installed_version(&laptop, "deploy--alice"), 1, "{first}");
+    // The next session's attribution is an event a reader may not upload.
+    let second = next_sync(&laptop, "r2");
+    assert!(second.contains(": synced"), "{second}");
+    assert!(
+        second.contains("the registry takes none from this machine") && second.contains("403"),
+        "{second}"
+    );
+    let status = laptop.status();
+    assert_eq!(status["jobs"]["failed"], 0, "{status}");
+    assert!(
+        status["outbox"].as_u64().is_some_and(|n| n > 0),
+        "the events wait: {status}"
+    );
+    assert_eq!(status["outbox_refused"], 0, "none thrown away: {status}");
+}

@@ -114,13 +114,17 @@ fn run_sync(ctx: &Context<'_>) -> JobEnd {
                     retried,
                 },
                 reason: format!(
-                    "{}{} event(s) left in the outbox",
+                    "{}{} event(s) left in the outbox{}",
                     if r.unchanged {
                         "nothing new in the registry; "
                     } else {
                         ""
                     },
-                    r.left_in_outbox
+                    r.left_in_outbox,
+                    r.upload_forbidden
+                        .as_deref()
+                        .map(|why| format!(" (the registry takes none from this machine: {why})"))
+                        .unwrap_or_default()
                 ),
                 ok: true,
                 retry: false,

@@ -162,6 +162,14 @@ impl RegistryError {
             RegistryError::Stale { .. } | RegistryError::Conflict(_)
         )
     }
+
+    /// A server's 403: this token may not do this (a reader's upload, say).
+    pub fn is_forbidden(&self) -> bool {
+        matches!(
+            self,
+            RegistryError::Backend(Cause::Remote { status: 403, .. })
+        )
+    }
 }
 
 /// Result alias.

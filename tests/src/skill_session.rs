@@ -1,7 +1,8 @@
 //! One judged use of an org skill, driven the way an agent drives skillopt: a transcript in
 //! which the skill is used, PreToolUse arming the window, UserPromptSubmit with the user's
 //! reaction queueing the judge job, and `worker drain --json` running it. Plus the scripted
-//! replies such flows need and what they read back (`log --json`, the installed version).
+//! replies such flows need and what they read back (`log --json`, the installed version), and
+//! the sync job a machine's next session asks for (`next_sync`).
 
 use serde_json::{json, Value};
 
@@ -118,4 +119,30 @@ pub fn deploy_machine(mut sb: Sandbox) -> (Sandbox, crate::FakeAgent) {
     sb.ok(&["push", d.to_str().unwrap(), "--author", "alice"]);
     sb.ok(&["pull"]);
     (sb, agent)
+}
+
+/// Runs the sync job the next SessionStart asks for on `sb` (hooks without a worker) and
+/// returns its result line.
+pub fn next_sync(sb: &Sandbox, session: &str) -> String {
+    // Internal: a stale sync marker makes SessionStart ask for a sync (no command does).
+    std::fs::create_dir_all(sb.state()).unwrap();
+    std::fs::write(sb.state().join("sync.json"), "{}").unwrap();
+    sb.hook(
+        "skillopt-session-start",
+        json!({"session_id": session, "hook_event_name": "SessionStart", "source": "startup"})
+            .to_string()
+            .as_bytes(),
+    );
+    // Internal: no command lists a queued job's kind.
+    let job = sb
+        .jobs("queued")
+        .into_iter()
+        .find(|p| sb.json(p)["kind"] == "sync")
+        .expect("a sync job");
+    sb.ok(&[
+        "worker",
+        "run",
+        "--job",
+        job.file_stem().unwrap().to_str().unwrap(),
+    ])
 }

@@ -18,14 +18,6 @@ pub const NAMES: [&str; 4] = [
     "skillopt-user-prompt-submit",
 ];
 
-/// The first file named `name` on PATH.
-pub fn on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-}
-
 /// True when `path` is the npm package's `sh` launcher rather than the native binary it runs:
 /// the package's install script did not run.
 pub fn is_npm_launcher(path: &Path) -> bool {
@@ -103,7 +95,8 @@ pub fn make_native() -> Vec<Result<Replaced, String>> {
     let dirs = native_dirs(&dir);
     let mut out = Vec::new();
     for name in NAMES {
-        let Some(file) = on_path(name).and_then(|p| p.canonicalize().ok()) else {
+        let Some(file) = crate::agent::find_on_path(name).and_then(|p| p.canonicalize().ok())
+        else {
             continue;
         };
         if !is_npm_launcher(&file) {

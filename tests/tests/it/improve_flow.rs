@@ -415,27 +415,8 @@ fn improvement_waits_for_the_registry_and_reuses_the_verdict() {
     // The registry is back: the next session asks for a sync, whose job uploads the outcome
     // and finishes the deferred judge job.
     sb.registry = good;
-    // Internal: a stale sync marker makes SessionStart ask for a sync (no command does).
-    std::fs::write(sb.state().join("sync.json"), "{}").unwrap();
-    sb.hook(
-        "skillopt-session-start",
-        json!({"session_id":"later","hook_event_name":"SessionStart","source":"startup"})
-            .to_string()
-            .as_bytes(),
-    );
-    // Internal: the sync job alone must run (a drain would run the judge job first); no
-    // command lists a queued job's id and kind.
-    let sync_job = sb
-        .jobs("queued")
-        .into_iter()
-        .find(|p| sb.json(p)["kind"] == "sync")
-        .expect("a sync job");
-    let sync = sb.ok(&[
-        "worker",
-        "run",
-        "--job",
-        sync_job.file_stem().unwrap().to_str().unwrap(),
-    ]);
+    // The sync job alone must run (a drain would run the judge job first).
+    let sync = skillopt_tests::skill_session::next_sync(&sb, "later");
     assert!(sync.contains("retried:1"), "{sync}");
     let status = sb.status();
     assert_eq!(

@@ -8,6 +8,7 @@ use std::io::Write;
 use std::process::Stdio;
 
 use skillopt_tests::serve_process::Server;
+use skillopt_tests::skill_session::next_sync;
 use skillopt_tests::{skill_md, stderr, Sandbox};
 
 fn push(sb: &Sandbox, name: &str, author: &str, body: &str) -> std::process::Output {
@@ -317,32 +318,6 @@ fn two_machines_run_the_loop_through_the_server_with_tokens_only() {
             "{stats}"
         );
     }
-}
-
-/// Runs the sync job the next SessionStart asks for on `sb` (hooks without a worker) and
-/// returns its result line.
-fn next_sync(sb: &Sandbox, session: &str) -> String {
-    // Internal: a stale sync marker makes SessionStart ask for a sync (no command does).
-    std::fs::create_dir_all(sb.state()).unwrap();
-    std::fs::write(sb.state().join("sync.json"), "{}").unwrap();
-    sb.hook(
-        "skillopt-session-start",
-        serde_json::json!({"session_id": session, "hook_event_name": "SessionStart", "source": "startup"})
-            .to_string()
-            .as_bytes(),
-    );
-    // Internal: no command lists a queued job's kind.
-    let job = sb
-        .jobs("queued")
-        .into_iter()
-        .find(|p| sb.json(p)["kind"] == "sync")
-        .expect("a sync job");
-    sb.ok(&[
-        "worker",
-        "run",
-        "--job",
-        job.file_stem().unwrap().to_str().unwrap(),
-    ])
 }
 
 /// The registry methods the server answered since `from` (a length of its log).

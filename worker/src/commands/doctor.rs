@@ -30,20 +30,19 @@ use crate::registry::wire::WhoAmI;
 use crate::registry::RegistryUrl;
 use crate::settings::Settings;
 
-/// Who the token stands for, when the registry is a server that says.
-fn token_holder(url: &RegistryUrl) -> Option<WhoAmI> {
-    let RegistryUrl::Http {
-        base,
-        token,
-        ca_cert,
-    } = url
-    else {
-        return None;
-    };
-    crate::registry::http::HttpRegistry::new(base, token.as_deref(), ca_cert.as_deref())
-        .ok()?
-        .whoami()
-        .ok()
+/// One read that proves the registry answers: a database is asked for its flags; a server is
+/// asked whom the token stands for (which also proves the token), and that is returned.
+fn registry_answers(url: &RegistryUrl) -> crate::registry::Result<Option<WhoAmI>> {
+    match url {
+        RegistryUrl::Http {
+            base,
+            token,
+            ca_cert,
+        } => crate::registry::http::HttpRegistry::new(base, token.as_deref(), ca_cert.as_deref())?
+            .whoami()
+            .map(Some),
+        _ => url.open()?.all_flags().map(|_| None),
+    }
 }
 
 /// How to get the binaries, for a doctor that finds one missing.
@@ -193,7 +192,7 @@ pub fn run(paths: &Paths, settings: &Settings) -> anyhow::Result<ExitCode> {
         "skillopt-user-prompt-submit",
         "skillopt",
     ] {
-        let Some(found) = crate::npm_launchers::on_path(bin) else {
+        let Some(found) = crate::agent::find_on_path(bin) else {
             check(false, format!("{bin} is not on PATH"));
             missing = true;
             continue;
@@ -210,11 +209,8 @@ pub fn run(paths: &Paths, settings: &Settings) -> anyhow::Result<ExitCode> {
         println!("       to get them: {GET_BINARIES}");
     }
     let url = settings.registry_url()?;
-    // One read: a server (`http(s)://`) is only known to answer, and to take the token, once
-    // it has been asked something.
-    match url.open().and_then(|mut r| r.all_flags().map(drop)) {
-        Ok(()) => {
-            let who = token_holder(&url);
+    match registry_answers(&url) {
+        Ok(who) => {
             let shown = who
                 .as_ref()
                 .map(|w| format!(" (token of {}, {})", super::one_line(&w.user), w.role))

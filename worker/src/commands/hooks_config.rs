@@ -463,7 +463,7 @@ fn run(paths: &Paths, args: Args, install: bool) -> anyhow::Result<ExitCode> {
     // The agents find the hook commands on PATH: say so now if they would not.
     let missing: Vec<&str> = HOOK_PROGRAMS
         .into_iter()
-        .filter(|h| crate::npm_launchers::on_path(h).is_none())
+        .filter(|h| crate::agent::find_on_path(h).is_none())
         .collect();
     if !missing.is_empty() {
         eprintln!(

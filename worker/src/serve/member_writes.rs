@@ -43,7 +43,7 @@ pub(super) fn automatic_as_the_policy_says(
 /// A member's automatic version must be what a worker publishes: an edit of the parent version
 /// (never a new skill) whose body is exactly the parent with the changeset's edits applied, and
 /// that the deterministic safety gate lets through, with a changeset from a judged job. The
-/// diff and the time shown for it are made here. Anything else is 403: a member token cannot
+/// diff shown for it is made here (its time is the version's, set by `publish`). Anything else is 403: a member token cannot
 /// put arbitrary text into someone else's skill.
 pub(super) fn automatic_as_the_gate_says(
     reg: &mut dyn Registry,
@@ -103,7 +103,6 @@ pub(super) fn automatic_as_the_gate_says(
         parent.version + 1,
         &new.body,
     );
-    cs.created_at = skillopt_state::now_rfc3339();
     Ok(())
 }
 

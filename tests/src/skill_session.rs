@@ -121,9 +121,9 @@ pub fn deploy_machine(mut sb: Sandbox) -> (Sandbox, crate::FakeAgent) {
     (sb, agent)
 }
 
-/// Runs the sync job the next SessionStart asks for on `sb` (hooks without a worker) and
-/// returns its result line.
-pub fn next_sync(sb: &Sandbox, session: &str) -> String {
+/// Makes `sb`'s next session (`session`) ask for a sync, as it does once the last one is stale:
+/// a sync job is then queued.
+pub fn request_sync(sb: &Sandbox, session: &str) {
     // Internal: a stale sync marker makes SessionStart ask for a sync (no command does).
     std::fs::create_dir_all(sb.state()).unwrap();
     std::fs::write(sb.state().join("sync.json"), "{}").unwrap();
@@ -133,6 +133,12 @@ pub fn next_sync(sb: &Sandbox, session: &str) -> String {
             .to_string()
             .as_bytes(),
     );
+}
+
+/// Runs the sync job the next SessionStart asks for on `sb` (hooks without a worker) and
+/// returns its result line.
+pub fn next_sync(sb: &Sandbox, session: &str) -> String {
+    request_sync(sb, session);
     // Internal: no command lists a queued job's kind.
     let job = sb
         .jobs("queued")

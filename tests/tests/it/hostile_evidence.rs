@@ -7,7 +7,6 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::json;
 use skillopt_tests::skill_session::{deploy_machine, failing_use};
 use skillopt_tests::webhook_endpoint::Endpoint;
 use skillopt_tests::{claude_json, FakeAgent, Sandbox};
@@ -25,13 +24,7 @@ fn machine(webhook: Option<&str>) -> (Sandbox, FakeAgent) {
 
 /// A sync, as the worker runs it (a stale marker makes SessionStart queue one).
 fn sync(sb: &Sandbox, session: &str) {
-    std::fs::write(sb.state().join("sync.json"), "{}").unwrap();
-    sb.hook(
-        "skillopt-session-start",
-        json!({"session_id":session,"hook_event_name":"SessionStart","source":"startup"})
-            .to_string()
-            .as_bytes(),
-    );
+    skillopt_tests::skill_session::request_sync(sb, session);
     let ran = sb.drain();
     assert_eq!(ran.len(), 1, "one sync job: {ran:?}");
 }

@@ -53,14 +53,7 @@ fn publish_v2(sb: &Sandbox) -> String {
 /// A sync, as the worker runs it: a stale marker makes SessionStart queue a sync job, and
 /// `worker drain` runs it. Returns what the worker logged.
 fn sync(sb: &Sandbox, session: &str) -> String {
-    // Internal: a stale sync marker makes SessionStart ask for a sync (no command does).
-    std::fs::write(sb.state().join("sync.json"), "{}").unwrap();
-    sb.hook(
-        "skillopt-session-start",
-        json!({"session_id":session,"hook_event_name":"SessionStart","source":"startup"})
-            .to_string()
-            .as_bytes(),
-    );
+    skillopt_tests::skill_session::request_sync(sb, session);
     let (ran, log) = drain(sb);
     assert_eq!(ran.len(), 1, "one sync job: {ran:?}");
     assert_eq!(ran[0]["result"]["outcome"], "synced", "{ran:?}");
